@@ -1,0 +1,141 @@
+// CPU benchmark (tinybench): d = 768, 100k rows, one query and 64 queries, against a naive JS
+// Float32Array loop measured in the same run on the same data. Medians and p99 to stdout as a
+// table and to bench/results/cpu.json. Usage: npm run bench [-- --rows 100000 --dim 768 --quick]
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Bench } from 'tinybench';
+import { createHybrid } from '../dist/index.js';
+import { CpuBackend } from '../dist/cpu/cpu-backend.js';
+
+const argv = process.argv.slice(2);
+const option = (name, fallback) => {
+  const at = argv.indexOf(`--${name}`);
+  return at >= 0 ? Number(argv[at + 1]) : fallback;
+};
+const quick = argv.includes('--quick');
+const N = option('rows', 100_000);
+const D = option('dim', 768);
+const M = option('queries', 64);
+const K = 10;
+const benchOptions = quick ? { time: 300, warmupTime: 100, iterations: 3 } : { time: 3000, warmupTime: 500, iterations: 10 };
+
+// Seeded data in [-1, 1].
+let seed = 0x9e3779b9;
+const random = () => {
+  seed ^= seed << 13; seed ^= seed >>> 17; seed ^= seed << 5;
+  return ((seed >>> 0) / 4294967296) * 2 - 1;
+};
+const fill = (length) => { const a = new Float32Array(length); for (let i = 0; i < length; i++) a[i] = random(); return a; };
+const corpus = fill(N * D);
+const query = fill(D);
+const queries = fill(M * D);
+
+// The naive peer: pre-normalised rows in a Float32Array, a plain loop, a sort-free top-k.
+const normalised = corpus.slice();
+for (let r = 0; r < N; r++) {
+  let s = 0;
+  for (let j = 0; j < D; j++) s += normalised[r * D + j] ** 2;
+  const f = 1 / Math.sqrt(s);
+  for (let j = 0; j < D; j++) normalised[r * D + j] *= f;
+}
+const naiveQuery = query.slice();
+{
+  let s = 0;
+  for (let j = 0; j < D; j++) s += naiveQuery[j] ** 2;
+  for (let j = 0; j < D; j++) naiveQuery[j] /= Math.sqrt(s);
+}
+function naiveScores(q) {
+  const out = new Float32Array(N);
+  for (let r = 0; r < N; r++) {
+    let dot = 0;
+    const o = r * D;
+    for (let j = 0; j < D; j++) dot += q[j] * normalised[o + j];
+    out[r] = dot;
+  }
+  return out;
+}
+function naiveTopK(q, k) {
+  const scores = naiveScores(q);
+  const best = [];
+  for (let r = 0; r < N; r++) {
+    const s = scores[r];
+    if (best.length < k || s > best[best.length - 1][0]) {
+      best.push([s, r]);
+      best.sort((a, b) => b[0] - a[0] || a[1] - b[1]);
+      if (best.length > k) best.pop();
+    }
+  }
+  return best;
+}
+
+const hs = await createHybrid({ gpu: null });
+const t0 = performance.now();
+const index = await hs.createIndex(corpus, { dim: D });
+const buildMs = performance.now() - t0;
+
+// Check before timing: ours against the naive scores (float64-accumulated in JS).
+const ours = await index.scores(query);
+const reference = naiveScores(naiveQuery);
+let worst = 0;
+for (let r = 0; r < N; r++) worst = Math.max(worst, Math.abs(ours[r] - reference[r]));
+if (worst > 1e-5) throw new Error(`scores differ from the naive loop by ${worst}`);
+const top = await index.search(query, { k: K });
+const naiveTop = naiveTopK(naiveQuery, K);
+if (naiveTop.some(([, r], i) => r !== top.indices[i])) throw new Error('top-10 differs from the naive loop');
+
+// The matrix kernel alone, on pre-staged rows (what TF.js's matMul timing measures).
+const memory = hs["memory"]; // the engine's CpuMemory (internal)
+const cpu = new CpuBackend(memory);
+const stagedQueries = memory.stageQueries(queries, D, 'queries');
+const stagedRows = memory.stagePanels(corpus, D, 'vectors');
+
+const bench = new Bench(benchOptions);
+const tasks = [
+  { name: `scores 1 x ${N}`, fn: () => index.scores(query), naive: 'naive JS scores' },
+  { name: `top-${K} 1 x ${N}`, fn: () => index.search(query, { k: K }), naive: `naive JS top-${K}`, target: { ms: 9, vsNaive: 12 } },
+  { name: `searchBatch top-${K} ${M} x ${N}`, fn: () => index.searchBatch(queries, { k: K }) },
+  { name: `matrix kernel ${M} x ${N} (all scores, rows resident)`, fn: () => cpu.cosineMatrix(stagedQueries, stagedRows), target: { ms: 480 } },
+  { name: `cosineSimilarityMatrix ${M} x ${N} (one-shot: copy, normalise, score)`, fn: () => hs.cosineSimilarityMatrix(queries, corpus, { dim: D }) },
+  { name: `cosineSimilarity 1 x ${N} (one-shot, raw rows)`, fn: () => hs.cosineSimilarity(query, corpus) },
+  { name: 'naive JS scores', fn: () => naiveScores(naiveQuery) },
+  { name: `naive JS top-${K}`, fn: () => naiveTopK(naiveQuery, K) },
+];
+for (const task of tasks) bench.add(task.name, task.fn);
+process.stderr.write(`benchmarking ${tasks.length} tasks on ${N} x ${D}${quick ? ' (quick)' : ''} ...\n`);
+await bench.run();
+
+const byName = new Map(bench.tasks.map((t) => [t.name, t.result]));
+const rows = tasks.map((task) => {
+  const result = byName.get(task.name);
+  const median = result.latency.p50;
+  const row = { task: task.name, medianMs: round(median), p99Ms: round(result.latency.p99), samples: result.latency.samplesCount };
+  if (task.naive) row.speedupVsNaive = round(byName.get(task.naive).latency.p50 / median);
+  if (task.target) {
+    row.target = [task.target.ms ? `<= ${task.target.ms} ms` : '', task.target.vsNaive ? `>= ${task.target.vsNaive}x naive` : ''].filter(Boolean).join(', ');
+    row.met = (!task.target.ms || median <= task.target.ms) && (!task.target.vsNaive || row.speedupVsNaive >= task.target.vsNaive);
+  }
+  return row;
+});
+stagedQueries.release();
+stagedRows.release();
+await hs.dispose();
+
+const machine = {
+  cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, memoryGiB: round(os.totalmem() / 2 ** 30),
+  node: process.version, platform: `${os.platform()} ${os.arch()}`,
+};
+console.table(rows);
+console.log(`index build (${N} x ${D}, copy + normalise + panels, fresh pages): ${buildMs.toFixed(1)} ms`);
+console.log(`machine: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}`);
+
+const out = join(dirname(fileURLToPath(import.meta.url)), 'results');
+mkdirSync(out, { recursive: true });
+const file = join(out, quick ? 'cpu-quick.json' : 'cpu.json');
+writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, rows: N, dim: D, queries: M, k: K, indexBuildMs: round(buildMs), results: rows }, null, 2) + '\n');
+console.log(`wrote ${file}`);
+
+function round(x) {
+  return Math.round(x * 1000) / 1000;
+}

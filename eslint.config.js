@@ -1,0 +1,22 @@
+// Lint: TypeScript sources and tests (typescript-eslint's recommended rules), and the scripts.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['dist/', 'build/', 'node_modules/', 'src/generated/', 'asm/', 'bench/results/', '.gpu-carry/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: {
+      globals: {
+        console: 'readonly', process: 'readonly', performance: 'readonly', URL: 'readonly',
+        WebAssembly: 'readonly', fetch: 'readonly', atob: 'readonly', SharedArrayBuffer: 'readonly',
+        globalThis: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly',
+      },
+    },
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+);

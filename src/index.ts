@@ -1,0 +1,11 @@
+// Public exports only.
+export { createHybrid, HybridEngine } from './engine.js';
+export type { CosineOptions, EngineInfo, HybridOptions, IndexOptions } from './engine.js';
+export { VectorIndex } from './vector-index.js';
+export type { ScoresOptions, SearchOptions } from './vector-index.js';
+export { HybridError, GpuError } from './errors.js';
+export type { GpuFailureKind, HybridErrorCode } from './errors.js';
+export type { BackendChoice, BackendKind, IndexDtype, SearchResult } from './backend.js';
+export type { BatchingConfig, HybridConfig, OperationConfig } from './config.js';
+export { defaultConfig } from './config.js';
+export type { BackendStats, Operation, TelemetrySnapshot } from './telemetry.js';

@@ -1,0 +1,134 @@
+import type { BackendChoice, IndexDtype, SearchResult } from './backend.js';
+import type { CorpusStore } from './cpu/cpu-memory.js';
+import type { IndexHost } from './engine.js';
+import { HybridError } from './errors.js';
+import {
+  assertFloat32Array, assertK, assertNonEmpty, assertQuery, assertRows, backendOption, optionsObject,
+} from './validate.js';
+
+/** Options of `search` and `searchBatch`. */
+export interface SearchOptions {
+  /** How many results per query (>= 1; above the index size, all rows). */
+  k: number;
+  backend?: BackendChoice;
+}
+
+/** Options of `scores`. */
+export interface ScoresOptions {
+  backend?: BackendChoice;
+}
+
+/**
+ * A resident corpus: rows normalised once and kept in WASM memory (and, lazily, on the GPU).
+ * Create with `engine.createIndex`.
+ */
+export class VectorIndex {
+  /** @internal */
+  readonly corpus: CorpusStore;
+  private readonly host: IndexHost;
+  private disposed = false;
+
+  /** @internal use engine.createIndex */
+  constructor(host: IndexHost, corpus: CorpusStore) {
+    this.host = host;
+    this.corpus = corpus;
+  }
+
+  /** Rows held. */
+  get size(): number {
+    return this.corpus.rows;
+  }
+
+  /** Row length. */
+  get dim(): number {
+    return this.corpus.dim;
+  }
+
+  /** Storage type of the GPU copy. */
+  get dtype(): IndexDtype {
+    return this.corpus.dtype;
+  }
+
+  /** Append rows (N x dim). On an error the index is unchanged. */
+  async add(vectors: Float32Array): Promise<void> {
+    this.assertLive();
+    assertFloat32Array(vectors, 'vectors');
+    assertRows(vectors, this.dim, 'vectors');
+    this.corpus.append(vectors, 'vectors');
+  }
+
+  /** The k rows most similar to `query`: best first, ties to the lower index. */
+  async search(query: Float32Array, options: SearchOptions): Promise<SearchResult> {
+    this.assertLive();
+    const { k, requested } = this.searchOptions(options);
+    assertQuery(query, this.dim);
+    if (this.size === 0) return emptyResult();
+    const staged = this.host.stage(query, this.dim, 'query');
+    try {
+      const [result] = await this.host.search(this, 'search', staged, k, requested);
+      return result!;
+    } finally {
+      staged.release();
+    }
+  }
+
+  /** `search` for each of M queries given as one flat M x dim array. */
+  async searchBatch(queries: Float32Array, options: SearchOptions): Promise<SearchResult[]> {
+    this.assertLive();
+    const { k, requested } = this.searchOptions(options);
+    assertNonEmpty(queries, 'queries');
+    const m = assertRows(queries, this.dim, 'queries');
+    if (this.size === 0) {
+      // Still reject NaN/Infinity, as a non-empty index would.
+      this.host.stage(queries, this.dim, 'queries').release();
+      return Array.from({ length: m }, emptyResult);
+    }
+    const staged = this.host.stage(queries, this.dim, 'queries');
+    try {
+      return await this.host.search(this, 'searchBatch', staged, k, requested);
+    } finally {
+      staged.release();
+    }
+  }
+
+  /** Cosine of `query` against every row, in row order. */
+  async scores(query: Float32Array, options?: ScoresOptions): Promise<Float32Array> {
+    this.assertLive();
+    const opts = optionsObject<ScoresOptions>(options, ['backend']);
+    const requested = backendOption(opts.backend);
+    assertQuery(query, this.dim);
+    const staged = this.host.stage(query, this.dim, 'query');
+    try {
+      if (this.size === 0) return new Float32Array(0);
+      return await this.host.scores(this, staged, requested);
+    } finally {
+      staged.release();
+    }
+  }
+
+  /** Free the rows (CPU and GPU). Further calls throw DISPOSED. Idempotent. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.host.released(this);
+    this.corpus.dispose();
+  }
+
+  private searchOptions(options: unknown): { k: number; requested: BackendChoice } {
+    if (options === undefined) {
+      throw new HybridError('INVALID_ARGUMENT', 'options.k is required', 'k');
+    }
+    const opts = optionsObject<SearchOptions>(options, ['k', 'backend']);
+    assertK(opts.k);
+    return { k: opts.k, requested: backendOption(opts.backend) };
+  }
+
+  private assertLive(): void {
+    this.host.assertLive();
+    if (this.disposed) throw new HybridError('DISPOSED', 'this index has been disposed');
+  }
+}
+
+function emptyResult(): SearchResult {
+  return { indices: new Uint32Array(0), scores: new Float32Array(0) };
+}

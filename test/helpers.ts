@@ -1,0 +1,109 @@
+// Shared by every test: seeded random data, float64 references, and checks that can fail.
+import { expect } from 'vitest';
+
+/** Tolerance on every score against the float64 reference. */
+export const TOLERANCE = 1e-5;
+
+/** mulberry32: a small seeded generator, so each case's data is fresh but reproducible. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** `rows` x `dim` values uniform in [-1, 1], never exactly zero. */
+export function randomMatrix(rows: number, dim: number, random: () => number): Float32Array {
+  const out = new Float32Array(rows * dim);
+  for (let i = 0; i < out.length; i++) {
+    let x = random() * 2 - 1;
+    if (x === 0) x = 0.5;
+    out[i] = x;
+  }
+  return out;
+}
+
+/** float64 cosine of every query row against every vector row: M x N row-major. */
+export function cosineReference(queries: Float32Array, vectors: Float32Array, dim: number): Float64Array {
+  const m = queries.length / dim;
+  const n = vectors.length / dim;
+  const vectorNorms = new Float64Array(n);
+  for (let r = 0; r < n; r++) vectorNorms[r] = norm(vectors, r * dim, dim);
+  const out = new Float64Array(m * n);
+  for (let q = 0; q < m; q++) {
+    const qn = norm(queries, q * dim, dim);
+    for (let r = 0; r < n; r++) {
+      let dot = 0;
+      for (let j = 0; j < dim; j++) dot += queries[q * dim + j]! * vectors[r * dim + j]!;
+      const denominator = qn * vectorNorms[r]!;
+      out[q * n + r] = denominator === 0 ? 0 : dot / denominator;
+    }
+  }
+  return out;
+}
+
+function norm(data: Float32Array, offset: number, dim: number): number {
+  let sum = 0;
+  for (let j = 0; j < dim; j++) sum += data[offset + j]! * data[offset + j]!;
+  return Math.sqrt(sum);
+}
+
+/** Every score finite (poisoned NaN shows an unwritten element) and within TOLERANCE. */
+export function expectScoresClose(actual: Float32Array, expected: Float64Array | number[], label = ''): void {
+  expect(actual.length, `${label} length`).toBe(expected.length);
+  let worst = 0;
+  let worstAt = -1;
+  for (let i = 0; i < actual.length; i++) {
+    const a = actual[i]!;
+    if (!Number.isFinite(a)) throw new Error(`${label} element ${i} is ${a} (unwritten or broken)`);
+    const error = Math.abs(a - expected[i]!);
+    if (error > worst) {
+      worst = error;
+      worstAt = i;
+    }
+  }
+  expect(worst, `${label} worst error at ${worstAt}: got ${actual[worstAt]}, want ${expected[worstAt]}`)
+    .toBeLessThan(TOLERANCE);
+}
+
+/** Indices of the k best of `scores`: higher first, ties to the lower index. */
+export function topKOf(scores: ArrayLike<number>, k: number): number[] {
+  const order = Array.from({ length: scores.length }, (_, i) => i);
+  order.sort((a, b) => (scores[b]! - scores[a]!) || (a - b));
+  return order.slice(0, Math.min(k, scores.length));
+}
+
+/**
+ * A top-k result is right when: it is exactly the top-k of the engine's own full scores (same
+ * bits, same tie order), and those are within TOLERANCE of the float64 reference, and no row
+ * left out beats the worst row kept by more than twice the tolerance in the reference.
+ */
+export function expectTopK(result: { indices: Uint32Array; scores: Float32Array }, k: number,
+  ownScores: Float32Array, reference: Float64Array, label = ''): void {
+  const want = topKOf(ownScores, k);
+  expectSameValues(result.indices, want, `${label} indices`);
+  expectSameValues(result.scores, want.map((i) => ownScores[i]!), `${label} scores`);
+  if (want.length === 0) return;
+  const kept = new Set(want);
+  let worstKept = Infinity;
+  for (const i of want) worstKept = Math.min(worstKept, reference[i]!);
+  for (let i = 0; i < reference.length; i++) {
+    if (!kept.has(i) && reference[i]! > worstKept + 2 * TOLERANCE) {
+      throw new Error(`${label} row ${i} (reference ${reference[i]}) beats kept ${worstKept} but was left out`);
+    }
+  }
+}
+
+/** Element-wise identity (Object.is), reporting the first difference; fast on long arrays. */
+export function expectSameValues(actual: ArrayLike<number>, expected: ArrayLike<number>, label = ''): void {
+  expect(actual.length, `${label} length`).toBe(expected.length);
+  for (let i = 0; i < actual.length; i++) {
+    if (!Object.is(actual[i], expected[i])) {
+      throw new Error(`${label}: element ${i} is ${actual[i]}, expected ${expected[i]}`);
+    }
+  }
+}

@@ -1,0 +1,168 @@
+// Resident indexes: search, searchBatch, scores and add against the float64 reference.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHybrid, type HybridEngine, type VectorIndex } from '../src/index.js';
+import { poisonFreeMemory } from '../src/testing.js';
+import {
+  cosineReference, expectSameValues, expectScoresClose, expectTopK, randomMatrix, rng,
+} from './helpers.js';
+
+const DIMS = [1, 3, 4, 5, 17, 128, 384, 768, 1536];
+const NS = [1, 7, 1000, 100000];
+
+let hs: HybridEngine;
+beforeAll(async () => {
+  hs = await createHybrid({ gpu: null });
+});
+afterAll(async () => {
+  await hs.dispose();
+});
+
+/** Build an index in two steps (createIndex then add) when asked, to cover appends. */
+async function buildIndex(vectors: Float32Array, dim: number, split: boolean): Promise<VectorIndex> {
+  if (!split) return hs.createIndex(vectors, { dim });
+  const n = vectors.length / dim;
+  const first = Math.floor(n / 3) + (n > 4 ? 1 : 0); // leaves a partly filled panel of 4 rows
+  const index = await hs.createIndex(vectors.subarray(0, first * dim), { dim });
+  await index.add(vectors.subarray(first * dim));
+  return index;
+}
+
+describe('index: search and scores, every dim x N x k', () => {
+  const cases = DIMS.flatMap((dim) => NS.map((n) => ({ dim, n, split: (dim + n) % 2 === 0 })));
+  it.each(cases)('dim $dim, N $n (built with add: $split)', async ({ dim, n, split }) => {
+    const random = rng(dim * 31 + n * 17 + 3);
+    const vectors = randomMatrix(n, dim, random);
+    const index = await buildIndex(vectors, dim, split);
+    expect(index.size).toBe(n);
+    expect(index.dim).toBe(dim);
+    const query = randomMatrix(1, dim, random);
+    const reference = cosineReference(query, vectors, dim);
+
+    poisonFreeMemory(hs);
+    const scores = await index.scores(query, { backend: 'cpu' });
+    expectScoresClose(scores, reference, 'scores');
+
+    for (const k of [1, 10, n, n + 5]) {
+      poisonFreeMemory(hs);
+      const result = await index.search(query, { k, backend: 'cpu' });
+      expect(result.indices.length).toBe(Math.min(k, n));
+      expectTopK(result, k, scores, reference, `k ${k}`);
+    }
+    index.dispose();
+  });
+});
+
+describe('index: searchBatch gives each query its own search result', () => {
+  const cases = [1, 2, 5, 64, 70].flatMap((m) => [
+    { m, dim: 5, n: 1000, k: 10 },
+    { m, dim: 128, n: 1000, k: 1 },
+    { m, dim: 384, n: 7, k: 12 },
+  ]).concat([
+    { m: 5, dim: 768, n: 100000, k: 10 },
+    { m: 64, dim: 17, n: 100000, k: 10 },
+    { m: 70, dim: 3, n: 30000, k: 30000 },
+  ]);
+  it.each(cases)('M $m, dim $dim, N $n, k $k', async ({ m, dim, n, k }) => {
+    const random = rng(m * 13 + dim * 7 + n + k);
+    const vectors = randomMatrix(n, dim, random);
+    const index = await hs.createIndex(vectors, { dim });
+    const queries = randomMatrix(m, dim, random);
+    poisonFreeMemory(hs);
+    const results = await index.searchBatch(queries, { k, backend: 'cpu' });
+    expect(results.length).toBe(m);
+    for (let q = 0; q < m; q++) {
+      const query = queries.subarray(q * dim, (q + 1) * dim);
+      const scores = await index.scores(query);
+      expectTopK(results[q]!, k, scores, cosineReference(query, vectors, dim), `query ${q}`);
+      // Same bits as the single-query search: one accumulation order in every kernel.
+      const single = await index.search(query, { k });
+      expectSameValues(results[q]!.indices, single.indices, `query ${q} indices`);
+      expectSameValues(results[q]!.scores, single.scores, `query ${q} scores`);
+    }
+    index.dispose();
+  });
+});
+
+describe('index: ties, zero rows, empty index, growth', () => {
+  it('exact ties go to the lower index', async () => {
+    const dim = 6;
+    const random = rng(99);
+    const vectors = randomMatrix(50, dim, random);
+    const row = vectors.slice(7 * dim, 8 * dim);
+    for (const r of [3, 19, 20, 41]) vectors.set(row, r * dim);
+    const index = await hs.createIndex(vectors, { dim });
+    const result = await index.search(row, { k: 5 });
+    expect(Array.from(result.indices.slice(0, 5))).toEqual([3, 7, 19, 20, 41]);
+    expect(new Set(result.scores).size).toBe(1);
+    const batch = await index.searchBatch(new Float32Array([...row, ...row, ...row]), { k: 3 });
+    for (const r of batch) expect(Array.from(r.indices)).toEqual([3, 7, 19]);
+    index.dispose();
+  });
+
+  it('zero rows score 0; a zero query scores 0 everywhere and returns the lowest indices', async () => {
+    const dim = 9;
+    const random = rng(100);
+    const vectors = randomMatrix(20, dim, random);
+    vectors.fill(0, 4 * dim, 6 * dim);
+    const index = await hs.createIndex(vectors, { dim });
+    const query = randomMatrix(1, dim, random);
+    const scores = await index.scores(query);
+    expect(scores[4]).toBe(0);
+    expect(scores[5]).toBe(0);
+    expectScoresClose(scores, cosineReference(query, vectors, dim));
+    const zero = await index.search(new Float32Array(dim), { k: 4 });
+    expect(Array.from(zero.indices)).toEqual([0, 1, 2, 3]);
+    expect(Array.from(zero.scores)).toEqual([0, 0, 0, 0]);
+    index.dispose();
+  });
+
+  it('an empty index returns empty results and fills with add', async () => {
+    const dim = 7;
+    const index = await hs.createIndex(new Float32Array(0), { dim });
+    expect(index.size).toBe(0);
+    const query = randomMatrix(1, dim, rng(1));
+    const empty = await index.search(query, { k: 3 });
+    expect(empty.indices.length).toBe(0);
+    expect(empty.scores.length).toBe(0);
+    expect((await index.scores(query)).length).toBe(0);
+    expect((await index.searchBatch(new Float32Array([...query, ...query]), { k: 3 })).map((r) => r.indices.length))
+      .toEqual([0, 0]);
+    const vectors = randomMatrix(5, dim, rng(2));
+    await index.add(vectors);
+    expect(index.size).toBe(5);
+    expectScoresClose(await index.scores(query), cosineReference(query, vectors, dim));
+    index.dispose();
+  });
+
+  it('many small adds (partly filled panels, capacity doubling) match one build', async () => {
+    const dim = 13;
+    const random = rng(77);
+    const vectors = randomMatrix(997, dim, random);
+    const index = await hs.createIndex(new Float32Array(0), { dim });
+    let at = 0;
+    for (const count of [1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233, 389]) {
+      await index.add(vectors.subarray(at * dim, (at + count) * dim));
+      at += count;
+    }
+    expect(at).toBe(997);
+    expect(index.size).toBe(997);
+    const whole = await hs.createIndex(vectors, { dim });
+    const query = randomMatrix(1, dim, random);
+    const scores = await index.scores(query);
+    expectSameValues(scores, await whole.scores(query), 'scores');
+    expectScoresClose(scores, cosineReference(query, vectors, dim));
+    index.dispose();
+    whole.dispose();
+  });
+
+  it('the rows given to createIndex and add may be changed afterwards without effect', async () => {
+    const dim = 4;
+    const vectors = randomMatrix(10, dim, rng(8));
+    const copy = vectors.slice();
+    const index = await hs.createIndex(vectors, { dim });
+    vectors.fill(0.25);
+    const query = randomMatrix(1, dim, rng(9));
+    expectScoresClose(await index.scores(query), cosineReference(query, copy, dim));
+    index.dispose();
+  });
+});

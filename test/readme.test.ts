@@ -1,0 +1,29 @@
+// README's usage example runs as written, against the built package, and prints what it says.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expect, it } from 'vitest';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+it('the README usage example runs and prints its commented results', () => {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const usage = readme.slice(readme.indexOf('## Usage'));
+  const code = /```js\n([\s\S]*?)```/.exec(usage)?.[1];
+  expect(code, 'a ```js block under ## Usage').toBeTruthy();
+  // Run from inside the package so 'hybrid-similarity' resolves to this package (self-reference).
+  const dir = mkdtempSync(join(root, 'test-results-readme-'));
+  try {
+    const file = join(dir, 'usage.mjs');
+    writeFileSync(file, code!);
+    const out = execFileSync(process.execPath, [file], { cwd: root, encoding: 'utf8' });
+    const lines = out.trim().split('\n');
+    expect(lines[0]).toMatch(/Float32Array\(3\) \[ 1, 0, 0\.7071/);
+    expect(lines[1]).toMatch(/Uint32Array\(2\) \[ 0, 2 \] Float32Array\(2\) \[ 0\.98\d*, 0\.83\d* \]/);
+    expect(lines[2]).toBe('[ 0, 3 ]');
+    expect(lines[3]).toBe("{ 'no-gpu': 3 }");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,14 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    // Forked processes: Dawn's node module (GPU tests) has crashed inside worker threads.
+    pool: 'forks',
+    testTimeout: 300_000,
+    hookTimeout: 300_000,
+    // The JSON report is what .ci/run counts for its closing 'N passed, N failed' line.
+    reporters: ['default', 'json'],
+    outputFile: { json: 'test-results/vitest.json' },
+  },
+});
