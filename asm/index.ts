@@ -3,6 +3,7 @@
 export { normalizeRows, normalizePanelRows, padRows, toPanels, findNonFinite } from './normalize';
 export { dotScores, cosineScores, dotMatrix, dotMatrixBlock } from './scores';
 export { selectTopK, sortHeap, searchTopK, searchTopKBatch } from './topk';
+export { quantizePanelRows, quantizeQuery, compactBounds, searchTopKCompact } from './compact';
 
 /** First byte the TypeScript allocator may use (after this module's static data). */
 export function heapBase(): usize {

@@ -56,8 +56,9 @@ function siftUp(hs: usize, hi: usize, start: u32): void {
   store<u32>(hi + (<usize>pos << 2), i);
 }
 
+/** Offer one (score, index) to a heap of `size` entries (capacity k); returns the new size. */
 @inline
-function offer(hs: usize, hi: usize, size: u32, k: u32, s: f32, idx: u32): u32 {
+export function heapOffer(hs: usize, hi: usize, size: u32, k: u32, s: f32, idx: u32): u32 {
   if (size < k) {
     store<f32>(hs + (<usize>size << 2), s);
     store<u32>(hi + (<usize>size << 2), idx);
@@ -81,7 +82,7 @@ export function selectTopK(scores: usize, count: i32, base: u32, k: u32,
   let size = load<u32>(state);
   let i = 0;
   while (size < k && i < count) {
-    size = offer(hs, hi, size, k, load<f32>(scores + (<usize>i << 2)), base + <u32>i);
+    size = heapOffer(hs, hi, size, k, load<f32>(scores + (<usize>i << 2)), base + <u32>i);
     i++;
   }
   // Heap full: only a score >= the root's can enter (>= so that ties reach the exact test).
@@ -89,11 +90,11 @@ export function selectTopK(scores: usize, count: i32, base: u32, k: u32,
     const v = v128.load(scores + (<usize>i << 2));
     if (!v128.any_true(f32x4.ge(v, f32x4.splat(load<f32>(hs))))) continue;
     for (let l = 0; l < 4; l++) {
-      size = offer(hs, hi, size, k, load<f32>(scores + (<usize>(i + l) << 2)), base + <u32>(i + l));
+      size = heapOffer(hs, hi, size, k, load<f32>(scores + (<usize>(i + l) << 2)), base + <u32>(i + l));
     }
   }
   for (; i < count; i++) {
-    size = offer(hs, hi, size, k, load<f32>(scores + (<usize>i << 2)), base + <u32>i);
+    size = heapOffer(hs, hi, size, k, load<f32>(scores + (<usize>i << 2)), base + <u32>i);
   }
   store<u32>(state, size);
 }

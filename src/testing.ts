@@ -12,3 +12,8 @@ export function arenaOf(engine: HybridEngine): WasmArena {
 export function poisonFreeMemory(engine: HybridEngine): void {
   arenaOf(engine).poisonFree(Number.NaN);
 }
+
+/** The engine's CPU memory: kernels, arena, staging (for tests that call kernels directly). */
+export function memoryOf(engine: HybridEngine): CpuMemory {
+  return (engine as unknown as { memory: CpuMemory }).memory;
+}

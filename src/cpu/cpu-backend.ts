@@ -1,10 +1,27 @@
 import type { Backend, Corpus, RowBlock, SearchResult } from '../backend.js';
-import type { CpuMemory } from './cpu-memory.js';
+import { COMPACT_MIN_DIM, COMPACT_MIN_ROWS, CorpusStore, type CpuMemory } from './cpu-memory.js';
 
 /** Rows per block of the fused single-query top-k: 256 scores = 1 KiB of scratch, stays in L1. */
 const TOP_K_BLOCK_ROWS = 256;
 /** Bytes of corpus rows per block of the multi-query kernels: kept in L2 while every query passes. */
 const L2_BLOCK_BYTES = 256 * 1024;
+
+/**
+ * When single-query top-k goes through the int8 copy (asm/compact.ts): corpora large enough for
+ * the 4x smaller read to matter, rows long enough for int8 rows to be smaller than f32 ones, and
+ * k small against N (every row that might be in the top k is re-scored exactly).
+ */
+export function usesCompactTopK(rows: number, dim: number, k: number): boolean {
+  return rows >= COMPACT_MIN_ROWS && dim >= COMPACT_MIN_DIM && k * 64 <= rows;
+}
+
+/**
+ * Headroom added to every int8 score bound: the f32 rounding of the exact kernel
+ * ((stride/4 + 3) additions, relative 2^-24 each, on |q||r| <= 1) and of the bound arithmetic.
+ */
+function compactSlack(stride: number): number {
+  return (stride / 4 + 3) * 2 ** -24 * 1.01 + 1e-6;
+}
 
 /** Rows per L2 block for a row stride, a multiple of 4 in [4, 1024]. */
 export function l2BlockRows(stride: number): number {
@@ -57,6 +74,9 @@ export class CpuBackend implements Backend {
   }
 
   corpusTopK(corpus: Corpus, queries: RowBlock, k: number): Promise<SearchResult[]> {
+    if (queries.rows === 1 && corpus instanceof CorpusStore && usesCompactTopK(corpus.rows, corpus.dim, k)) {
+      return Promise.resolve([this.compactTopK(corpus, queries, k)]);
+    }
     const { arena, kernels } = this.memory;
     const m = queries.rows;
     const heapScores = arena.alloc(m * k * 4);
@@ -87,6 +107,45 @@ export class CpuBackend implements Backend {
       arena.free(states);
       arena.free(heapIndices);
       arena.free(heapScores);
+    }
+  }
+
+  /** Exact top-k of one query through the corpus's int8 copy and an exact re-rank. */
+  private compactTopK(corpus: CorpusStore, query: RowBlock, k: number): SearchResult {
+    const { arena, kernels } = this.memory;
+    const { compact, meta, qstride } = corpus.compactCopy();
+    const n = corpus.rows;
+    const blocks: number[] = [];
+    const alloc = (bytes: number) => {
+      const ptr = arena.alloc(bytes);
+      blocks.push(ptr);
+      return ptr;
+    };
+    try {
+      const query16 = alloc(qstride * 2);
+      const info = alloc(12);
+      const heapScores = alloc(k * 4);
+      const heapIndices = alloc(k * 4);
+      const state = alloc(4);
+      const lowerScores = alloc(k * 4);
+      const lowerIndices = alloc(k * 4);
+      const lowerState = alloc(4);
+      const lower = alloc(TOP_K_BLOCK_ROWS * 4);
+      const upper = alloc(TOP_K_BLOCK_ROWS * 4);
+      const candidates = alloc(n * 4);
+      const candidateUpper = alloc(n * 4);
+      kernels.quantizeQuery(query.ptr, corpus.stride, query16, qstride, info);
+      kernels.searchTopKCompact(query.ptr, query16, info, compactSlack(corpus.stride),
+        corpus.ptr, compact, meta, n, corpus.stride, qstride, k,
+        heapScores, heapIndices, state, lowerScores, lowerIndices, lowerState,
+        lower, upper, TOP_K_BLOCK_ROWS, candidates, candidateUpper);
+      const size = arena.u32[state >>> 2]!;
+      return {
+        indices: arena.u32.slice(heapIndices >>> 2, (heapIndices >>> 2) + size),
+        scores: arena.f32.slice(heapScores >>> 2, (heapScores >>> 2) + size),
+      };
+    } finally {
+      for (const ptr of blocks.reverse()) arena.free(ptr);
     }
   }
 

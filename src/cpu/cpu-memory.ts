@@ -137,9 +137,26 @@ export class CpuMemory {
 }
 
 /**
+ * Corpora with at least this many rows, of at least COMPACT_MIN_DIM values each, keep an int8
+ * copy for single-query top-k (asm/compact.ts): below that the f32 scan is already short, and
+ * int8 rows of fewer than 32 values save little against their metadata.
+ */
+export const COMPACT_MIN_ROWS = 4096;
+export const COMPACT_MIN_DIM = 32;
+
+/** The int8 copy of a corpus (asm/compact.ts): panels of 16-byte chunks, plus row metadata. */
+export interface CompactCopy {
+  readonly compact: number;
+  readonly meta: number;
+  /** dim rounded up to 16: int8 values per row. */
+  readonly qstride: number;
+}
+
+/**
  * An index's rows in WASM memory, normalised once on `append` and laid out as panels; read by
  * every search. Capacity doubles as rows are appended (one copy per doubling); `dispose()`
- * frees it.
+ * frees it. Large corpora also keep an int8 copy for single-query top-k, built with the rows
+ * (so the first search costs what later ones do) and extended to new rows only.
  */
 export class CorpusStore implements Corpus {
   readonly id: number;
@@ -152,6 +169,10 @@ export class CorpusStore implements Corpus {
   private capacity = 0;
   private size = 0;
   private disposed = false;
+  private compactBlock = 0;
+  private compactMeta = 0;
+  private compactCapacity = 0;
+  private compactRows = 0;
 
   constructor(memory: CpuMemory, id: number, dim: number, dtype: IndexDtype) {
     this.memory = memory;
@@ -176,12 +197,46 @@ export class CorpusStore implements Corpus {
     this.reserve(this.size + added);
     this.memory.writePanels(vectors, this.dim, argument, this.block, this.size);
     this.size += added;
+    if (this.size >= COMPACT_MIN_ROWS && this.dim >= COMPACT_MIN_DIM) this.compactCopy();
+  }
+
+  /** The int8 copy, brought up to date with every row (quantising only rows added since). */
+  compactCopy(): CompactCopy {
+    const qstride = (this.dim + 15) & ~15;
+    const arena = this.memory.arena;
+    if (this.compactCapacity < this.size) {
+      const capacity = this.capacity;
+      const compact = arena.alloc(Math.ceil(capacity / 4) * qstride * 4);
+      const meta = arena.alloc(Math.ceil(capacity / 4) * 48);
+      if (this.compactCapacity > 0) {
+        const u8 = new Uint8Array(arena.memory.buffer);
+        const panels = Math.ceil(this.compactRows / 4);
+        u8.copyWithin(compact, this.compactBlock, this.compactBlock + panels * qstride * 4);
+        u8.copyWithin(meta, this.compactMeta, this.compactMeta + panels * 48);
+        arena.free(this.compactBlock);
+        arena.free(this.compactMeta);
+      }
+      this.compactBlock = compact;
+      this.compactMeta = meta;
+      this.compactCapacity = capacity;
+    }
+    if (this.compactRows < this.size) {
+      this.memory.kernels.quantizePanelRows(this.block, this.compactRows, this.size - this.compactRows,
+        this.stride, this.compactBlock, this.compactMeta, qstride);
+      this.compactRows = this.size;
+    }
+    return { compact: this.compactBlock, meta: this.compactMeta, qstride };
   }
 
   /** Free the rows. Idempotent. */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    if (this.compactCapacity > 0) {
+      this.memory.arena.free(this.compactBlock);
+      this.memory.arena.free(this.compactMeta);
+      this.compactCapacity = 0;
+    }
     if (this.capacity > 0) this.memory.arena.free(this.block);
     this.block = 0;
     this.capacity = 0;

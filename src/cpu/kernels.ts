@@ -17,6 +17,14 @@ export interface KernelExports {
   sortHeap(heapScores: number, heapIndices: number, size: number): void;
   searchTopK(query: number, panels: number, n: number, stride: number, k: number,
     heapScores: number, heapIndices: number, state: number, scratch: number, blockRows: number): number;
+  quantizePanelRows(panels: number, first: number, n: number, stride: number,
+    compact: number, meta: number, qstride: number): void;
+  quantizeQuery(query: number, stride: number, out: number, qstride: number, info: number): void;
+  searchTopKCompact(query: number, query16: number, info: number, slack: number,
+    panels: number, compact: number, meta: number, n: number, stride: number, qstride: number, k: number,
+    heapScores: number, heapIndices: number, state: number,
+    lowerScores: number, lowerIndices: number, lowerState: number,
+    lower: number, upper: number, blockRows: number, candidates: number, candidateUpper: number): number;
   searchTopKBatch(queries: number, m: number, panels: number, n: number, stride: number, k: number,
     heapScores: number, heapIndices: number, states: number, scratch: number, blockRows: number): void;
 }
