@@ -1,29 +1,38 @@
 // Layout conversion, finiteness check and row normalisation (x <- x / ||x||; zero rows stay zero).
 //
-// Normalisation fast path: f32 sum of squares, accepted when it lies in [1e-20, 1e30] (no square
-// overflowed, and squares that underflowed are negligible against it), then one f32 multiply
-// per element. Otherwise the squared norm is accumulated in f64: the square of any finite f32
-// (up to 1.2e77, down to 2e-90) is a normal f64, so rows of magnitude 1e30 or 1e-30 still
-// normalise correctly where an f32 sum of squares gives Infinity or 0.
+// Every row is first scaled by a power of two so that its largest magnitude lies in [0.5, 1)
+// (scalePow2). That is exact (only the exponent changes) and changes no cosine, and afterwards an
+// f32 sum of squares can neither overflow nor lose the row to underflow: it lies in [0.25, dim).
+// So rows of magnitude 1e30 or 1e-30 need no slower path, on the CPU or on the GPU (which has no
+// f64).
 
 import { horizontalSum, panelRow } from './layout';
 
-/** Euclidean norm, in f64, of `chunks` f32x4 chunks at `ptr`, `step` bytes apart. */
-export function norm64(ptr: usize, chunks: i32, step: usize): f64 {
-  let acc0 = f64x2.splat(0.0);
-  let acc1 = f64x2.splat(0.0);
-  for (let c = 0; c < chunks; c++) {
-    const v = v128.load(ptr + <usize>c * step);
-    const lo = f64x2.promote_low_f32x4(v);
-    const hi = f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1));
-    acc0 = f64x2.add(acc0, f64x2.mul(lo, lo));
-    acc1 = f64x2.add(acc1, f64x2.mul(hi, hi));
-  }
-  const s = f64x2.add(acc0, acc1);
-  return Math.sqrt(f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1));
+/** 2^s with m * 2^s in [0.5, 1), for a finite m > 0 (subnormal m: 2^125). */
+@inline
+function pow2ScaleFor(m: f32): f32 {
+  let e = <i32>((reinterpret<u32>(m) >> 23) & 0xff);
+  if (e == 0) e = 1;
+  const s = 126 - e; // -128 .. 125
+  return reinterpret<f32>(s >= -126 ? <u32>(s + 127) << 23 : <u32>1 << <u32>(s + 149));
 }
 
-/** Normalise one row of `chunks` chunks, `step` bytes apart. */
+/** Scale one row of `chunks` chunks (`step` bytes apart) by the power of two of pow2ScaleFor. */
+@inline
+function scalePow2(p: usize, chunks: i32, step: usize): void {
+  let maxAbs = f32x4.splat(0);
+  for (let c = 0; c < chunks; c++) maxAbs = f32x4.max(maxAbs, f32x4.abs(v128.load(p + <usize>c * step)));
+  const m = max<f32>(max<f32>(f32x4.extract_lane(maxAbs, 0), f32x4.extract_lane(maxAbs, 1)),
+                     max<f32>(f32x4.extract_lane(maxAbs, 2), f32x4.extract_lane(maxAbs, 3)));
+  if (m == 0) return;
+  const f = f32x4.splat(pow2ScaleFor(m));
+  for (let c = 0; c < chunks; c++) {
+    const q = p + <usize>c * step;
+    v128.store(q, f32x4.mul(v128.load(q), f));
+  }
+}
+
+/** Normalise one row (already power-of-two scaled) of `chunks` chunks, `step` bytes apart. */
 function normalizeRow(p: usize, chunks: i32, step: usize): void {
   let acc = f32x4.splat(0);
   for (let c = 0; c < chunks; c++) {
@@ -31,34 +40,25 @@ function normalizeRow(p: usize, chunks: i32, step: usize): void {
     acc = f32x4.add(acc, f32x4.mul(v, v));
   }
   const sumSquares = horizontalSum(acc);
-  if (sumSquares >= <f32>1e-20 && sumSquares <= <f32>1e30) {
-    const f = f32x4.splat(<f32>(1.0 / Math.sqrt(<f64>sumSquares)));
-    for (let c = 0; c < chunks; c++) {
-      const q = p + <usize>c * step;
-      v128.store(q, f32x4.mul(v128.load(q), f));
-    }
-    return;
-  }
-  const norm = norm64(p, chunks, step);
-  if (norm == 0.0) return;
-  const f = f64x2.splat(1.0 / norm);
+  if (sumSquares == 0) return;
+  const f = f32x4.splat(<f32>(1.0 / Math.sqrt(<f64>sumSquares)));
   for (let c = 0; c < chunks; c++) {
     const q = p + <usize>c * step;
-    const v = v128.load(q);
-    const lo = f32x4.demote_f64x2_zero(f64x2.mul(f64x2.promote_low_f32x4(v), f));
-    const hi = f32x4.demote_f64x2_zero(
-      f64x2.mul(f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1)), f));
-    v128.store(q, v128.shuffle<f32>(lo, hi, 0, 1, 4, 5));
+    v128.store(q, f32x4.mul(v128.load(q), f));
   }
 }
 
 /** Normalise `n` padded rows (queries) in place. */
 export function normalizeRows(rows: usize, n: i32, stride: i32): void {
   const rowBytes = <usize>stride << 2;
-  for (let r = 0; r < n; r++) normalizeRow(rows + <usize>r * rowBytes, stride >> 2, 16);
+  for (let r = 0; r < n; r++) {
+    const p = rows + <usize>r * rowBytes;
+    scalePow2(p, stride >> 2, 16);
+    normalizeRow(p, stride >> 2, 16);
+  }
 }
 
-/** Normalise rows first .. first+n-1 of a panel region in place. */
+/** Normalise rows first .. first+n-1 of a panel region (written by toPanels) in place. */
 export function normalizePanelRows(panels: usize, first: i32, n: i32, stride: i32): void {
   for (let r = first; r < first + n; r++) normalizeRow(panelRow(panels, r, stride), stride >> 2, 64);
 }
@@ -79,7 +79,8 @@ export function padRows(base: usize, n: i32, dim: i32, stride: i32): void {
 
 /**
  * Write `n` packed rows at `src` into a panel region as rows first .. first+n-1, padding each
- * row with zeros, then zero the unused row slots of the last panel touched.
+ * row with zeros and scaling it by a power of two (scalePow2), then zero the unused row slots
+ * of the last panel touched.
  */
 export function toPanels(src: usize, n: i32, dim: i32, panels: usize, first: i32, stride: i32): void {
   const full = dim >> 2;
@@ -97,6 +98,7 @@ export function toPanels(src: usize, n: i32, dim: i32, panels: usize, first: i32
       if (left > 2) tail = f32x4.replace_lane(tail, 2, load<f32>(t, 8));
       v128.store(to + (<usize>full << 6), tail);
     }
+    scalePow2(to, chunks, 64);
   }
   const end = first + n;
   for (let r = end; (r & 3) != 0; r++) {

@@ -115,62 +115,44 @@ export function dotMatrixBlock(queries: usize, m: i32, panels: usize, n: i32, st
 }
 
 // ---------------------------------------------------------------------------------------------
-// One-shot cosine over packed raw rows.
+// One-shot cosine over raw rows.
 
 /**
- * Cosine of a padded normalised query against `n` packed raw rows of `dim` floats, row norms
- * computed on the fly in the same pass (dot and sum of squares per row, 2 accumulators each,
- * one row at a time so memory is read as one stream). A row whose f32 sum of squares lies
- * outside [1e-20, 1e30] (a zero row, or magnitudes where f32 squares underflow or overflow) is
- * redone in f64 by cosineCareful.
+ * Cosine of a padded normalised query against rows 0 .. n-1 of a panel region of raw rows
+ * (power-of-two scaled by toPanels, so f32 sums are safe): dot product and sum of squares per
+ * row in the same pass, 4 rows in flight over one sequential stream.
  */
-export function cosineScores(query: usize, rows: usize, n: i32, dim: i32, out: usize): void {
-  const rowBytes = <usize>dim << 2;
-  const full = dim >> 2;
-  const pairs = full >> 1;
-  for (let r = 0; r < n; r++) {
-    const p = rows + <usize>r * rowBytes;
-    let d0 = f32x4.splat(0), d1 = f32x4.splat(0), s0 = f32x4.splat(0), s1 = f32x4.splat(0);
-    for (let c = 0; c < pairs; c++) {
-      const o = <usize>c << 5;
-      const v0 = v128.load(p + o), v1 = v128.load(p + o, 16);
-      d0 = f32x4.add(d0, f32x4.mul(v128.load(query + o), v0));
+export function cosineScores(query: usize, panels: usize, n: i32, stride: i32, out: usize): void {
+  const chunks = stride >> 2;
+  const bytes = panelBytes(stride);
+  for (let r = 0; r < n; r += 4) {
+    const panel = panels + <usize>(r >> 2) * bytes;
+    let d0 = f32x4.splat(0), d1 = f32x4.splat(0), d2 = f32x4.splat(0), d3 = f32x4.splat(0);
+    let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
+    for (let c = 0; c < chunks; c++) {
+      const p = panel + (<usize>c << 6);
+      const x = v128.load(query + (<usize>c << 4));
+      const v0 = v128.load(p), v1 = v128.load(p, 16), v2 = v128.load(p, 32), v3 = v128.load(p, 48);
+      d0 = f32x4.add(d0, f32x4.mul(x, v0));
       s0 = f32x4.add(s0, f32x4.mul(v0, v0));
-      d1 = f32x4.add(d1, f32x4.mul(v128.load(query + o, 16), v1));
+      d1 = f32x4.add(d1, f32x4.mul(x, v1));
       s1 = f32x4.add(s1, f32x4.mul(v1, v1));
+      d2 = f32x4.add(d2, f32x4.mul(x, v2));
+      s2 = f32x4.add(s2, f32x4.mul(v2, v2));
+      d3 = f32x4.add(d3, f32x4.mul(x, v3));
+      s3 = f32x4.add(s3, f32x4.mul(v3, v3));
     }
-    if (full & 1) {
-      const o = <usize>(full - 1) << 4;
-      const v = v128.load(p + o);
-      d0 = f32x4.add(d0, f32x4.mul(v128.load(query + o), v));
-      s0 = f32x4.add(s0, f32x4.mul(v, v));
-    }
-    let dot = horizontalSum(f32x4.add(d0, d1));
-    let sumSquares = horizontalSum(f32x4.add(s0, s1));
-    for (let i = full << 2; i < dim; i++) {
-      const x = load<f32>(p + (<usize>i << 2));
-      dot += load<f32>(query + (<usize>i << 2)) * x;
-      sumSquares += x * x;
-    }
-    let score: f32;
-    if (sumSquares >= <f32>1e-20 && sumSquares <= <f32>1e30) {
-      score = clampUnit(dot / Mathf.sqrt(sumSquares));
-    } else {
-      score = cosineCareful(query, p, dim);
-    }
-    store<f32>(out + (<usize>r << 2), score);
+    const o = out + (<usize>r << 2);
+    const count = min<i32>(4, n - r);
+    store<f32>(o, cosineOf(horizontalSum(d0), horizontalSum(s0)));
+    if (count > 1) store<f32>(o, cosineOf(horizontalSum(d1), horizontalSum(s1)), 4);
+    if (count > 2) store<f32>(o, cosineOf(horizontalSum(d2), horizontalSum(s2)), 8);
+    if (count > 3) store<f32>(o, cosineOf(horizontalSum(d3), horizontalSum(s3)), 12);
   }
 }
 
-/** Cosine of a normalised query against one packed raw row, all in f64: the careful path. */
-function cosineCareful(query: usize, row: usize, dim: i32): f32 {
-  let dot: f64 = 0, sumSquares: f64 = 0;
-  for (let i = 0; i < dim; i++) {
-    const x = <f64>load<f32>(row + (<usize>i << 2));
-    dot += <f64>load<f32>(query + (<usize>i << 2)) * x;
-    sumSquares += x * x;
-  }
-  if (sumSquares == 0.0) return 0;
-  return clampUnit(<f32>(dot / Math.sqrt(sumSquares)));
+/** dot / |row| for a unit query; a zero row scores 0. */
+@inline
+function cosineOf(dot: f32, sumSquares: f32): f32 {
+  return sumSquares > 0 ? clampUnit(dot / Mathf.sqrt(sumSquares)) : 0;
 }
-

@@ -14,11 +14,11 @@ export interface SearchResult {
 }
 
 /**
- * How rows sit in WASM memory (asm/layout.ts): `packed` as the caller gave them (dim floats a
- * row), `padded` (rows of `stride` floats, zero padding), or `panels` (groups of 4 rows with
- * their 16-byte chunks interleaved, each row padded to `stride`).
+ * How rows sit in WASM memory (asm/layout.ts): `padded` (rows of `stride` floats, zero
+ * padding) or `panels` (groups of 4 rows with their 16-byte chunks interleaved, each row padded
+ * to `stride`).
  */
-export type RowLayout = 'packed' | 'padded' | 'panels';
+export type RowLayout = 'padded' | 'panels';
 
 /**
  * Rows held in the CPU's WASM memory: `rows` rows of `dim` floats at byte address `ptr`;
@@ -45,14 +45,16 @@ export interface Corpus extends RowBlock {
 
 /**
  * One processor's implementation of every operation. The engine never asks which one it holds.
- * Inputs arrive validated and staged (RowBlock): queries `padded` and normalised; a Corpus and
- * the matrix call's vectors in normalised `panels`; the one-shot cosine's vectors `packed` raw.
+ * Inputs arrive validated and staged (RowBlock): queries `padded` and normalised; a Corpus in
+ * normalised `panels`; a one-shot call's vectors in raw `panels` (each row scaled by a power of
+ * two, which changes no cosine), which the backend may normalise in place (they belong to the
+ * call).
  */
 export interface Backend {
   readonly kind: BackendKind;
-  /** Cosine of one query against packed raw rows (row norms on the fly). */
+  /** Cosine of one query against raw rows (row norms on the fly). */
   cosineScores(query: RowBlock, vectors: RowBlock): Promise<Float32Array>;
-  /** M x N cosines, row-major, of queries against normalised panel rows. */
+  /** M x N cosines, row-major, of queries against raw rows. */
   cosineMatrix(queries: RowBlock, vectors: RowBlock): Promise<Float32Array>;
   /** Scores of one normalised query against every corpus row. */
   corpusScores(corpus: Corpus, query: RowBlock): Promise<Float32Array>;

@@ -97,7 +97,7 @@ export class HybridEngine {
     const requested = backendOption(opts.backend);
     return this.withStaged([
       () => this.memory.stageQueries(query, dim, 'query'),
-      () => this.memory.stagePacked(vectors, dim, 'vectors'),
+      () => this.memory.stagePanels(vectors, dim, 'vectors', false),
     ], ([q, v]) =>
       this.run('cosine', 'cosineSimilarity', rows, requested, (backend) => backend.cosineScores(q!, v!)));
   }
@@ -118,7 +118,7 @@ export class HybridEngine {
     const requested = backendOption(opts.backend);
     return this.withStaged([
       () => this.memory.stageQueries(queries, dim, 'queries'),
-      () => this.memory.stagePanels(vectors, dim, 'vectors'),
+      () => this.memory.stagePanels(vectors, dim, 'vectors', false),
     ], ([q, v]) =>
       this.run('cosine', 'cosineSimilarityMatrix', m * n, requested, (backend) => backend.cosineMatrix(q!, v!)));
   }

@@ -42,7 +42,7 @@ export class CpuBackend implements Backend {
     const { arena, kernels } = this.memory;
     const out = arena.alloc(vectors.rows * 4);
     try {
-      kernels.cosineScores(query.ptr, vectors.ptr, vectors.rows, vectors.dim, out);
+      kernels.cosineScores(query.ptr, vectors.ptr, vectors.rows, vectors.stride, out);
       return Promise.resolve(this.copyOut(out, vectors.rows));
     } finally {
       arena.free(out);
@@ -51,6 +51,7 @@ export class CpuBackend implements Backend {
 
   cosineMatrix(queries: RowBlock, vectors: RowBlock): Promise<Float32Array> {
     const { arena, kernels } = this.memory;
+    kernels.normalizePanelRows(vectors.ptr, 0, vectors.rows, vectors.stride);
     const count = queries.rows * vectors.rows;
     const out = arena.alloc(count * 4);
     try {

@@ -46,16 +46,6 @@ export class CpuMemory {
     return new CpuMemory(new WasmArena(memory, exports.heapBase()), exports, source, bytes);
   }
 
-  /** Raw rows as given (`packed`), checked for NaN/Infinity. */
-  stagePacked(input: Float32Array, dim: number, argument: string): StagedRows {
-    const rows = input.length / dim;
-    const ptr = this.arena.alloc(input.length * 4);
-    return this.staged(ptr, rows, dim, 'packed', () => {
-      this.arena.f32.set(input, ptr >>> 2);
-      this.assertFinite(ptr, input.length, dim, 0, argument);
-    });
-  }
-
   /** Queries: checked, `padded` to the stride and normalised (zero rows stay zero). */
   stageQueries(input: Float32Array, dim: number, argument: string): StagedRows {
     const rows = input.length / dim;
@@ -69,19 +59,23 @@ export class CpuMemory {
     });
   }
 
-  /** Rows checked, normalised and laid out as `panels`. */
-  stagePanels(input: Float32Array, dim: number, argument: string): StagedRows {
+  /**
+   * Rows checked and laid out as `panels`, each scaled by a power of two (exact, changes no
+   * cosine); normalised too when `normalize`.
+   */
+  stagePanels(input: Float32Array, dim: number, argument: string, normalize: boolean): StagedRows {
     const rows = input.length / dim;
     const ptr = this.arena.alloc(panelRegionBytes(rows, strideFor(dim)));
-    return this.staged(ptr, rows, dim, 'panels', () => this.writePanels(input, dim, argument, ptr, 0));
+    return this.staged(ptr, rows, dim, 'panels', () => this.writePanels(input, dim, argument, ptr, 0, normalize));
   }
 
   /**
-   * Write `input` (packed rows) into the panel region `panels` from row `first` on, normalised,
-   * about 1 MiB of input at a time through a small staging block. Throws NON_FINITE (naming the
-   * position in `input`) before any row of the offending step is written.
+   * Write `input` (packed rows) into the panel region `panels` from row `first` on (normalised
+   * when `normalize`), about 1 MiB of input at a time through a small staging block. Throws
+   * NON_FINITE (naming the position in `input`) before any row of the offending step is written.
    */
-  writePanels(input: Float32Array, dim: number, argument: string, panels: number, first: number): void {
+  writePanels(input: Float32Array, dim: number, argument: string, panels: number, first: number,
+    normalize: boolean): void {
     const rows = input.length / dim;
     const stride = strideFor(dim);
     const step = Math.max(1, Math.floor(PANEL_STEP_BYTES / (dim * 4)));
@@ -92,7 +86,7 @@ export class CpuMemory {
         this.arena.f32.set(input.subarray(r0 * dim, (r0 + count) * dim), stage >>> 2);
         this.assertFinite(stage, count * dim, dim, r0, argument);
         this.kernels.toPanels(stage, count, dim, panels, first + r0, stride);
-        this.kernels.normalizePanelRows(panels, first + r0, count, stride);
+        if (normalize) this.kernels.normalizePanelRows(panels, first + r0, count, stride);
       }
     } finally {
       this.arena.free(stage);
@@ -126,7 +120,7 @@ export class CpuMemory {
     const arena = this.arena;
     let released = false;
     return {
-      ptr, rows, dim, stride: layout === 'packed' ? dim : strideFor(dim), layout,
+      ptr, rows, dim, stride: strideFor(dim), layout,
       release() {
         if (released) return;
         released = true;
@@ -195,7 +189,7 @@ export class CorpusStore implements Corpus {
     const added = vectors.length / this.dim;
     if (added === 0) return;
     this.reserve(this.size + added);
-    this.memory.writePanels(vectors, this.dim, argument, this.block, this.size);
+    this.memory.writePanels(vectors, this.dim, argument, this.block, this.size, true);
     this.size += added;
     if (this.size >= COMPACT_MIN_ROWS && this.dim >= COMPACT_MIN_DIM) this.compactCopy();
   }

@@ -9,7 +9,7 @@ export interface KernelExports {
   toPanels(src: number, n: number, dim: number, panels: number, first: number, stride: number): void;
   findNonFinite(ptr: number, count: number): number;
   dotScores(query: number, panels: number, n: number, stride: number, out: number): void;
-  cosineScores(query: number, rows: number, n: number, dim: number, out: number): void;
+  cosineScores(query: number, panels: number, n: number, stride: number, out: number): void;
   dotMatrix(queries: number, m: number, panels: number, n: number, stride: number,
     out: number, outStride: number, blockRows: number): void;
   selectTopK(scores: number, count: number, base: number, k: number,
