@@ -61,8 +61,14 @@ export function quantizePanelRows(panels: usize, first: i32, n: i32, stride: i32
   const qchunks = qstride >> 4;
   for (let r = first; r < first + n; r++) {
     const src = panelRow(panels, r, stride);
-    let maxAbs = f32x4.splat(0);
-    for (let c = 0; c < chunks; c++) maxAbs = f32x4.max(maxAbs, f32x4.abs(v128.load(src + (<usize>c << 6))));
+    let maxA = f32x4.splat(0), maxB = f32x4.splat(0);
+    let c0 = 0;
+    for (; c0 + 2 <= chunks; c0 += 2) {
+      maxA = f32x4.max(maxA, f32x4.abs(v128.load(src + (<usize>c0 << 6))));
+      maxB = f32x4.max(maxB, f32x4.abs(v128.load(src + (<usize>c0 << 6), 64)));
+    }
+    if (c0 < chunks) maxA = f32x4.max(maxA, f32x4.abs(v128.load(src + (<usize>c0 << 6))));
+    const maxAbs = f32x4.max(maxA, maxB);
     const m = max<f32>(max<f32>(f32x4.extract_lane(maxAbs, 0), f32x4.extract_lane(maxAbs, 1)),
                        max<f32>(f32x4.extract_lane(maxAbs, 2), f32x4.extract_lane(maxAbs, 3)));
     const scale: f32 = m / 127;

@@ -34,12 +34,19 @@ function scalePow2(p: usize, chunks: i32, step: usize): void {
 
 /** Normalise one row (already power-of-two scaled) of `chunks` chunks, `step` bytes apart. */
 function normalizeRow(p: usize, chunks: i32, step: usize): void {
-  let acc = f32x4.splat(0);
-  for (let c = 0; c < chunks; c++) {
-    const v = v128.load(p + <usize>c * step);
-    acc = f32x4.add(acc, f32x4.mul(v, v));
+  // Two accumulators: the f32x4.add latency, not the loads, bounds a single chain.
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
+  let c = 0;
+  for (; c + 2 <= chunks; c += 2) {
+    const v0 = v128.load(p + <usize>c * step), v1 = v128.load(p + <usize>(c + 1) * step);
+    a0 = f32x4.add(a0, f32x4.mul(v0, v0));
+    a1 = f32x4.add(a1, f32x4.mul(v1, v1));
   }
-  const sumSquares = horizontalSum(acc);
+  if (c < chunks) {
+    const v = v128.load(p + <usize>c * step);
+    a0 = f32x4.add(a0, f32x4.mul(v, v));
+  }
+  const sumSquares = horizontalSum(f32x4.add(a0, a1));
   if (sumSquares == 0) return;
   const f = f32x4.splat(<f32>(1.0 / Math.sqrt(<f64>sumSquares)));
   for (let c = 0; c < chunks; c++) {
@@ -77,34 +84,99 @@ export function padRows(base: usize, n: i32, dim: i32, stride: i32): void {
   }
 }
 
+/** Largest magnitude of a packed row; its last partial chunk (zero padded) goes to `tail`. */
+@inline
+function rowScale(from: usize, full: i32, left: i32, tailOut: usize): f32 {
+  let tail = f32x4.splat(0);
+  if (left > 0) {
+    const t = from + (<usize>full << 4);
+    tail = f32x4.replace_lane(tail, 0, load<f32>(t));
+    if (left > 1) tail = f32x4.replace_lane(tail, 1, load<f32>(t, 4));
+    if (left > 2) tail = f32x4.replace_lane(tail, 2, load<f32>(t, 8));
+  }
+  // Four independent maxima, so the loop is not one long chain of f32x4.max latencies.
+  let m0 = f32x4.abs(tail), m1 = f32x4.splat(0), m2 = f32x4.splat(0), m3 = f32x4.splat(0);
+  let c = 0;
+  for (; c + 4 <= full; c += 4) {
+    const p = from + (<usize>c << 4);
+    m0 = f32x4.max(m0, f32x4.abs(v128.load(p)));
+    m1 = f32x4.max(m1, f32x4.abs(v128.load(p, 16)));
+    m2 = f32x4.max(m2, f32x4.abs(v128.load(p, 32)));
+    m3 = f32x4.max(m3, f32x4.abs(v128.load(p, 48)));
+  }
+  for (; c < full; c++) m0 = f32x4.max(m0, f32x4.abs(v128.load(from + (<usize>c << 4))));
+  const maxAbs = f32x4.max(f32x4.max(m0, m1), f32x4.max(m2, m3));
+  const m = max<f32>(max<f32>(f32x4.extract_lane(maxAbs, 0), f32x4.extract_lane(maxAbs, 1)),
+                     max<f32>(f32x4.extract_lane(maxAbs, 2), f32x4.extract_lane(maxAbs, 3)));
+  // NaN and Infinity propagate through abs and max (WASM's f32x4.max returns NaN for NaN).
+  if (m - m != 0) nonFinite = true;
+  const scale = m > 0 && m - m == 0 ? pow2ScaleFor(m) : <f32>1;
+  v128.store(tailOut, f32x4.mul(tail, f32x4.splat(scale)));
+  return scale;
+}
+
+/** Set by rowScale when a row holds NaN or Infinity; read and cleared by toPanels. */
+let nonFinite = false;
+
+/** Chunk c of a packed row times `f`, or its prepared tail chunk past the whole chunks. */
+@inline
+function chunkOf(from: usize, c: i32, full: i32, f: v128, tail: usize): v128 {
+  return c < full ? f32x4.mul(v128.load(from + (<usize>c << 4)), f) : v128.load(tail);
+}
+
 /**
  * Write `n` packed rows at `src` into a panel region as rows first .. first+n-1, padding each
- * row with zeros and scaling it by a power of two (scalePow2), then zero the unused row slots
- * of the last panel touched.
+ * row with zeros and scaling it by a power of two (see the top of this file), then zero the
+ * unused row slots of the last panel touched. Whole panels are written 4 rows at a time, so the
+ * stores fill each 64-byte line in order (one sequential write stream); rows of a partly filled
+ * panel are written one by one. `scratch` holds 4 f32x4 (the rows' tail chunks).
+ * Returns 1 when any row held NaN or Infinity (found on the way, at no extra pass; the caller
+ * then locates it with findNonFinite and discards what was written), else 0.
  */
-export function toPanels(src: usize, n: i32, dim: i32, panels: usize, first: i32, stride: i32): void {
+export function toPanels(src: usize, n: i32, dim: i32, panels: usize, first: i32, stride: i32,
+                         scratch: usize): i32 {
+  nonFinite = false;
   const full = dim >> 2;
   const chunks = stride >> 2;
-  for (let r = 0; r < n; r++) {
-    const from = src + <usize>r * (<usize>dim << 2);
-    const to = panelRow(panels, first + r, stride);
-    for (let c = 0; c < full; c++) v128.store(to + (<usize>c << 6), v128.load(from + (<usize>c << 4)));
-    if (full < chunks) {
-      let tail = f32x4.splat(0);
-      const t = from + (<usize>full << 4);
-      const left = dim & 3;
-      tail = f32x4.replace_lane(tail, 0, load<f32>(t));
-      if (left > 1) tail = f32x4.replace_lane(tail, 1, load<f32>(t, 4));
-      if (left > 2) tail = f32x4.replace_lane(tail, 2, load<f32>(t, 8));
-      v128.store(to + (<usize>full << 6), tail);
-    }
-    scalePow2(to, chunks, 64);
+  const left = dim & 3;
+  const rowBytes = <usize>dim << 2;
+  let r = 0;
+  // Rows before the first panel boundary, and rows after the last one: one at a time.
+  while (r < n && ((first + r) & 3) != 0) {
+    writeRow(src + <usize>r * rowBytes, panelRow(panels, first + r, stride), full, chunks, left, scratch);
+    r++;
   }
-  const end = first + n;
-  for (let r = end; (r & 3) != 0; r++) {
-    const to = panelRow(panels, r, stride);
+  for (; r + 4 <= n; r += 4) {
+    const f0 = src + <usize>r * rowBytes, f1 = f0 + rowBytes, f2 = f1 + rowBytes, f3 = f2 + rowBytes;
+    const s0 = f32x4.splat(rowScale(f0, full, left, scratch));
+    const s1 = f32x4.splat(rowScale(f1, full, left, scratch + 16));
+    const s2 = f32x4.splat(rowScale(f2, full, left, scratch + 32));
+    const s3 = f32x4.splat(rowScale(f3, full, left, scratch + 48));
+    const to = panelRow(panels, first + r, stride);
+    for (let c = 0; c < full; c++) {
+      const p = to + (<usize>c << 6);
+      const o = <usize>c << 4;
+      v128.store(p, f32x4.mul(v128.load(f0 + o), s0));
+      v128.store(p, f32x4.mul(v128.load(f1 + o), s1), 16);
+      v128.store(p, f32x4.mul(v128.load(f2 + o), s2), 32);
+      v128.store(p, f32x4.mul(v128.load(f3 + o), s3), 48);
+    }
+    if (full < chunks) memory.copy(to + (<usize>full << 6), scratch, 64);
+  }
+  for (; r < n; r++) {
+    writeRow(src + <usize>r * rowBytes, panelRow(panels, first + r, stride), full, chunks, left, scratch);
+  }
+  for (let z = first + n; (z & 3) != 0; z++) {
+    const to = panelRow(panels, z, stride);
     for (let c = 0; c < chunks; c++) v128.store(to + (<usize>c << 6), f32x4.splat(0));
   }
+  return nonFinite ? 1 : 0;
+}
+
+/** One row into its panel slot (chunks 64 bytes apart). */
+function writeRow(from: usize, to: usize, full: i32, chunks: i32, left: i32, scratch: usize): void {
+  const f = f32x4.splat(rowScale(from, full, left, scratch));
+  for (let c = 0; c < chunks; c++) v128.store(to + (<usize>c << 6), chunkOf(from, c, full, f, scratch));
 }
 
 /** Offset (in floats) of the first NaN or +-Infinity among `count` floats at `ptr`, or -1. */

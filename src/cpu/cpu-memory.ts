@@ -79,13 +79,15 @@ export class CpuMemory {
     const rows = input.length / dim;
     const stride = strideFor(dim);
     const step = Math.max(1, Math.floor(PANEL_STEP_BYTES / (dim * 4)));
-    const stage = this.arena.alloc(Math.min(rows, step) * dim * 4);
+    const stage = this.arena.alloc(Math.min(rows, step) * dim * 4 + 64);
+    const scratch = stage + Math.min(rows, step) * dim * 4;
     try {
       for (let r0 = 0; r0 < rows; r0 += step) {
         const count = Math.min(step, rows - r0);
         this.arena.f32.set(input.subarray(r0 * dim, (r0 + count) * dim), stage >>> 2);
-        this.assertFinite(stage, count * dim, dim, r0, argument);
-        this.kernels.toPanels(stage, count, dim, panels, first + r0, stride);
+        if (this.kernels.toPanels(stage, count, dim, panels, first + r0, stride, scratch) !== 0) {
+          this.assertFinite(stage, count * dim, dim, r0, argument);
+        }
         if (normalize) this.kernels.normalizePanelRows(panels, first + r0, count, stride);
       }
     } finally {

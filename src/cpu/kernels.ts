@@ -6,7 +6,7 @@ export interface KernelExports {
   normalizeRows(rows: number, n: number, stride: number): void;
   normalizePanelRows(panels: number, first: number, n: number, stride: number): void;
   padRows(base: number, n: number, dim: number, stride: number): void;
-  toPanels(src: number, n: number, dim: number, panels: number, first: number, stride: number): void;
+  toPanels(src: number, n: number, dim: number, panels: number, first: number, stride: number, scratch: number): number;
   findNonFinite(ptr: number, count: number): number;
   dotScores(query: number, panels: number, n: number, stride: number, out: number): void;
   cosineScores(query: number, panels: number, n: number, stride: number, out: number): void;
