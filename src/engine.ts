@@ -1,8 +1,10 @@
-import type { Backend, BackendChoice, IndexDtype } from './backend.js';
+import type { Backend, BackendChoice, Corpus, IndexDtype } from './backend.js';
 import { resolveConfig, type HybridConfig } from './config.js';
 import { CpuBackend } from './cpu/cpu-backend.js';
 import { CpuMemory, type StagedRows } from './cpu/cpu-memory.js';
 import { GpuError, HybridError } from './errors.js';
+import { acquireDevice, findGpu, type GpuInfo } from './gpu/device.js';
+import { GpuBackend } from './gpu/gpu-backend.js';
 import { routeCall } from './router.js';
 import { Telemetry, type Operation, type TelemetrySnapshot } from './telemetry.js';
 import {
@@ -39,7 +41,8 @@ export interface EngineInfo {
     /** Bytes of WASM linear memory reserved now. */
     memoryBytes: number;
   };
-  gpu: null | { adapter: Record<string, string>; limits: Record<string, number>; features: string[] };
+  /** The device in use, or null when the engine runs on the CPU only. */
+  gpu: GpuInfo | null;
 }
 
 /**
@@ -50,13 +53,13 @@ export class HybridEngine {
   readonly config: HybridConfig;
   private readonly memory: CpuMemory;
   private readonly cpu: CpuBackend;
-  private readonly gpu: Backend | null;
+  private readonly gpu: GpuBackend | null;
   private readonly telemetry: Telemetry;
   private readonly indexes = new Set<VectorIndex>();
   private disposed = false;
 
   /** @internal use createHybrid */
-  constructor(config: HybridConfig, memory: CpuMemory, gpu: Backend | null) {
+  constructor(config: HybridConfig, memory: CpuMemory, gpu: GpuBackend | null) {
     this.config = config;
     this.memory = memory;
     this.cpu = new CpuBackend(memory);
@@ -75,7 +78,7 @@ export class HybridEngine {
         threads: 1,
         memoryBytes: this.memory.arena.memoryBytes,
       },
-      gpu: null,
+      gpu: this.gpu ? structuredClone(this.gpu.info) : null,
     };
   }
 
@@ -159,10 +162,10 @@ export class HybridEngine {
     stage: (input: Float32Array, dim: number, argument: string) => this.memory.stageQueries(input, dim, argument),
     search: (index: VectorIndex, method: string, queries: StagedRows, k: number, requested: BackendChoice) =>
       this.run('cosine', method, queries.rows * index.corpus.rows, requested,
-        (backend) => backend.corpusTopK(index.corpus, queries, Math.min(k, index.corpus.rows))),
+        (backend) => backend.corpusTopK(index.corpus, queries, Math.min(k, index.corpus.rows)), index.corpus),
     scores: (index: VectorIndex, query: StagedRows, requested: BackendChoice) =>
       this.run('cosine', 'scores', index.corpus.rows, requested,
-        (backend) => backend.corpusScores(index.corpus, query)),
+        (backend) => backend.corpusScores(index.corpus, query), index.corpus),
     released: (index: VectorIndex) => {
       this.indexes.delete(index);
       this.gpu?.releaseCorpus(index.corpus);
@@ -182,17 +185,30 @@ export class HybridEngine {
     }
   }
 
-  /** Route one call, time it, and answer on the CPU when an 'auto' GPU call fails. */
+  /**
+   * Route one call, time it, and answer on the CPU when an 'auto' GPU call fails. A corpus that
+   * would not fit the GPU memory budget stays on the CPU (`over-gpu-budget`).
+   */
   private async run<T>(operation: Operation, method: string, batchSize: number,
-    requested: BackendChoice, work: (backend: Backend) => Promise<T>): Promise<T> {
-    const decision = routeCall(this.config, {
+    requested: BackendChoice, work: (backend: Backend) => Promise<T>, corpus?: Corpus): Promise<T> {
+    let decision = routeCall(this.config, {
       operation, batchSize, requested, gpuAvailable: this.gpu !== null,
     });
-    this.telemetry.recordDecision(operation, method, decision.reason);
     if (decision.backend === 'gpu' && this.gpu === null) {
+      this.telemetry.recordDecision(operation, method, decision.reason);
       throw new HybridError('GPU_UNAVAILABLE',
         `backend 'gpu' was requested but this engine has no GPU (info().gpu is null)`, 'backend');
     }
+    if (decision.backend === 'gpu' && corpus && !this.gpu!.canHold(corpus)) {
+      if (requested === 'gpu') {
+        this.telemetry.recordDecision(operation, method, decision.reason);
+        throw new GpuError('out-of-memory',
+          `the index (${corpus.rows} rows of ${corpus.dim}) does not fit the GPU memory budget ` +
+          `(${this.gpu!.info.memoryBudgetBytes} bytes, vramSafetyMargin ${this.config.vramSafetyMargin})`);
+      }
+      decision = { backend: 'cpu', reason: 'over-gpu-budget' };
+    }
+    this.telemetry.recordDecision(operation, method, decision.reason);
     const backend = decision.backend === 'gpu' ? this.gpu! : this.cpu;
     const start = performance.now();
     try {
@@ -234,5 +250,16 @@ export async function createHybrid(options: HybridOptions = {}): Promise<HybridE
     throw new HybridError('INVALID_CONFIG', 'config.gpu must be a WebGPU GPU object or null', 'gpu');
   }
   const memory = await CpuMemory.create();
-  return new HybridEngine(config, memory, null);
+  let gpuBackend: GpuBackend | null = null;
+  if (!config.forceCpuMode) {
+    const found = await findGpu(gpu);
+    try {
+      const context = found ? await acquireDevice(found, config) : null;
+      if (context) gpuBackend = new GpuBackend(context, memory, config);
+    } catch {
+      // No usable device (requestAdapter/requestDevice refused): the CPU answers everything.
+      gpuBackend = null;
+    }
+  }
+  return new HybridEngine(config, memory, gpuBackend);
 }

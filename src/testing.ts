@@ -2,15 +2,26 @@
 import type { HybridEngine } from './engine.js';
 import type { WasmArena } from './cpu/arena.js';
 import type { CpuMemory } from './cpu/cpu-memory.js';
+import type { GpuBackend } from './gpu/gpu-backend.js';
 
 /** The engine's WASM arena (memory growth, live blocks, poisoning). */
 export function arenaOf(engine: HybridEngine): WasmArena {
   return (engine as unknown as { memory: CpuMemory }).memory.arena;
 }
 
-/** Fill all free WASM memory with NaN, so an unwritten output element shows as NaN. */
+/**
+ * Fill all free WASM memory with NaN, and have the GPU backend (if any) fill its output buffers
+ * with NaN before each kernel, so that an unwritten output element shows as NaN.
+ */
 export function poisonFreeMemory(engine: HybridEngine): void {
   arenaOf(engine).poisonFree(Number.NaN);
+  const gpu = gpuOf(engine);
+  if (gpu) gpu.poisonOutputs = true;
+}
+
+/** The engine's GPU backend, or null. */
+export function gpuOf(engine: HybridEngine): GpuBackend | null {
+  return (engine as unknown as { gpu: GpuBackend | null }).gpu;
 }
 
 /** The engine's CPU memory: kernels, arena, staging (for tests that call kernels directly). */

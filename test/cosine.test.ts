@@ -2,33 +2,37 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHybrid, type HybridEngine } from '../src/index.js';
 import { poisonFreeMemory } from '../src/testing.js';
+import { BACKENDS, engineOptions, requireGpuInCi } from './gpu-setup.js';
 import { cosineReference, expectScoresClose, randomMatrix, rng } from './helpers.js';
+
+requireGpuInCi();
 
 const DIMS = [1, 3, 4, 5, 17, 128, 384, 768, 1536];
 const NS = [1, 7, 1000, 100000];
 const MS = [1, 2, 5, 64, 70];
 
+describe.each(BACKENDS)('$name backend', ({ backend, skip }) => {
 let hs: HybridEngine;
 beforeAll(async () => {
-  hs = await createHybrid({ gpu: null });
+  if (!skip) hs = await createHybrid(engineOptions(backend));
 });
 afterAll(async () => {
-  await hs.dispose();
+  await hs?.dispose();
 });
 
-describe('cosineSimilarity: 1 query x N raw rows', () => {
+describe.skipIf(skip)('cosineSimilarity: 1 query x N raw rows', () => {
   const cases = DIMS.flatMap((dim) => NS.map((n) => ({ dim, n })));
   it.each(cases)('dim $dim, N $n', async ({ dim, n }) => {
     const random = rng(dim * 7919 + n);
     const query = randomMatrix(1, dim, random);
     const vectors = randomMatrix(n, dim, random);
     poisonFreeMemory(hs);
-    const scores = await hs.cosineSimilarity(query, vectors, { backend: 'cpu' });
+    const scores = await hs.cosineSimilarity(query, vectors, { backend });
     expectScoresClose(scores, cosineReference(query, vectors, dim), `dim ${dim} N ${n}`);
   });
 });
 
-describe('cosineSimilarityMatrix: M queries x N raw rows', () => {
+describe.skipIf(skip)('cosineSimilarityMatrix: M queries x N raw rows', () => {
   const cases = [
     ...MS.flatMap((m) => DIMS.flatMap((dim) => [1, 7, 1000].map((n) => ({ m, dim, n })))),
     { m: 64, dim: 17, n: 100000 },
@@ -40,24 +44,24 @@ describe('cosineSimilarityMatrix: M queries x N raw rows', () => {
     const queries = randomMatrix(m, dim, random);
     const vectors = randomMatrix(n, dim, random);
     poisonFreeMemory(hs);
-    const scores = await hs.cosineSimilarityMatrix(queries, vectors, { dim, backend: 'cpu' });
+    const scores = await hs.cosineSimilarityMatrix(queries, vectors, { dim, backend });
     expectScoresClose(scores, cosineReference(queries, vectors, dim), `M ${m} dim ${dim} N ${n}`);
   });
 });
 
-describe('zero vectors and extreme magnitudes', () => {
+describe.skipIf(skip)('zero vectors and extreme magnitudes', () => {
   it('a zero row scores 0 and a zero query scores 0 against everything', async () => {
     const dim = 17;
     const random = rng(5);
     const vectors = randomMatrix(9, dim, random);
     vectors.fill(0, 3 * dim, 4 * dim);
     const query = randomMatrix(1, dim, random);
-    const scores = await hs.cosineSimilarity(query, vectors);
+    const scores = await hs.cosineSimilarity(query, vectors, { backend });
     expect(scores[3]).toBe(0);
     expectScoresClose(scores, cosineReference(query, vectors, dim));
     const zeroQuery = new Float32Array(dim);
-    expect(Array.from(await hs.cosineSimilarity(zeroQuery, vectors))).toEqual(new Array(9).fill(0));
-    const matrix = await hs.cosineSimilarityMatrix(new Float32Array([...query, ...zeroQuery]), vectors, { dim });
+    expect(Array.from(await hs.cosineSimilarity(zeroQuery, vectors, { backend }))).toEqual(new Array(9).fill(0));
+    const matrix = await hs.cosineSimilarityMatrix(new Float32Array([...query, ...zeroQuery]), vectors, { dim, backend });
     expectScoresClose(matrix, cosineReference(new Float32Array([...query, ...zeroQuery]), vectors, dim));
   });
 
@@ -73,11 +77,11 @@ describe('zero vectors and extreme magnitudes', () => {
       for (const queryScale of [1e-30, 1e-12, 1, 1e12, 1e30]) {
         const query = randomMatrix(1, dim, random).map((x) => x * queryScale);
         const reference = cosineReference(query, vectors, dim);
-        expectScoresClose(await hs.cosineSimilarity(query, vectors), reference, `dim ${dim} x${queryScale}`);
-        expectScoresClose(await hs.cosineSimilarityMatrix(query, vectors, { dim }), reference,
+        expectScoresClose(await hs.cosineSimilarity(query, vectors, { backend }), reference, `dim ${dim} x${queryScale}`);
+        expectScoresClose(await hs.cosineSimilarityMatrix(query, vectors, { dim, backend }), reference,
           `matrix dim ${dim} x${queryScale}`);
         const index = await hs.createIndex(vectors, { dim });
-        expectScoresClose(await index.scores(query), reference, `index dim ${dim} x${queryScale}`);
+        expectScoresClose(await index.scores(query, { backend }), reference, `index dim ${dim} x${queryScale}`);
         index.dispose();
       }
     }
@@ -90,9 +94,9 @@ describe('zero vectors and extreme magnitudes', () => {
     const vectors = new Float32Array(10 * dim);
     for (let r = 0; r < 10; r++) vectors.set(row, r * dim);
     const query = randomMatrix(1, dim, random);
-    const scores = await hs.cosineSimilarity(query, vectors);
+    const scores = await hs.cosineSimilarity(query, vectors, { backend });
     expect(new Set(scores).size).toBe(1);
-    const matrix = await hs.cosineSimilarityMatrix(new Float32Array([...query, ...query, ...query]), vectors, { dim });
+    const matrix = await hs.cosineSimilarityMatrix(new Float32Array([...query, ...query, ...query]), vectors, { dim, backend });
     expect(new Set(matrix).size).toBe(1);
   });
 
@@ -105,7 +109,8 @@ describe('zero vectors and extreme magnitudes', () => {
     const shared = new Float32Array(new SharedArrayBuffer(vectors.byteLength));
     shared.set(vectors);
     const reference = cosineReference(new Float32Array(query), new Float32Array(vectors), dim);
-    expectScoresClose(await hs.cosineSimilarity(query, vectors), reference);
-    expectScoresClose(await hs.cosineSimilarity(query, shared), reference);
+    expectScoresClose(await hs.cosineSimilarity(query, vectors, { backend }), reference);
+    expectScoresClose(await hs.cosineSimilarity(query, shared, { backend }), reference);
   });
+});
 });

@@ -107,3 +107,37 @@ export function expectSameValues(actual: ArrayLike<number>, expected: ArrayLike<
     }
   }
 }
+
+/**
+ * A top-k result checked against the float64 reference alone (for results whose scores come
+ * from a different kernel than `scores()`, e.g. the GPU's matrix kernel): length, order (score
+ * descending, ties to the lower index), every score within TOLERANCE of the reference, and no
+ * row left out that beats the worst kept by more than twice the tolerance.
+ */
+export function expectTopKWithin(result: { indices: Uint32Array; scores: Float32Array }, k: number,
+  reference: Float64Array, label = ''): void {
+  expect(result.indices.length, `${label} length`).toBe(Math.min(k, reference.length));
+  expect(new Set(result.indices).size, `${label} distinct rows`).toBe(result.indices.length);
+  for (let i = 0; i < result.indices.length; i++) {
+    const row = result.indices[i]!;
+    const score = result.scores[i]!;
+    if (!Number.isFinite(score)) throw new Error(`${label} score ${i} is ${score}`);
+    if (Math.abs(score - reference[row]!) >= TOLERANCE) {
+      throw new Error(`${label} row ${row}: score ${score}, reference ${reference[row]}`);
+    }
+    if (i > 0) {
+      const previous = result.scores[i - 1]!;
+      const ordered = previous > score || (previous === score && result.indices[i - 1]! < row);
+      if (!ordered) throw new Error(`${label} entries ${i - 1} and ${i} are out of order`);
+    }
+  }
+  if (result.indices.length === 0) return;
+  const kept = new Set(result.indices);
+  let worstKept = Infinity;
+  for (const i of kept) worstKept = Math.min(worstKept, reference[i]!);
+  for (let i = 0; i < reference.length; i++) {
+    if (!kept.has(i) && reference[i]! > worstKept + 2 * TOLERANCE) {
+      throw new Error(`${label} row ${i} (reference ${reference[i]}) beats kept ${worstKept} but was left out`);
+    }
+  }
+}

@@ -1,0 +1,82 @@
+// M x N scores of normalised queries (padded rows of CHUNKS vec4s) against normalised corpus
+// rows in panels (see scan.wgsl), tiled through workgroup memory. A workgroup of 64 invocations
+// computes a tile of 16 queries x 64 rows (16 panels); invocation (x, y), x < 16, y < 4, owns
+// the 4 x 4 block of queries 4y..4y+3 and the 4 rows of panel x. The chunk dimension is walked
+// KC chunks at a time: the tile's queries and rows for those chunks are loaded once into
+// workgroup memory (the rows as 16 contiguous runs of KC * 4 vec4s, adjacent invocations
+// loading adjacent vec4s), then every invocation does its 16 dot products per chunk from there.
+// Out-of-range queries, rows and chunks read as zero; out-of-range outputs are not written.
+
+const KC: u32 = 8u;
+const TILE_Q: u32 = 16u;
+const TILE_PANELS: u32 = 16u;
+
+override CHUNKS: u32 = 1u;
+
+struct Params {
+  queries: u32,     // M
+  rows: u32,        // rows in this binding
+  panels: u32,      // panels in this binding
+  outOffset: u32,   // column of this binding's first row in the output
+  outStride: u32,   // N: output row length
+  _pad0: u32,
+  _pad1: u32,
+  _pad2: u32,
+}
+
+@group(0) @binding(0) var<storage, read> corpus: array<ROW>;
+@group(0) @binding(1) var<storage, read> queries: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> scores: array<f32>;
+@group(0) @binding(3) var<uniform> params: Params;
+
+var<workgroup> queryTile: array<vec4<f32>, 128>;  // TILE_Q * KC
+var<workgroup> rowTile: array<vec4<f32>, 512>;    // TILE_PANELS * KC * 4
+
+@compute @workgroup_size(64)
+fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) group: vec3<u32>) {
+  let x = t % 16u;
+  let y = t / 16u;
+  let panel0 = group.x * TILE_PANELS;
+  let query0 = group.y * TILE_Q;
+  var acc: array<vec4<f32>, 4>;  // acc[i][j]: query 4y+i, row j of panel x
+  for (var c0 = 0u; c0 < CHUNKS; c0 += KC) {
+    // Queries: 128 vec4s, 2 per invocation.
+    for (var e = t; e < TILE_Q * KC; e += 64u) {
+      let q = query0 + e / KC;
+      let c = c0 + e % KC;
+      var v = vec4<f32>(0.0);
+      if (q < params.queries && c < CHUNKS) { v = queries[q * CHUNKS + c]; }
+      queryTile[e] = v;
+    }
+    // Rows: 16 panels x KC chunks x 4 rows, 8 per invocation, contiguous per panel.
+    for (var e = t; e < TILE_PANELS * KC * 4u; e += 64u) {
+      let p = panel0 + e / (KC * 4u);
+      let c = c0 + (e / 4u) % KC;
+      var v = vec4<f32>(0.0);
+      if (p < params.panels && c < CHUNKS) { v = vec4<f32>(corpus[(p * CHUNKS + c) * 4u + e % 4u]); }
+      rowTile[e] = v;
+    }
+    workgroupBarrier();
+    for (var k = 0u; k < KC; k++) {
+      let r0 = rowTile[(x * KC + k) * 4u];
+      let r1 = rowTile[(x * KC + k) * 4u + 1u];
+      let r2 = rowTile[(x * KC + k) * 4u + 2u];
+      let r3 = rowTile[(x * KC + k) * 4u + 3u];
+      for (var i = 0u; i < 4u; i++) {
+        let q = queryTile[(y * 4u + i) * KC + k];
+        acc[i] += vec4<f32>(dot(q, r0), dot(q, r1), dot(q, r2), dot(q, r3));
+      }
+    }
+    workgroupBarrier();
+  }
+  for (var i = 0u; i < 4u; i++) {
+    let q = query0 + y * 4u + i;
+    if (q >= params.queries) { continue; }
+    for (var j = 0u; j < 4u; j++) {
+      let row = (panel0 + x) * 4u + j;
+      if (row < params.rows) {
+        scores[q * params.outStride + params.outOffset + row] = clamp(acc[i][j], -1.0, 1.0);
+      }
+    }
+  }
+}

@@ -1,0 +1,90 @@
+import type { HybridConfig } from '../config.js';
+
+/** What `info().gpu` reports. */
+export interface GpuInfo {
+  adapter: { vendor: string; architecture: string; device: string; description: string };
+  /** The limits this library requested and got. */
+  limits: Record<string, number>;
+  /** The adapter's features this device enabled (of shader-f16, subgroups, timestamp-query). */
+  features: string[];
+  /** f16 indexes are stored as f16 on the GPU (shader-f16); otherwise they keep f32. */
+  f16Storage: boolean;
+  /** Bytes of resident corpora this engine may keep on the device (vramSafetyMargin of maxBufferSize). */
+  memoryBudgetBytes: number;
+}
+
+/** An acquired device with what was learnt while acquiring it. */
+export interface GpuContext {
+  /**
+   * The GPU (instance) the device came from. It must stay referenced while the device lives:
+   * with Dawn in Node, a collected instance takes its event loop with it and the next
+   * ProcessEvents aborts the process.
+   */
+  gpu: GPU;
+  device: GPUDevice;
+  info: GpuInfo;
+}
+
+const WANTED_FEATURES = ['shader-f16', 'subgroups', 'timestamp-query'] as const;
+
+/**
+ * The `GPU` to use: the one passed in; else in Node the optional `webgpu` package (Dawn), in
+ * browsers `navigator.gpu`. Null when there is none; never throws.
+ */
+export async function findGpu(option: unknown): Promise<GPU | null> {
+  if (option === null) return null;
+  if (option !== undefined) return option as GPU;
+  const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
+  if (nav?.gpu) return nav.gpu;
+  const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+  if (!isNode) return null;
+  try {
+    const name = 'webgpu';
+    const module = (await import(/* @vite-ignore */ name)) as { create: (flags: string[]) => GPU };
+    return module.create([]);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Request an adapter and a device with the adapter's own limits that we need and the optional
+ * features we use. Null when no adapter is offered (no GPU, or an Android-style browser).
+ */
+export async function acquireDevice(gpu: GPU, config: HybridConfig): Promise<GpuContext | null> {
+  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  if (!adapter) return null;
+  const features = WANTED_FEATURES.filter((f) => adapter.features.has(f));
+  const want = {
+    maxBufferSize: adapter.limits.maxBufferSize,
+    maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
+    maxComputeWorkgroupStorageSize: adapter.limits.maxComputeWorkgroupStorageSize,
+    maxComputeInvocationsPerWorkgroup: adapter.limits.maxComputeInvocationsPerWorkgroup,
+    maxComputeWorkgroupSizeX: adapter.limits.maxComputeWorkgroupSizeX,
+    maxComputeWorkgroupsPerDimension: adapter.limits.maxComputeWorkgroupsPerDimension,
+    maxStorageBuffersPerShaderStage: adapter.limits.maxStorageBuffersPerShaderStage,
+  };
+  const device = await adapter.requestDevice({
+    requiredFeatures: features as GPUFeatureName[],
+    requiredLimits: want,
+  });
+  const info = adapter.info;
+  const limits: Record<string, number> = {};
+  for (const key of Object.keys(want)) limits[key] = (device.limits as unknown as Record<string, number>)[key]!;
+  return {
+    gpu,
+    device,
+    info: {
+      adapter: {
+        vendor: info?.vendor ?? '',
+        architecture: info?.architecture ?? '',
+        device: info?.device ?? '',
+        description: info?.description ?? '',
+      },
+      limits,
+      features: features.filter((f) => device.features.has(f)),
+      f16Storage: device.features.has('shader-f16'),
+      memoryBudgetBytes: Math.floor(config.vramSafetyMargin * device.limits.maxBufferSize),
+    },
+  };
+}
