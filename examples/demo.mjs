@@ -42,6 +42,13 @@ for (let i = 0; i < 3; i++) {
 const queries = new Float32Array(64 * D).map(random);
 await timed('searchBatch of 64 queries, top-10', () => index.searchBatch(queries, { k: 10 }));
 await timed('scores of one query against all rows', () => index.scores(query));
+if (gpu) {
+  // Both backends forced, same query: what the router chooses between.
+  for (const backend of ['cpu', 'gpu']) {
+    await index.search(query, { k: 5, backend }); // warm (first GPU use uploads the index)
+    await timed(`search top-5 forced to ${backend}`, () => index.search(query, { k: 5, backend }));
+  }
+}
 for (let i = 0; i < 2; i++) {
   // The first one-shot call also pays for fresh WASM pages (page faults); later ones reuse them.
   await timed(`one-shot cosineSimilarity vs 10k raw rows (${i + 1})`, () => hs.cosineSimilarity(query, vectors.subarray(0, 10_000 * D)));

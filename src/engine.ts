@@ -254,7 +254,8 @@ export async function createHybrid(options: HybridOptions = {}): Promise<HybridE
   if (!config.forceCpuMode) {
     const found = await findGpu(gpu);
     try {
-      const context = found ? await acquireDevice(found, config) : null;
+      // A GPU passed in is used whatever it is; one found by ourselves only if it is hardware.
+      const context = found ? await acquireDevice(found, config, gpu !== undefined) : null;
       if (context) gpuBackend = new GpuBackend(context, memory, config);
     } catch {
       // No usable device (requestAdapter/requestDevice refused): the CPU answers everything.

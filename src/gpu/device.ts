@@ -47,13 +47,25 @@ export async function findGpu(option: unknown): Promise<GPU | null> {
   }
 }
 
+/** A CPU-emulated adapter (Mesa lavapipe/llvmpipe, SwiftShader, a browser's fallback adapter). */
+export function isSoftwareAdapter(adapter: GPUAdapter): boolean {
+  const info = adapter.info;
+  const text = `${info?.architecture ?? ''} ${info?.device ?? ''} ${info?.description ?? ''}`;
+  const fallback = (adapter as unknown as { isFallbackAdapter?: boolean }).isFallbackAdapter === true ||
+    (info as unknown as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter === true;
+  return fallback || /llvmpipe|lavapipe|swiftshader|software/i.test(text);
+}
+
 /**
  * Request an adapter and a device with the adapter's own limits that we need and the optional
- * features we use. Null when no adapter is offered (no GPU, or an Android-style browser).
+ * features we use. Null when no adapter is offered (no GPU, or an Android-style browser), and,
+ * unless `allowSoftware`, when the adapter is a software rasteriser: that runs the kernels on
+ * the CPU, slower than the WASM path, so it is used only when the caller passed its GPU object.
  */
-export async function acquireDevice(gpu: GPU, config: HybridConfig): Promise<GpuContext | null> {
+export async function acquireDevice(gpu: GPU, config: HybridConfig, allowSoftware: boolean): Promise<GpuContext | null> {
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) return null;
+  if (!allowSoftware && isSoftwareAdapter(adapter)) return null;
   const features = WANTED_FEATURES.filter((f) => adapter.features.has(f));
   const want = {
     maxBufferSize: adapter.limits.maxBufferSize,
