@@ -223,3 +223,50 @@ describe.skipIf(!runGpuTests)('adapter choice', () => {
     await explicit.dispose();
   });
 });
+
+/** The test GPU with some adapter features hidden (a device that lacks them). */
+function gpuWithout(hidden: string[]): GPU {
+  const { testGpu } = gpuSetup;
+  return {
+    requestAdapter: async (options?: GPURequestAdapterOptions) => {
+      const adapter = await testGpu!.requestAdapter(options);
+      if (!adapter) return null;
+      const features = new Set([...adapter.features].filter((f) => !hidden.includes(f)));
+      return new Proxy(adapter, {
+        get(target, property) {
+          if (property === 'features') return features;
+          const value = Reflect.get(target, property, target) as unknown;
+          return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+        },
+      });
+    },
+    getPreferredCanvasFormat: () => testGpu!.getPreferredCanvasFormat(),
+    wgslLanguageFeatures: testGpu!.wgslLanguageFeatures,
+  } as unknown as GPU;
+}
+const gpuSetup = await import('./gpu-setup.js');
+
+describe.skipIf(!runGpuTests)('a device without subgroups and shader-f16', () => {
+  it('reduces in workgroup memory, keeps f16 indexes as f32 and says so', async () => {
+    const hs = await createHybrid({ gpu: gpuWithout(['subgroups', 'shader-f16']) });
+    const info = hs.info().gpu!;
+    expect(info.features).not.toContain('subgroups');
+    expect(info.f16Storage).toBe(false);
+    for (const [dim, n] of [[5, 1001], [768, 3000]] as const) {
+      const random = rng(dim + 7);
+      const vectors = randomMatrix(n, dim, random);
+      const query = randomMatrix(1, dim, random);
+      const reference = cosineReference(query, vectors, dim);
+      poisonFreeMemory(hs);
+      expectScoresClose(await hs.cosineSimilarity(query, vectors, { backend: 'gpu' }), reference, 'one-shot');
+      const index = await hs.createIndex(vectors, { dim, dtype: 'f16' });
+      const scores = await index.scores(query, { backend: 'gpu' });
+      expectScoresClose(scores, reference, 'f16 index kept as f32'); // f32 precision, not f16's
+      const top = await index.search(query, { k: 5, backend: 'gpu' });
+      const cpuTop = await index.search(query, { k: 5, backend: 'cpu' });
+      expect(Array.from(top.indices)).toEqual(Array.from(cpuTop.indices));
+      index.dispose();
+    }
+    await hs.dispose();
+  });
+});

@@ -75,7 +75,7 @@ export class GpuBackend implements Backend {
     this.info = context.info;
     this.memory = memory;
     this.config = config;
-    this.pipelines = new PipelineCache(this.device);
+    this.pipelines = new PipelineCache(this.device, new Set(context.info.features.filter((f) => f === 'subgroups')));
     this.pool = new BufferPool(this.device);
     void this.device.lost.then((info) => {
       this.lostReason = `${info.reason}: ${info.message}`;
