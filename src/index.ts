@@ -9,3 +9,4 @@ export type { BackendChoice, BackendKind, IndexDtype, SearchResult } from './bac
 export type { BatchingConfig, HybridConfig, OperationConfig } from './config.js';
 export { defaultConfig } from './config.js';
 export type { BackendStats, Operation, TelemetrySnapshot } from './telemetry.js';
+export type { GpuInfo } from './gpu/info.js';

@@ -1,7 +1,7 @@
 // The built package as a user gets it: the exports map, the .wasm beside the module (URL
 // path), and the inline fallback used from src/.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -34,5 +34,30 @@ describe('package', () => {
     const main = pkg.exports['.'];
     for (const target of [main.types, main.import, main.default]) expect(existsSync(join(root, target))).toBe(true);
     expect(pkg.type).toBe('module');
+  });
+
+  it('the published typings compile in a strict consumer without @webgpu/types or skipLibCheck', () => {
+    const dir = join(root, 'test-results-consumer');
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(join(dir, 'node_modules'), { recursive: true });
+    try {
+      symlinkSync(root, join(dir, 'node_modules', 'hybrid-similarity'));
+      writeFileSync(join(dir, 'package.json'), '{ "type": "module" }');
+      writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: {
+        strict: true, module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', noEmit: true,
+        types: [], lib: ['ES2022'], skipLibCheck: false }, files: ['main.ts'] }));
+      writeFileSync(join(dir, 'main.ts'), [
+        "import { createHybrid, HybridError, GpuError, type SearchResult, type GpuInfo } from 'hybrid-similarity';",
+        'const hs = await createHybrid({ gpu: null, gpuMinBatchSize: 10 });',
+        'const index = await hs.createIndex(new Float32Array(8), { dim: 4 });',
+        'const r: SearchResult = await index.search(new Float32Array(4), { k: 1 });',
+        'const info: GpuInfo | null = hs.info().gpu;',
+        'export const used = [r.indices, HybridError, GpuError, info];',
+      ].join('\n'));
+      const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+      execFileSync(process.execPath, [tsc, '-p', dir], { encoding: 'utf8' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -5,7 +5,8 @@ import type { CpuMemory } from '../cpu/cpu-memory.js';
 import { GpuError, type GpuFailureKind } from '../errors.js';
 import { BufferPool } from './buffer-pool.js';
 import { BufferUsage, MapMode, MAX_WORKGROUPS_PER_DIMENSION } from './constants.js';
-import type { GpuContext, GpuInfo } from './device.js';
+import type { GpuContext } from './device.js';
+import type { GpuInfo } from './info.js';
 import { PipelineCache, type RowType } from './pipelines.js';
 
 /** Invocations per workgroup of the scan, normalise and top-k kernels. */
