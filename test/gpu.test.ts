@@ -270,3 +270,21 @@ describe.skipIf(!runGpuTests)('a device without subgroups and shader-f16', () =>
     await hs.dispose();
   });
 });
+
+describe.skipIf(!runGpuTests)('readback timeout', () => {
+  it('a readback slower than gpuTimeoutMs is a GpuError(timeout); auto calls get the CPU answer', async () => {
+    const hs = await createHybrid({ ...engineOptions('gpu'), gpuTimeoutMs: 1e-6, gpuMinBatchSize: 1 });
+    const dim = 24;
+    const vectors = randomMatrix(2000, dim, rng(31));
+    const query = randomMatrix(1, dim, rng(32));
+    const reference = cosineReference(query, vectors, dim);
+    await expect(hs.cosineSimilarity(query, vectors, { backend: 'gpu' })).rejects.toMatchObject({ kind: 'timeout' });
+    expectScoresClose(await hs.cosineSimilarity(query, vectors), reference, 'auto');
+    expect(hs.stats().decisions.cosine['fallback:timeout']).toBe(1);
+    const buffers = gpuOf(hs)!.bufferCount;
+    for (let i = 0; i < 5; i++) expectScoresClose(await hs.cosineSimilarity(query, vectors), reference, `auto ${i}`);
+    // Readback buffers whose mapping never finished are destroyed, not pooled: no growth.
+    expect(gpuOf(hs)!.bufferCount).toBeLessThanOrEqual(buffers);
+    await hs.dispose();
+  });
+});
