@@ -1,4 +1,4 @@
-import type { Backend, BackendChoice, Corpus, IndexDtype } from './backend.js';
+import type { Backend, BackendChoice, BackendKind, Corpus, IndexDtype } from './backend.js';
 import { resolveConfig, type HybridConfig } from './config.js';
 import { CpuBackend } from './cpu/cpu-backend.js';
 import { CpuMemory, type StagedRows } from './cpu/cpu-memory.js';
@@ -6,13 +6,17 @@ import { GpuError, HybridError } from './errors.js';
 import { acquireDevice, findGpu } from './gpu/device.js';
 import type { GpuInfo } from './gpu/info.js';
 import { GpuBackend } from './gpu/gpu-backend.js';
-import { routeCall } from './router.js';
-import { Telemetry, type Operation, type TelemetrySnapshot } from './telemetry.js';
+import { isUnhealthy, NO_HISTORY, routeCall } from './router.js';
+import { OPERATIONS, Telemetry, type Operation, type TelemetrySnapshot } from './telemetry.js';
 import {
   assertDim, assertFloat32Array, assertNonEmpty, assertQuery, assertRows,
   backendOption, dtypeOption, optionsObject,
 } from './validate.js';
 import { VectorIndex } from './vector-index.js';
+import { ResultVerifier } from './verify.js';
+
+/** Out-of-memory retries on the GPU (each with halved chunks) before the CPU answers. */
+const OUT_OF_MEMORY_RETRIES = 3;
 
 /** What `createHybrid` accepts: any config field, plus the WebGPU `GPU` to use (null: CPU only). */
 export type HybridOptions = Partial<HybridConfig> & { gpu?: unknown };
@@ -54,18 +58,23 @@ export class HybridEngine {
   readonly config: HybridConfig;
   private readonly memory: CpuMemory;
   private readonly cpu: CpuBackend;
-  private readonly gpu: GpuBackend | null;
+  private gpu: GpuBackend | null;
+  /** The WebGPU `GPU` the device came from (re-asked for a device after a loss). */
+  private readonly gpuSource: GPU | null;
   private readonly telemetry: Telemetry;
+  private readonly verifier: ResultVerifier;
   private readonly indexes = new Set<VectorIndex>();
   private disposed = false;
 
   /** @internal use createHybrid */
-  constructor(config: HybridConfig, memory: CpuMemory, gpu: GpuBackend | null) {
+  constructor(config: HybridConfig, memory: CpuMemory, gpu: GpuBackend | null, gpuSource: GPU | null = null) {
     this.config = config;
     this.memory = memory;
     this.cpu = new CpuBackend(memory);
     this.gpu = gpu;
+    this.gpuSource = gpuSource;
     this.telemetry = new Telemetry(config.performanceWindowSize, config.telemetryEnabled);
+    this.verifier = new ResultVerifier(memory);
   }
 
   /** Processor and memory details. */
@@ -85,7 +94,12 @@ export class HybridEngine {
 
   /** Calls, failures and latency percentiles per operation and backend; decisions by reason. */
   stats(): TelemetrySnapshot {
-    return this.telemetry.snapshot();
+    return this.telemetry.snapshot(this.gpu !== null && !this.gpu.lost);
+  }
+
+  /** Prometheus text exposition of the same counters (names prefixed `hybrid_similarity_`). */
+  metrics(): string {
+    return this.telemetry.prometheus(this.gpu !== null && !this.gpu.lost);
   }
 
   /** Cosine of `query` against each row of `vectors` (row-major, N x dim): N scores. */
@@ -103,7 +117,8 @@ export class HybridEngine {
       () => this.memory.stageQueries(query, dim, 'query'),
       () => this.memory.stagePanels(vectors, dim, 'vectors', false),
     ], ([q, v]) =>
-      this.run('cosine', 'cosineSimilarity', rows, requested, (backend) => backend.cosineScores(q!, v!)));
+      this.run('cosine', 'cosineSimilarity', rows, requested, (backend) => backend.cosineScores(q!, v!),
+        { verify: (scores) => this.verifier.oneShot(q!, v!, scores) }));
   }
 
   /** M x N cosines (row-major) of `queries` (M x dim) against `vectors` (N x dim); `dim` required. */
@@ -124,7 +139,8 @@ export class HybridEngine {
       () => this.memory.stageQueries(queries, dim, 'queries'),
       () => this.memory.stagePanels(vectors, dim, 'vectors', false),
     ], ([q, v]) =>
-      this.run('cosine', 'cosineSimilarityMatrix', m * n, requested, (backend) => backend.cosineMatrix(q!, v!)));
+      this.run('cosine', 'cosineSimilarityMatrix', m * n, requested, (backend) => backend.cosineMatrix(q!, v!),
+        { verify: (scores) => this.verifier.oneShot(q!, v!, scores) }));
   }
 
   /** A resident index over `vectors` (N x dim, may be empty), normalised once. */
@@ -163,10 +179,12 @@ export class HybridEngine {
     stage: (input: Float32Array, dim: number, argument: string) => this.memory.stageQueries(input, dim, argument),
     search: (index: VectorIndex, method: string, queries: StagedRows, k: number, requested: BackendChoice) =>
       this.run('cosine', method, queries.rows * index.corpus.rows, requested,
-        (backend) => backend.corpusTopK(index.corpus, queries, Math.min(k, index.corpus.rows)), index.corpus),
+        (backend) => backend.corpusTopK(index.corpus, queries, Math.min(k, index.corpus.rows)),
+        { corpus: index.corpus, verify: (results) => this.verifier.topK(index.corpus, queries, results) }),
     scores: (index: VectorIndex, query: StagedRows, requested: BackendChoice) =>
       this.run('cosine', 'scores', index.corpus.rows, requested,
-        (backend) => backend.corpusScores(index.corpus, query), index.corpus),
+        (backend) => backend.corpusScores(index.corpus, query),
+        { corpus: index.corpus, verify: (scores) => this.verifier.corpusScores(index.corpus, query, scores) }),
     released: (index: VectorIndex) => {
       this.indexes.delete(index);
       this.gpu?.releaseCorpus(index.corpus);
@@ -187,45 +205,102 @@ export class HybridEngine {
   }
 
   /**
-   * Route one call, time it, and answer on the CPU when an 'auto' GPU call fails. A corpus that
-   * would not fit the GPU memory budget stays on the CPU (`over-gpu-budget`).
+   * Route one call (router.ts), run it, record it, and keep the promise that a GPU failure never
+   * reaches an 'auto' caller: out of memory is retried on the GPU with halved chunks (up to 3
+   * times), then any GpuError, or a result that fails the sampled CPU cross-check, is answered by
+   * the CPU. A corpus over the GPU memory budget stays on the CPU (`over-gpu-budget`).
    */
   private async run<T>(operation: Operation, method: string, batchSize: number,
-    requested: BackendChoice, work: (backend: Backend) => Promise<T>, corpus?: Corpus): Promise<T> {
-    let decision = routeCall(this.config, {
-      operation, batchSize, requested, gpuAvailable: this.gpu !== null,
-    });
+    requested: BackendChoice, work: (backend: Backend) => Promise<T>,
+    options: { corpus?: Corpus; verify?: (result: T) => boolean } = {}): Promise<T> {
+    const telemetry = this.telemetry;
+    const view = telemetry.enabled ? telemetry.view(operation) : NO_HISTORY;
+    const now = performance.now();
+    let decision: { backend: BackendKind; reason: string } = routeCall(this.config, view,
+      { operation, batchSize, requested, gpuAvailable: this.gpu !== null },
+      now, telemetry.enabled ? Math.random() : 1);
     if (decision.backend === 'gpu' && this.gpu === null) {
-      this.telemetry.recordDecision(operation, method, decision.reason);
+      telemetry.recordDecision(operation, method, 'gpu', decision.reason, batchSize);
       throw new HybridError('GPU_UNAVAILABLE',
         `backend 'gpu' was requested but this engine has no GPU (info().gpu is null)`, 'backend');
     }
-    if (decision.backend === 'gpu' && corpus && !this.gpu!.canHold(corpus)) {
-      if (requested === 'gpu') {
-        this.telemetry.recordDecision(operation, method, decision.reason);
-        throw new GpuError('out-of-memory',
-          `the index (${corpus.rows} rows of ${corpus.dim}) does not fit the GPU memory budget ` +
-          `(${this.gpu!.info.memoryBudgetBytes} bytes, vramSafetyMargin ${this.config.vramSafetyMargin})`);
-      }
-      decision = { backend: 'cpu', reason: 'over-gpu-budget' };
+    const probe = decision.reason === 'probe';
+    if (probe) {
+      telemetry.setProbe(operation, true);
+      await this.reacquireIfLost();
     }
-    this.telemetry.recordDecision(operation, method, decision.reason);
-    const backend = decision.backend === 'gpu' ? this.gpu! : this.cpu;
-    const start = performance.now();
     try {
-      const result = await work(backend);
-      this.telemetry.recordCall(operation, backend.kind, performance.now() - start, true);
-      return result;
-    } catch (error) {
-      this.telemetry.recordCall(operation, backend.kind, performance.now() - start, false);
-      if (backend.kind === 'gpu' && requested === 'auto' && error instanceof GpuError) {
-        this.telemetry.recordDecision(operation, method, `fallback:${error.kind}`);
-        const cpuStart = performance.now();
-        const result = await work(this.cpu);
-        this.telemetry.recordCall(operation, 'cpu', performance.now() - cpuStart, true);
-        return result;
+      if (decision.backend === 'gpu' && options.corpus && !this.gpu!.canHold(options.corpus)) {
+        const corpus = options.corpus;
+        if (requested === 'gpu') {
+          telemetry.recordDecision(operation, method, 'gpu', decision.reason, batchSize);
+          throw new GpuError('out-of-memory',
+            `the index (${corpus.rows} rows of ${corpus.dim}) does not fit the GPU memory budget ` +
+            `(${this.gpu!.info.memoryBudgetBytes} bytes, vramSafetyMargin ${this.config.vramSafetyMargin})`);
+        }
+        decision = { backend: 'cpu', reason: 'over-gpu-budget' };
       }
-      throw error;
+      telemetry.recordDecision(operation, method, decision.backend, decision.reason, batchSize);
+      if (decision.backend === 'cpu') return await this.timed(operation, 'cpu', batchSize, () => work(this.cpu));
+
+      let failure: GpuError | null = null;
+      for (let attempt = 0; attempt <= OUT_OF_MEMORY_RETRIES; attempt++) {
+        const gpu = this.gpu!;
+        const start = performance.now();
+        try {
+          const result = await work(gpu);
+          if (options.verify && Math.random() < this.config.verifySampleRate && !options.verify(result)) {
+            throw new GpuError('wrong-result', 'a GPU result disagreed with the CPU cross-check');
+          }
+          telemetry.recordCall(operation, 'gpu', performance.now() - start, batchSize);
+          if (probe) telemetry.markHealthy(operation);
+          return result;
+        } catch (error) {
+          if (!(error instanceof GpuError)) throw error;
+          failure = error;
+          telemetry.recordCall(operation, 'gpu', performance.now() - start, batchSize, error.kind);
+          this.noteGpuFailure(operation, error, probe);
+          if (error.kind !== 'out-of-memory' || requested === 'gpu' || attempt === OUT_OF_MEMORY_RETRIES) break;
+          gpu.halveChunks();
+        }
+      }
+      if (requested === 'gpu') throw failure!;
+      telemetry.recordFallback(operation, failure!.kind);
+      return await this.timed(operation, 'cpu', batchSize, () => work(this.cpu));
+    } finally {
+      if (probe) telemetry.setProbe(operation, false);
+    }
+  }
+
+  /** Run on one backend and record the call (the CPU's failures are the caller's errors). */
+  private async timed<T>(operation: Operation, backend: BackendKind, batchSize: number, call: () => Promise<T>): Promise<T> {
+    const start = performance.now();
+    const result = await call();
+    this.telemetry.recordCall(operation, backend, performance.now() - start, batchSize);
+    return result;
+  }
+
+  /** Health after a GPU failure: a lost device rests every operation; a low success rate, this one. */
+  private noteGpuFailure(operation: Operation, error: GpuError, probe: boolean): void {
+    const now = performance.now();
+    if (error.kind === 'device-lost') {
+      for (const op of OPERATIONS) this.telemetry.markUnhealthy(op, now);
+    } else if (probe || isUnhealthy(this.config, this.telemetry.view(operation).gpuSuccessRate)) {
+      this.telemetry.markUnhealthy(operation, now);
+    }
+  }
+
+  /** A probe on a lost device first asks the same GPU object for a new device. */
+  private async reacquireIfLost(): Promise<void> {
+    const old = this.gpu;
+    if (!old || !old.lost || !this.gpuSource) return;
+    try {
+      const context = await acquireDevice(this.gpuSource, this.config, true);
+      if (!context) return;
+      this.gpu = new GpuBackend(context, this.memory, this.config);
+      await old.dispose().catch(() => undefined);
+    } catch {
+      // Still no device: the probe fails as device-lost and the GPU rests again.
     }
   }
 
@@ -252,8 +327,9 @@ export async function createHybrid(options: HybridOptions = {}): Promise<HybridE
   }
   const memory = await CpuMemory.create();
   let gpuBackend: GpuBackend | null = null;
+  let found: GPU | null = null;
   if (!config.forceCpuMode) {
-    const found = await findGpu(gpu);
+    found = await findGpu(gpu);
     try {
       // A GPU passed in is used whatever it is; one found by ourselves only if it is hardware.
       const context = found ? await acquireDevice(found, config, gpu !== undefined) : null;
@@ -263,5 +339,5 @@ export async function createHybrid(options: HybridOptions = {}): Promise<HybridE
       gpuBackend = null;
     }
   }
-  return new HybridEngine(config, memory, gpuBackend);
+  return new HybridEngine(config, memory, gpuBackend, gpuBackend ? (found as GPU) : null);
 }

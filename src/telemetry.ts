@@ -1,34 +1,121 @@
 import type { BackendKind } from './backend.js';
+import type { GpuFailureKind } from './errors.js';
 
 /** Router labels: every cosine-family call is `cosine`; graph calls are `spreading`. */
 export type Operation = 'cosine' | 'spreading';
 
-/** A fixed-size ring of numbers; the oldest sample drops out when a new one arrives. */
+export const OPERATIONS: readonly Operation[] = ['cosine', 'spreading'];
+
+/** Power-of-two size class of a batch: floor(log2(batch)), 0 for batches <= 1. */
+export function sizeClass(batch: number): number {
+  return batch <= 1 ? 0 : Math.floor(Math.log2(batch));
+}
+
+/** Upper bounds (seconds) of the latency histogram buckets. */
+export const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** Upper bounds of the batch-size histogram buckets (powers of 4). */
+export const BATCH_BUCKETS = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864];
+
+/** One call on one backend. */
+interface Sample {
+  latencyMs: number;
+  perItemMs: number;
+  sizeClass: number;
+  ok: boolean;
+}
+
+/**
+ * A fixed-size ring of samples of one backend for one operation; the oldest drops out when a new
+ * one arrives. The GPU's ring holds its attempts, failed ones included: its success rate ages.
+ */
 export class RollingWindow {
-  private readonly values: Float64Array;
+  private readonly samples: Array<Sample | undefined>;
   private next = 0;
   private count = 0;
 
   constructor(capacity: number) {
-    this.values = new Float64Array(capacity);
+    this.samples = new Array<Sample | undefined>(capacity);
   }
 
   get size(): number {
     return this.count;
   }
 
-  push(value: number): void {
-    this.values[this.next] = value;
-    this.next = (this.next + 1) % this.values.length;
-    if (this.count < this.values.length) this.count++;
+  push(sample: Sample): void {
+    this.samples[this.next] = sample;
+    this.next = (this.next + 1) % this.samples.length;
+    if (this.count < this.samples.length) this.count++;
   }
 
-  /** The q-quantile (0..1) of the samples held, nearest rank; NaN when empty. */
-  quantile(q: number): number {
-    if (this.count === 0) return Number.NaN;
-    const sorted = this.values.slice(0, this.count).sort();
-    const rank = Math.min(this.count - 1, Math.max(0, Math.ceil(q * this.count) - 1));
-    return sorted[rank]!;
+  clear(): void {
+    this.samples.fill(undefined);
+    this.next = 0;
+    this.count = 0;
+  }
+
+  /** Share of the held samples that succeeded; null when there are none. */
+  successRate(): number | null {
+    if (this.count === 0) return null;
+    let ok = 0;
+    for (let i = 0; i < this.count; i++) if (this.samples[i]!.ok) ok++;
+    return ok / this.count;
+  }
+
+  /** The q-quantile (nearest rank) of successful calls' latency; NaN when there are none. */
+  latencyQuantile(q: number): number {
+    const values: number[] = [];
+    for (let i = 0; i < this.count; i++) if (this.samples[i]!.ok) values.push(this.samples[i]!.latencyMs);
+    return quantile(values, q);
+  }
+
+  /**
+   * Median per-item latency of successful calls in size class `c`, or, when there are none, in
+   * the neighbouring classes c - 1 and c + 1 together; null when those are empty too.
+   */
+  perItemMedian(c: number): number | null {
+    const exact: number[] = [];
+    const near: number[] = [];
+    for (let i = 0; i < this.count; i++) {
+      const s = this.samples[i]!;
+      if (!s.ok) continue;
+      if (s.sizeClass === c) exact.push(s.perItemMs);
+      else if (Math.abs(s.sizeClass - c) === 1) near.push(s.perItemMs);
+    }
+    const values = exact.length > 0 ? exact : near;
+    return values.length > 0 ? quantile(values, 0.5) : null;
+  }
+
+  /** Size classes with at least one successful sample. */
+  classes(): number[] {
+    const set = new Set<number>();
+    for (let i = 0; i < this.count; i++) if (this.samples[i]!.ok) set.add(this.samples[i]!.sizeClass);
+    return [...set].sort((a, b) => a - b);
+  }
+}
+
+function quantile(values: number[], q: number): number {
+  if (values.length === 0) return Number.NaN;
+  values.sort((a, b) => a - b);
+  const rank = Math.min(values.length - 1, Math.max(0, Math.ceil(q * values.length) - 1));
+  return values[rank]!;
+}
+
+/** Cumulative histogram counts (Prometheus style) with a sum. */
+class Histogram {
+  readonly bounds: readonly number[];
+  readonly counts: number[];
+  sum = 0;
+  total = 0;
+
+  constructor(bounds: readonly number[]) {
+    this.bounds = bounds;
+    this.counts = new Array<number>(bounds.length).fill(0);
+  }
+
+  observe(value: number): void {
+    this.sum += value;
+    this.total++;
+    for (let i = 0; i < this.bounds.length; i++) if (value <= this.bounds[i]!) this.counts[i]!++;
   }
 }
 
@@ -36,80 +123,281 @@ export class RollingWindow {
 export interface BackendStats {
   calls: number;
   failures: number;
-  /** Median latency over the rolling window, milliseconds (NaN before the first call). */
+  /** Failures by kind (GPU: GpuError kinds). */
+  failuresByKind: Record<string, number>;
+  /** Median latency over the rolling window, milliseconds (NaN before the first success). */
   p50Ms: number;
   /** 99th percentile latency over the rolling window, milliseconds. */
   p99Ms: number;
 }
 
+/** Everything `stats()` reports for one operation. */
+export interface OperationStats {
+  cpu: BackendStats;
+  gpu: BackendStats;
+  /** Router decisions, counted by reason (fallbacks included as `fallback:<kind>`). */
+  decisions: Record<string, number>;
+  /** Router decisions by the backend chosen, then reason. */
+  decisionsByBackend: Record<BackendKind, Record<string, number>>;
+  /** GPU calls answered by the CPU, by reason (`fallback:<kind>`). */
+  fallbacks: Record<string, number>;
+  /** GPU successes / attempts over the last window of GPU attempts (null before the first). */
+  gpuSuccessRate: number | null;
+  /** Median per-item CPU latency / median per-item GPU latency, by power-of-two size class. */
+  speedupBySizeClass: Record<string, number>;
+  /** Batch sizes seen: counts per power-of-4 upper bound ('+Inf' last). */
+  batchSizeHistogram: Record<string, number>;
+  /** The GPU is rested after its success rate fell under the threshold (or the device was lost). */
+  gpuUnhealthy: boolean;
+}
+
 /** What `stats()` returns. */
 export interface TelemetrySnapshot {
-  operations: Record<Operation, Record<BackendKind, BackendStats>>;
-  /** Router decisions per operation, counted by reason. */
+  operations: Record<Operation, OperationStats>;
+  /** Router decisions per operation, counted by reason (also inside `operations`). */
   decisions: Record<Operation, Record<string, number>>;
   /** Calls per public method (cosineSimilarity, search, ...). */
   methods: Record<string, number>;
+  /** Whether a GPU device is held now. */
+  gpuAvailable: boolean;
+}
+
+/** The router's view of one operation: what rules 4 and 5 read. */
+export interface RouterView {
+  /** GPU successes / attempts over the last window (null before any attempt). */
+  gpuSuccessRate: number | null;
+  /** When the GPU was found unhealthy (ms, the engine's clock), or null when it is healthy. */
+  unhealthySince: number | null;
+  /** A probe call is running now. */
+  probeInFlight: boolean;
+  /** Median per-item CPU over GPU latency for a size class (or a neighbour), null if unknown. */
+  speedup(sizeClass: number): number | null;
 }
 
 class BackendRecord {
   calls = 0;
   failures = 0;
-  readonly latencyMs: RollingWindow;
+  readonly failuresByKind: Record<string, number> = {};
+  readonly window: RollingWindow;
+  readonly latency = new Histogram(LATENCY_BUCKETS);
 
   constructor(window: number) {
-    this.latencyMs = new RollingWindow(window);
+    this.window = new RollingWindow(window);
   }
 
   snapshot(): BackendStats {
     return {
       calls: this.calls,
       failures: this.failures,
-      p50Ms: this.latencyMs.quantile(0.5),
-      p99Ms: this.latencyMs.quantile(0.99),
+      failuresByKind: { ...this.failuresByKind },
+      p50Ms: this.window.latencyQuantile(0.5),
+      p99Ms: this.window.latencyQuantile(0.99),
     };
   }
 }
 
-/** Counts and rolling latencies per operation and backend, each backend's samples apart. */
+/** Telemetry and health of one operation. */
+class OperationRecord implements RouterView {
+  readonly cpu: BackendRecord;
+  readonly gpu: BackendRecord;
+  readonly decisions: Record<string, number> = {};
+  readonly decisionsByBackend: Record<BackendKind, Record<string, number>> = { cpu: {}, gpu: {} };
+  readonly fallbacks: Record<string, number> = {};
+  readonly batches = new Histogram(BATCH_BUCKETS);
+  gpuLaunches = 0;
+  unhealthySince: number | null = null;
+  probeInFlight = false;
+
+  constructor(window: number) {
+    this.cpu = new BackendRecord(window);
+    this.gpu = new BackendRecord(window);
+  }
+
+  get gpuSuccessRate(): number | null {
+    return this.gpu.window.successRate();
+  }
+
+  speedup(c: number): number | null {
+    const cpu = this.cpu.window.perItemMedian(c);
+    const gpu = this.gpu.window.perItemMedian(c);
+    if (cpu === null || gpu === null || gpu <= 0) return null;
+    return cpu / gpu;
+  }
+
+  speedupBySizeClass(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const c of this.gpu.window.classes()) {
+      const s = this.speedup(c);
+      if (s !== null) out[String(c)] = s;
+    }
+    return out;
+  }
+}
+
+/**
+ * Counts, rolling windows (each backend's own samples only) and GPU health per operation.
+ * With `enabled: false` nothing is recorded and the router sees no history.
+ */
 export class Telemetry {
-  private readonly records: Record<Operation, Record<BackendKind, BackendRecord>>;
-  private readonly decisions: Record<Operation, Record<string, number>> = { cosine: {}, spreading: {} };
+  readonly enabled: boolean;
+  private readonly records: Record<Operation, OperationRecord>;
   private readonly methods: Record<string, number> = {};
-  private readonly enabled: boolean;
 
   constructor(windowSize: number, enabled: boolean) {
     this.enabled = enabled;
-    const pair = () => ({ cpu: new BackendRecord(windowSize), gpu: new BackendRecord(windowSize) });
-    this.records = { cosine: pair(), spreading: pair() };
+    this.records = { cosine: new OperationRecord(windowSize), spreading: new OperationRecord(windowSize) };
   }
 
-  recordDecision(operation: Operation, method: string, reason: string): void {
+  /** The router's view of an operation. */
+  view(operation: Operation): RouterView {
+    return this.records[operation];
+  }
+
+  recordDecision(operation: Operation, method: string, backend: BackendKind, reason: string, batch: number): void {
     if (!this.enabled) return;
-    const byReason = this.decisions[operation];
-    byReason[reason] = (byReason[reason] ?? 0) + 1;
+    const record = this.records[operation];
+    record.decisions[reason] = (record.decisions[reason] ?? 0) + 1;
+    const byBackend = record.decisionsByBackend[backend];
+    byBackend[reason] = (byBackend[reason] ?? 0) + 1;
+    record.batches.observe(batch);
     this.methods[method] = (this.methods[method] ?? 0) + 1;
   }
 
-  recordCall(operation: Operation, backend: BackendKind, latencyMs: number, ok: boolean): void {
+  /** One finished call (or failed attempt) on a backend. */
+  recordCall(operation: Operation, backend: BackendKind, latencyMs: number, batch: number, failure?: string): void {
     if (!this.enabled) return;
     const record = this.records[operation][backend];
     record.calls++;
-    if (ok) record.latencyMs.push(latencyMs);
-    else record.failures++;
+    if (backend === 'gpu') this.records[operation].gpuLaunches++;
+    if (failure !== undefined) {
+      record.failures++;
+      record.failuresByKind[failure] = (record.failuresByKind[failure] ?? 0) + 1;
+    } else {
+      record.latency.observe(latencyMs / 1000);
+    }
+    record.window.push({ latencyMs, perItemMs: latencyMs / Math.max(1, batch), sizeClass: sizeClass(batch), ok: failure === undefined });
   }
 
-  snapshot(): TelemetrySnapshot {
-    const operations = {} as TelemetrySnapshot['operations'];
-    for (const operation of ['cosine', 'spreading'] as const) {
-      operations[operation] = {
-        cpu: this.records[operation].cpu.snapshot(),
-        gpu: this.records[operation].gpu.snapshot(),
-      };
-    }
-    return {
-      operations,
-      decisions: { cosine: { ...this.decisions.cosine }, spreading: { ...this.decisions.spreading } },
-      methods: { ...this.methods },
-    };
+  recordFallback(operation: Operation, kind: GpuFailureKind): void {
+    if (!this.enabled) return;
+    const fallbacks = this.records[operation].fallbacks;
+    const reason = `fallback:${kind}`;
+    fallbacks[reason] = (fallbacks[reason] ?? 0) + 1;
+    const record = this.records[operation];
+    record.decisions[reason] = (record.decisions[reason] ?? 0) + 1;
+    record.decisionsByBackend.cpu[reason] = (record.decisionsByBackend.cpu[reason] ?? 0) + 1;
   }
+
+  /** Health bookkeeping (the engine's; the router only reads it). */
+  markUnhealthy(operation: Operation, now: number): void {
+    this.records[operation].unhealthySince = now;
+  }
+
+  markHealthy(operation: Operation): void {
+    const record = this.records[operation];
+    record.unhealthySince = null;
+    record.gpu.window.clear();
+  }
+
+  setProbe(operation: Operation, inFlight: boolean): void {
+    this.records[operation].probeInFlight = inFlight;
+  }
+
+  snapshot(gpuAvailable: boolean): TelemetrySnapshot {
+    const operations = {} as TelemetrySnapshot['operations'];
+    const decisions = {} as TelemetrySnapshot['decisions'];
+    for (const operation of OPERATIONS) {
+      const r = this.records[operation];
+      const histogram: Record<string, number> = {};
+      let previous = 0;
+      r.batches.bounds.forEach((bound, i) => {
+        histogram[String(bound)] = r.batches.counts[i]! - previous;
+        previous = r.batches.counts[i]!;
+      });
+      histogram['+Inf'] = r.batches.total - previous;
+      operations[operation] = {
+        cpu: r.cpu.snapshot(),
+        gpu: r.gpu.snapshot(),
+        decisions: { ...r.decisions },
+        decisionsByBackend: { cpu: { ...r.decisionsByBackend.cpu }, gpu: { ...r.decisionsByBackend.gpu } },
+        fallbacks: { ...r.fallbacks },
+        gpuSuccessRate: r.gpuSuccessRate,
+        speedupBySizeClass: r.speedupBySizeClass(),
+        batchSizeHistogram: histogram,
+        gpuUnhealthy: r.unhealthySince !== null,
+      };
+      decisions[operation] = { ...r.decisions };
+    }
+    return { operations, decisions, methods: { ...this.methods }, gpuAvailable };
+  }
+
+  /** Prometheus text exposition (version 0.0.4), names prefixed `hybrid_similarity_`. */
+  prometheus(gpuAvailable: boolean): string {
+    const lines: string[] = [];
+    const family = (name: string, type: string, help: string) => {
+      lines.push(`# HELP hybrid_similarity_${name} ${help}`, `# TYPE hybrid_similarity_${name} ${type}`);
+    };
+    const sample = (name: string, labels: Record<string, string>, value: number) => {
+      const text = Object.entries(labels).map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(',');
+      lines.push(`hybrid_similarity_${name}${text ? `{${text}}` : ''} ${formatValue(value)}`);
+    };
+    family('gpu_launches_total', 'counter', 'GPU calls attempted.');
+    for (const op of OPERATIONS) sample('gpu_launches_total', { op }, this.records[op].gpuLaunches);
+    family('gpu_failures_total', 'counter', 'GPU calls that failed, by kind.');
+    for (const op of OPERATIONS) {
+      for (const [kind, n] of Object.entries(this.records[op].gpu.failuresByKind)) sample('gpu_failures_total', { op, kind }, n);
+    }
+    family('fallbacks_total', 'counter', 'GPU calls answered by the CPU, by reason.');
+    for (const op of OPERATIONS) {
+      for (const [reason, n] of Object.entries(this.records[op].fallbacks)) sample('fallbacks_total', { op, reason }, n);
+    }
+    family('decisions_total', 'counter', 'Router decisions, by backend and reason.');
+    for (const op of OPERATIONS) {
+      for (const backend of ['cpu', 'gpu'] as const) {
+        for (const [reason, n] of Object.entries(this.records[op].decisionsByBackend[backend])) {
+          sample('decisions_total', { op, backend, reason }, n);
+        }
+      }
+    }
+    family('latency_seconds', 'histogram', 'Latency of successful calls, by backend.');
+    for (const op of OPERATIONS) {
+      for (const backend of ['cpu', 'gpu'] as const) {
+        const h = this.records[op][backend].latency;
+        h.bounds.forEach((bound, i) => sample('latency_seconds_bucket', { op, backend, le: String(bound) }, h.counts[i]!));
+        sample('latency_seconds_bucket', { op, backend, le: '+Inf' }, h.total);
+        sample('latency_seconds_sum', { op, backend }, h.sum);
+        sample('latency_seconds_count', { op, backend }, h.total);
+      }
+    }
+    family('batch_size', 'histogram', 'Batch size of routed calls (cosine: queries x rows; spreading: nodes x seed sets).');
+    for (const op of OPERATIONS) {
+      const h = this.records[op].batches;
+      h.bounds.forEach((bound, i) => sample('batch_size_bucket', { op, le: String(bound) }, h.counts[i]!));
+      sample('batch_size_bucket', { op, le: '+Inf' }, h.total);
+      sample('batch_size_sum', { op }, h.sum);
+      sample('batch_size_count', { op }, h.total);
+    }
+    family('gpu_success_rate', 'gauge', 'GPU successes / attempts over the last window of attempts.');
+    for (const op of OPERATIONS) sample('gpu_success_rate', { op }, this.records[op].gpuSuccessRate ?? 1);
+    family('gpu_speedup_ratio', 'gauge', 'Median per-item CPU latency / GPU latency, size class of the most GPU samples.');
+    for (const op of OPERATIONS) {
+      const speedups = this.records[op].speedupBySizeClass();
+      const classes = Object.keys(speedups);
+      if (classes.length > 0) sample('gpu_speedup_ratio', { op }, speedups[classes[classes.length - 1]!]!);
+    }
+    family('gpu_available', 'gauge', '1 when a GPU device is held.');
+    sample('gpu_available', {}, gpuAvailable ? 1 : 0);
+    return lines.join('\n') + '\n';
+  }
+}
+
+function escapeLabel(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}
+
+function formatValue(value: number): string {
+  if (Number.isNaN(value)) return 'NaN';
+  if (value === Infinity) return '+Inf';
+  if (value === -Infinity) return '-Inf';
+  return String(value);
 }

@@ -2,7 +2,6 @@
 import { describe, expect, it } from 'vitest';
 import { defaultConfig, resolveConfig } from '../src/config.js';
 import { createHybrid } from '../src/index.js';
-import { routeCall } from '../src/router.js';
 
 describe('config', () => {
   it('has the defaults of DESIGN.md', () => {
@@ -43,21 +42,7 @@ describe('config', () => {
   });
 });
 
-describe('routeCall (rules 1-3)', () => {
-  const config = defaultConfig();
-  const call = { operation: 'cosine' as const, batchSize: 1000, requested: 'auto' as const, gpuAvailable: true };
-  it.each([
-    [{ ...call, requested: 'cpu' as const }, config, 'cpu', 'forced'],
-    [{ ...call, requested: 'gpu' as const, gpuAvailable: false }, config, 'gpu', 'forced'],
-    [call, { ...config, forceCpuMode: true }, 'cpu', 'force-cpu'],
-    [{ ...call, gpuAvailable: false }, config, 'cpu', 'no-gpu'],
-    [{ ...call, batchSize: 63 }, config, 'cpu', 'below-min-batch'],
-    [{ ...call, operation: 'spreading' as const, batchSize: 511 }, config, 'cpu', 'below-min-batch'],
-    [{ ...call, batchSize: 64 }, config, 'gpu', 'gpu-untested'],
-  ])('%j -> %s', (input, cfg, backend, reason) => {
-    expect(routeCall(cfg, input)).toEqual({ backend, reason });
-  });
-
+describe('engine without a GPU', () => {
   it('an engine without a GPU counts its auto calls as no-gpu', async () => {
     const hs = await createHybrid({ gpu: null });
     const q = new Float32Array([1, 2, 3]);

@@ -273,7 +273,8 @@ describe.skipIf(!runGpuTests)('a device without subgroups and shader-f16', () =>
 
 describe.skipIf(!runGpuTests)('readback timeout', () => {
   it('a readback slower than gpuTimeoutMs is a GpuError(timeout); auto calls get the CPU answer', async () => {
-    const hs = await createHybrid({ ...engineOptions('gpu'), gpuTimeoutMs: 1e-6, gpuMinBatchSize: 1 });
+    // Success-rate threshold 0: the GPU is never rested, so every auto call tries it and falls back.
+    const hs = await createHybrid({ ...engineOptions('gpu'), gpuTimeoutMs: 1e-6, gpuMinBatchSize: 1, gpuSuccessRateThreshold: 0 });
     const dim = 24;
     const vectors = randomMatrix(2000, dim, rng(31));
     const query = randomMatrix(1, dim, rng(32));

@@ -64,6 +64,8 @@ export class GpuBackend implements Backend {
   private readonly resident = new Map<number, DeviceRows>();
   private lostReason: string | null = null;
   private disposed = false;
+  /** Largest buffer of rows per binding; halved after an out-of-memory error (halveChunks). */
+  private chunkLimitBytes: number;
   /**
    * Tests set this: every output buffer is filled with NaN before the kernels run, so an element
    * a kernel fails to write shows instead of a stale value from a pooled buffer.
@@ -76,6 +78,7 @@ export class GpuBackend implements Backend {
     this.info = context.info;
     this.memory = memory;
     this.config = config;
+    this.chunkLimitBytes = Math.min(context.info.limits.maxStorageBufferBindingSize!, context.info.limits.maxBufferSize!);
     this.pipelines = new PipelineCache(this.device, new Set(context.info.features.filter((f) => f === 'subgroups')));
     this.pool = new BufferPool(this.device);
     void this.device.lost.then((info) => {
@@ -285,9 +288,18 @@ export class GpuBackend implements Backend {
     return corpus.dtype === 'f16' && this.info.f16Storage ? 'f16' : 'f32';
   }
 
+  /**
+   * After an out-of-memory error: rows go in buffers half as large from now on (at least one
+   * panel each), and resident copies are dropped, to be uploaded again in the smaller pieces.
+   */
+  halveChunks(): void {
+    this.chunkLimitBytes = Math.max(1 << 16, Math.floor(this.chunkLimitBytes / 2));
+    for (const id of [...this.resident.keys()]) this.releaseCorpus({ id } as Corpus);
+  }
+
   /** Rows per binding: whole panels within maxStorageBufferBindingSize (and maxBufferSize). */
   private chunkRowsFor(stride: number, rowType: RowType): number {
-    const limit = Math.min(this.info.limits.maxStorageBufferBindingSize!, this.info.limits.maxBufferSize!);
+    const limit = this.chunkLimitBytes;
     const panelBytes = stride * 4 * (rowType === 'f16' ? 2 : 4);
     return Math.max(1, Math.floor(limit / panelBytes)) * 4;
   }
