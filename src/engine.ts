@@ -1,5 +1,6 @@
 import type { Backend, BackendChoice, BackendKind, Corpus, IndexDtype } from './backend.js';
 import { resolveConfig, type HybridConfig } from './config.js';
+import { configFromEnv } from './config-sources.js';
 import { CpuBackend } from './cpu/cpu-backend.js';
 import { CpuMemory, type StagedRows } from './cpu/cpu-memory.js';
 import { GpuError, HybridError } from './errors.js';
@@ -321,7 +322,9 @@ export async function createHybrid(options: HybridOptions = {}): Promise<HybridE
     throw new HybridError('INVALID_CONFIG', 'createHybrid options must be an object', 'options');
   }
   const { gpu, ...fields } = options;
-  const config = resolveConfig(fields);
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  // Environment overrides apply last (README lists them).
+  const config = resolveConfig({ ...fields, ...(env ? configFromEnv(env) : {}) });
   if (gpu !== undefined && gpu !== null && typeof gpu !== 'object') {
     throw new HybridError('INVALID_CONFIG', 'config.gpu must be a WebGPU GPU object or null', 'gpu');
   }

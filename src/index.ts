@@ -8,5 +8,7 @@ export type { GpuFailureKind, HybridErrorCode } from './errors.js';
 export type { BackendChoice, BackendKind, IndexDtype, SearchResult } from './backend.js';
 export type { BatchingConfig, HybridConfig, OperationConfig } from './config.js';
 export { defaultConfig } from './config.js';
+export { presets } from './presets.js';
+export { loadConfig, parseConfigToml, configFromEnv, ENV_OVERRIDES } from './config-sources.js';
 export type { BackendStats, Operation, TelemetrySnapshot } from './telemetry.js';
 export type { GpuInfo } from './gpu/info.js';

@@ -1,0 +1,28 @@
+import type { HybridConfig } from './config.js';
+
+type Preset = Readonly<Partial<HybridConfig>>;
+
+/**
+ * Starting points from the tuning guide's tables (../shared/seeds/gpu-performance-tuning-guide.md).
+ * Workload kinds x GPU classes, and the per-model tables. Values the guide leaves out keep
+ * the defaults; `datacenter.mixed` is not in the guide's TOML and takes its recommendation
+ * table (min batch 48) with thresholds between the other two datacenter presets. Pass one to
+ * createHybrid, spread and adjusted as needed: `createHybrid({ ...presets.datacenter.lowLatency })`.
+ */
+export const presets = {
+  consumer: {
+    highThroughput: { gpuMinBatchSize: 64, gpuSpeedupThreshold: 1.3, gpuSuccessRateThreshold: 0.95, performanceWindowSize: 200 },
+    lowLatency: { gpuMinBatchSize: 128, gpuSpeedupThreshold: 2.0, gpuSuccessRateThreshold: 0.98, performanceWindowSize: 100 },
+    mixed: { gpuMinBatchSize: 96, gpuSpeedupThreshold: 1.5, gpuSuccessRateThreshold: 0.95, performanceWindowSize: 150 },
+  },
+  datacenter: {
+    highThroughput: { gpuMinBatchSize: 32, gpuSpeedupThreshold: 1.2, gpuSuccessRateThreshold: 0.95, performanceWindowSize: 500, vramSafetyMargin: 0.7 },
+    lowLatency: { gpuMinBatchSize: 64, gpuSpeedupThreshold: 1.5, gpuSuccessRateThreshold: 0.98, performanceWindowSize: 200, vramSafetyMargin: 0.8 },
+    mixed: { gpuMinBatchSize: 48, gpuSpeedupThreshold: 1.3, gpuSuccessRateThreshold: 0.95, performanceWindowSize: 300, vramSafetyMargin: 0.75 },
+  },
+  gpu: {
+    rtx3060: { gpuMinBatchSize: 64, vramSafetyMargin: 0.75, gpuSpeedupThreshold: 1.4 },
+    a100: { gpuMinBatchSize: 32, vramSafetyMargin: 0.7, gpuSpeedupThreshold: 1.2 },
+    t4: { gpuMinBatchSize: 80, vramSafetyMargin: 0.8, gpuSpeedupThreshold: 1.5 },
+  },
+} as const satisfies Record<string, Record<string, Preset>>;
