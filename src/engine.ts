@@ -8,7 +8,7 @@ import { acquireDevice, findGpu } from './gpu/device.js';
 import type { GpuInfo } from './gpu/info.js';
 import { GpuBackend } from './gpu/gpu-backend.js';
 import { isUnhealthy, NO_HISTORY, routeCall } from './router.js';
-import { OPERATIONS, Telemetry, type Operation, type TelemetrySnapshot } from './telemetry.js';
+import { OPERATIONS, Telemetry, type MetricFamily, type Operation, type TelemetrySnapshot } from './telemetry.js';
 import {
   assertDim, assertFloat32Array, assertNonEmpty, assertQuery, assertRows,
   backendOption, dtypeOption, optionsObject,
@@ -101,6 +101,11 @@ export class HybridEngine {
   /** Prometheus text exposition of the same counters (names prefixed `hybrid_similarity_`). */
   metrics(): string {
     return this.telemetry.prometheus(this.gpu !== null && !this.gpu.lost);
+  }
+
+  /** @internal the metric families behind metrics(), for hybrid-similarity/prometheus */
+  metricFamilies(): MetricFamily[] {
+    return this.telemetry.families(this.gpu !== null && !this.gpu.lost);
   }
 
   /** Cosine of `query` against each row of `vectors` (row-major, N x dim): N scores. */

@@ -331,64 +331,77 @@ export class Telemetry {
     return { operations, decisions, methods: { ...this.methods }, gpuAvailable };
   }
 
-  /** Prometheus text exposition (version 0.0.4), names prefixed `hybrid_similarity_`. */
-  prometheus(gpuAvailable: boolean): string {
-    const lines: string[] = [];
-    const family = (name: string, type: string, help: string) => {
-      lines.push(`# HELP hybrid_similarity_${name} ${help}`, `# TYPE hybrid_similarity_${name} ${type}`);
+  /** The metric families (names prefixed `hybrid_similarity_`), for text or a prom-client registry. */
+  families(gpuAvailable: boolean): MetricFamily[] {
+    const families: MetricFamily[] = [];
+    const family = (name: string, type: MetricFamily['type'], help: string): MetricFamily['samples'] => {
+      const samples: MetricFamily['samples'] = [];
+      families.push({ name: `hybrid_similarity_${name}`, type, help, samples });
+      return samples;
     };
-    const sample = (name: string, labels: Record<string, string>, value: number) => {
-      const text = Object.entries(labels).map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(',');
-      lines.push(`hybrid_similarity_${name}${text ? `{${text}}` : ''} ${formatValue(value)}`);
-    };
-    family('gpu_launches_total', 'counter', 'GPU calls attempted.');
-    for (const op of OPERATIONS) sample('gpu_launches_total', { op }, this.records[op].gpuLaunches);
-    family('gpu_failures_total', 'counter', 'GPU calls that failed, by kind.');
+    const launches = family('gpu_launches_total', 'counter', 'GPU calls attempted.');
+    for (const op of OPERATIONS) launches.push({ suffix: '', labels: { op }, value: this.records[op].gpuLaunches });
+    const failures = family('gpu_failures_total', 'counter', 'GPU calls that failed, by kind.');
     for (const op of OPERATIONS) {
-      for (const [kind, n] of Object.entries(this.records[op].gpu.failuresByKind)) sample('gpu_failures_total', { op, kind }, n);
+      for (const [kind, n] of Object.entries(this.records[op].gpu.failuresByKind)) failures.push({ suffix: '', labels: { op, kind }, value: n });
     }
-    family('fallbacks_total', 'counter', 'GPU calls answered by the CPU, by reason.');
+    const fallbacks = family('fallbacks_total', 'counter', 'GPU calls answered by the CPU, by reason.');
     for (const op of OPERATIONS) {
-      for (const [reason, n] of Object.entries(this.records[op].fallbacks)) sample('fallbacks_total', { op, reason }, n);
+      for (const [reason, n] of Object.entries(this.records[op].fallbacks)) fallbacks.push({ suffix: '', labels: { op, reason }, value: n });
     }
-    family('decisions_total', 'counter', 'Router decisions, by backend and reason.');
+    const decisions = family('decisions_total', 'counter', 'Router decisions, by backend and reason.');
     for (const op of OPERATIONS) {
       for (const backend of ['cpu', 'gpu'] as const) {
         for (const [reason, n] of Object.entries(this.records[op].decisionsByBackend[backend])) {
-          sample('decisions_total', { op, backend, reason }, n);
+          decisions.push({ suffix: '', labels: { op, backend, reason }, value: n });
         }
       }
     }
-    family('latency_seconds', 'histogram', 'Latency of successful calls, by backend.');
+    const latency = family('latency_seconds', 'histogram', 'Latency of successful calls, by backend.');
     for (const op of OPERATIONS) {
-      for (const backend of ['cpu', 'gpu'] as const) {
-        const h = this.records[op][backend].latency;
-        h.bounds.forEach((bound, i) => sample('latency_seconds_bucket', { op, backend, le: String(bound) }, h.counts[i]!));
-        sample('latency_seconds_bucket', { op, backend, le: '+Inf' }, h.total);
-        sample('latency_seconds_sum', { op, backend }, h.sum);
-        sample('latency_seconds_count', { op, backend }, h.total);
+      for (const backend of ['cpu', 'gpu'] as const) histogramSamples(latency, this.records[op][backend].latency, { op, backend });
+    }
+    const batches = family('batch_size', 'histogram', 'Batch size of routed calls (cosine: queries x rows; spreading: nodes x seed sets).');
+    for (const op of OPERATIONS) histogramSamples(batches, this.records[op].batches, { op });
+    const success = family('gpu_success_rate', 'gauge', 'GPU successes / attempts over the last window of attempts (1 before any).');
+    for (const op of OPERATIONS) success.push({ suffix: '', labels: { op }, value: this.records[op].gpuSuccessRate ?? 1 });
+    const speedup = family('gpu_speedup_ratio', 'gauge', 'Median per-item CPU latency / GPU latency, in the largest size class measured on both.');
+    for (const op of OPERATIONS) {
+      const bySize = this.records[op].speedupBySizeClass();
+      const classes = Object.keys(bySize).map(Number).sort((a, b) => a - b);
+      if (classes.length > 0) speedup.push({ suffix: '', labels: { op }, value: bySize[String(classes[classes.length - 1])]! });
+    }
+    family('gpu_available', 'gauge', '1 when a GPU device is held.').push({ suffix: '', labels: {}, value: gpuAvailable ? 1 : 0 });
+    return families;
+  }
+
+  /** Prometheus text exposition (format 0.0.4). */
+  prometheus(gpuAvailable: boolean): string {
+    const lines: string[] = [];
+    for (const f of this.families(gpuAvailable)) {
+      lines.push(`# HELP ${f.name} ${f.help}`, `# TYPE ${f.name} ${f.type}`);
+      for (const s of f.samples) {
+        const text = Object.entries(s.labels).map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(',');
+        lines.push(`${f.name}${s.suffix}${text ? `{${text}}` : ''} ${formatValue(s.value)}`);
       }
     }
-    family('batch_size', 'histogram', 'Batch size of routed calls (cosine: queries x rows; spreading: nodes x seed sets).');
-    for (const op of OPERATIONS) {
-      const h = this.records[op].batches;
-      h.bounds.forEach((bound, i) => sample('batch_size_bucket', { op, le: String(bound) }, h.counts[i]!));
-      sample('batch_size_bucket', { op, le: '+Inf' }, h.total);
-      sample('batch_size_sum', { op }, h.sum);
-      sample('batch_size_count', { op }, h.total);
-    }
-    family('gpu_success_rate', 'gauge', 'GPU successes / attempts over the last window of attempts.');
-    for (const op of OPERATIONS) sample('gpu_success_rate', { op }, this.records[op].gpuSuccessRate ?? 1);
-    family('gpu_speedup_ratio', 'gauge', 'Median per-item CPU latency / GPU latency, size class of the most GPU samples.');
-    for (const op of OPERATIONS) {
-      const speedups = this.records[op].speedupBySizeClass();
-      const classes = Object.keys(speedups);
-      if (classes.length > 0) sample('gpu_speedup_ratio', { op }, speedups[classes[classes.length - 1]!]!);
-    }
-    family('gpu_available', 'gauge', '1 when a GPU device is held.');
-    sample('gpu_available', {}, gpuAvailable ? 1 : 0);
     return lines.join('\n') + '\n';
   }
+}
+
+/** One metric family: its samples carry a name suffix (`_bucket`, `_sum`, `_count` for histograms). */
+export interface MetricFamily {
+  name: string;
+  type: 'counter' | 'gauge' | 'histogram';
+  help: string;
+  samples: Array<{ suffix: string; labels: Record<string, string>; value: number }>;
+}
+
+function histogramSamples(samples: MetricFamily['samples'], h: Histogram, labels: Record<string, string>): void {
+  h.bounds.forEach((bound, i) => samples.push({ suffix: '_bucket', labels: { ...labels, le: String(bound) }, value: h.counts[i]! }));
+  samples.push({ suffix: '_bucket', labels: { ...labels, le: '+Inf' }, value: h.total });
+  samples.push({ suffix: '_sum', labels, value: h.sum });
+  samples.push({ suffix: '_count', labels, value: h.total });
 }
 
 function escapeLabel(value: string): string {
