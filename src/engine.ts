@@ -258,8 +258,9 @@ export class HybridEngine {
           if (options.verify && Math.random() < this.config.verifySampleRate && !options.verify(result)) {
             throw new GpuError('wrong-result', 'a GPU result disagreed with the CPU cross-check');
           }
-          telemetry.recordCall(operation, 'gpu', performance.now() - start, batchSize);
+          // A successful probe ends the rest and clears the failure window; it is the first sample.
           if (probe) telemetry.markHealthy(operation);
+          telemetry.recordCall(operation, 'gpu', performance.now() - start, batchSize);
           return result;
         } catch (error) {
           if (!(error instanceof GpuError)) throw error;

@@ -1,0 +1,248 @@
+// Fault injection through the `gpu` option: a wrapper around the real (lavapipe) GPU whose
+// device fails on demand. Every 'auto' call must still return the float64-correct answer, the
+// counters must say what happened, and the GPU must serve again after recovery.
+import { describe, expect, it } from 'vitest';
+import { createHybrid, type HybridEngine } from '../src/index.js';
+import { requireGpuInCi, runGpuTests, testGpu, LAVAPIPE_HELP } from './gpu-setup.js';
+import { cosineReference, expectScoresClose, expectTopK, randomMatrix, rng } from './helpers.js';
+
+requireGpuInCi();
+
+type Fault = 'oom-create' | 'submit-throws' | 'hang' | 'destroy-mid-call' | 'wrong-numbers';
+
+/** Faults armed for the next N occurrences of their trigger. */
+class FaultPlan {
+  private readonly armed = new Map<Fault, number>();
+  readonly fired = new Map<Fault, number>();
+
+  arm(fault: Fault, times = 1): void {
+    this.armed.set(fault, (this.armed.get(fault) ?? 0) + times);
+  }
+
+  take(fault: Fault): boolean {
+    const left = this.armed.get(fault) ?? 0;
+    if (left <= 0) return false;
+    this.armed.set(fault, left - 1);
+    this.fired.set(fault, (this.fired.get(fault) ?? 0) + 1);
+    return true;
+  }
+}
+
+/** Bind functions to the real object, so Dawn sees its own objects as `this`. */
+function forward(target: object, property: string | symbol): unknown {
+  const value = Reflect.get(target, property, target) as unknown;
+  return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+}
+
+function faultyDevice(device: GPUDevice, plan: FaultPlan): GPUDevice {
+  const queue = new Proxy(device.queue, {
+    get(target, property) {
+      if (property === 'submit') {
+        return (buffers: GPUCommandBuffer[]) => {
+          if (plan.take('submit-throws')) throw new Error('queue.submit failed (injected fault)');
+          if (plan.take('destroy-mid-call')) device.destroy();
+          return target.submit(buffers);
+        };
+      }
+      if (property === 'writeBuffer') {
+        return (buffer: GPUBuffer, offset: number, data: BufferSource, dataOffset?: number, size?: number) => {
+          if (buffer.label === 'queries' && plan.take('wrong-numbers')) {
+            // The kernel then scores a different query: wrong numbers, no error anywhere.
+            const bytes = size ?? (data as ArrayBuffer).byteLength;
+            const garbage = new Float32Array(bytes / 4).map((_, i) => Math.sin(i * 12.9898) * 0.5);
+            return target.writeBuffer(buffer, offset, garbage);
+          }
+          return target.writeBuffer(buffer, offset, data, dataOffset, size);
+        };
+      }
+      return forward(target, property);
+    },
+  });
+  return new Proxy(device, {
+    get(target, property) {
+      if (property === 'queue') return queue;
+      if (property === 'createBuffer') {
+        return (descriptor: GPUBufferDescriptor) => {
+          if (plan.take('oom-create')) throw new Error('createBuffer: out of memory (injected fault)');
+          return target.createBuffer(descriptor);
+        };
+      }
+      if (property === 'popErrorScope') {
+        return () => {
+          const real = target.popErrorScope(); // keep the scope stack balanced
+          return plan.take('hang') ? new Promise<GPUError | null>(() => undefined) : real;
+        };
+      }
+      return forward(target, property);
+    },
+  });
+}
+
+/** The test GPU, handing out devices that fail as `plan` says. */
+function faultyGpu(plan: FaultPlan): GPU {
+  if (!testGpu) throw new Error(LAVAPIPE_HELP);
+  return new Proxy(testGpu, {
+    get(target, property) {
+      if (property === 'requestAdapter') {
+        return async (options?: GPURequestAdapterOptions) => {
+          const adapter = await target.requestAdapter(options);
+          if (!adapter) return null;
+          return new Proxy(adapter, {
+            get(a, p) {
+              if (p === 'requestDevice') {
+                return async (descriptor?: GPUDeviceDescriptor) => faultyDevice(await a.requestDevice(descriptor), plan);
+              }
+              return forward(a, p);
+            },
+          });
+        };
+      }
+      return forward(target, property);
+    },
+  });
+}
+
+const dim = 24;
+const vectors = randomMatrix(3000, dim, rng(1));
+const query = randomMatrix(1, dim, rng(2));
+const reference = cosineReference(query, vectors, dim);
+
+async function engine(plan: FaultPlan, extra: Record<string, unknown> = {}): Promise<HybridEngine> {
+  // Exploration off: every auto call here is decided by the rules alone.
+  return createHybrid({ gpu: faultyGpu(plan), gpuMinBatchSize: 1, explorationRate: 0, gpuTimeoutMs: 500, ...extra });
+}
+
+const gpuCalls = (hs: HybridEngine) => hs.stats().operations.cosine.gpu;
+
+describe.skipIf(!runGpuTests)('fault injection: every auto call still gets the right answer', () => {
+  it('out of memory once: chunks halve and the GPU retries successfully', async () => {
+    const plan = new FaultPlan();
+    const hs = await engine(plan);
+    plan.arm('oom-create');
+    expectScoresClose(await hs.cosineSimilarity(query, vectors), reference);
+    expect(plan.fired.get('oom-create')).toBe(1);
+    expect(gpuCalls(hs).failuresByKind).toEqual({ 'out-of-memory': 1 });
+    expect(gpuCalls(hs).calls).toBe(2);
+    expect(hs.stats().operations.cosine.fallbacks).toEqual({});
+    await hs.dispose();
+  });
+
+  it('out of memory every time: 3 retries, then the CPU answers', async () => {
+    const plan = new FaultPlan();
+    const hs = await engine(plan, { gpuSuccessRateThreshold: 0 });
+    plan.arm('oom-create', 4);
+    expectScoresClose(await hs.cosineSimilarity(query, vectors), reference);
+    expect(gpuCalls(hs).failuresByKind).toEqual({ 'out-of-memory': 4 });
+    expect(hs.stats().operations.cosine.fallbacks).toEqual({ 'fallback:out-of-memory': 1 });
+    expect(hs.stats().operations.cosine.cpu.calls).toBe(1);
+    // The GPU serves again at once (threshold 0 never rests it).
+    expectScoresClose(await hs.cosineSimilarity(query, vectors), reference);
+    expect(gpuCalls(hs).calls).toBe(5);
+    await hs.dispose();
+  });
+
+  it('submit throwing: internal error, CPU answers; counted in stats() and metrics()', async () => {
+    const plan = new FaultPlan();
+    const hs = await engine(plan, { gpuSuccessRateThreshold: 0 });
+    plan.arm('submit-throws');
+    const index = await hs.createIndex(vectors, { dim });
+    const result = await index.search(query, { k: 5 });
+    expectTopK(result, 5, await index.scores(query, { backend: 'cpu' }), reference);
+    expect(hs.stats().operations.cosine.fallbacks).toEqual({ 'fallback:internal': 1 });
+    const metrics = hs.metrics();
+    expect(metrics).toContain('hybrid_similarity_gpu_failures_total{op="cosine",kind="internal"} 1');
+    expect(metrics).toContain('hybrid_similarity_fallbacks_total{op="cosine",reason="fallback:internal"} 1');
+    await hs.dispose();
+  });
+
+  it('a readback that never resolves: timeout, CPU answers', async () => {
+    const plan = new FaultPlan();
+    const hs = await engine(plan, { gpuTimeoutMs: 100, gpuSuccessRateThreshold: 0 });
+    plan.arm('hang');
+    const started = performance.now();
+    expectScoresClose(await hs.cosineSimilarity(query, vectors), reference);
+    expect(performance.now() - started).toBeLessThan(5000);
+    expect(hs.stats().operations.cosine.fallbacks).toEqual({ 'fallback:timeout': 1 });
+    expectScoresClose(await hs.cosineSimilarity(query, vectors), reference);
+    expect(gpuCalls(hs).calls).toBe(2);
+    await hs.dispose();
+  });
+
+  it('a kernel returning wrong numbers is caught by the CPU cross-check', async () => {
+    const plan = new FaultPlan();
+    const hs = await engine(plan, { verifySampleRate: 1, gpuSuccessRateThreshold: 0 });
+    const index = await hs.createIndex(vectors, { dim });
+    plan.arm('wrong-numbers');
+    expectScoresClose(await index.scores(query), reference);
+    expect(plan.fired.get('wrong-numbers')).toBe(1);
+    expect(hs.stats().operations.cosine.fallbacks).toEqual({ 'fallback:wrong-result': 1 });
+    // Verified GPU results that are right pass.
+    expectScoresClose(await index.scores(query), reference);
+    expect(gpuCalls(hs).failures).toBe(1);
+    await hs.dispose();
+  });
+
+  it('the device destroyed in the middle of a call: CPU answers; the GPU rests, then a probe re-acquires it', async () => {
+    const plan = new FaultPlan();
+    // Speedup threshold ~0: lavapipe is slower than the CPU, and this test is about recovery.
+    const hs = await engine(plan, { gpuRecoveryMs: 1000, gpuSpeedupThreshold: 1e-9 });
+    const index = await hs.createIndex(vectors, { dim });
+    expectScoresClose(await index.scores(query), reference);
+    plan.arm('destroy-mid-call');
+    expectScoresClose(await index.scores(query), reference);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    let stats = hs.stats().operations.cosine;
+    expect(stats.fallbacks).toEqual({ 'fallback:device-lost': 1 });
+    expect(stats.gpuUnhealthy).toBe(true);
+    // Resting: the CPU answers without trying the GPU.
+    expectScoresClose(await index.scores(query), reference);
+    expect(hs.stats().operations.cosine.decisions['gpu-unhealthy']).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    // The probe asks for a new device, re-uploads the index, and the GPU serves again.
+    expectScoresClose(await index.scores(query), reference);
+    stats = hs.stats().operations.cosine;
+    expect(stats.decisions.probe).toBe(1);
+    expect(stats.gpuUnhealthy).toBe(false);
+    expect(hs.info().gpu).not.toBeNull();
+    const gpuBefore = stats.gpu.calls;
+    expectScoresClose(await index.scores(query), reference);
+    expect(hs.stats().operations.cosine.gpu.calls).toBe(gpuBefore + 1);
+    await hs.dispose();
+  });
+
+  it('a success rate under the threshold rests the GPU; after gpuRecoveryMs one probe brings it back', async () => {
+    const plan = new FaultPlan();
+    const hs = await engine(plan, { gpuRecoveryMs: 1000, gpuSuccessRateThreshold: 0.9 });
+    expectScoresClose(await hs.cosineSimilarity(query, vectors), reference);
+    plan.arm('submit-throws');
+    expectScoresClose(await hs.cosineSimilarity(query, vectors), reference); // 1 of 2 failed: 0.5 < 0.9
+    expect(hs.stats().operations.cosine.gpuUnhealthy).toBe(true);
+    expect(hs.stats().operations.cosine.gpuSuccessRate).toBe(0.5);
+    for (let i = 0; i < 3; i++) expectScoresClose(await hs.cosineSimilarity(query, vectors), reference);
+    expect(hs.stats().operations.cosine.decisions['gpu-unhealthy']).toBe(3);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    plan.arm('submit-throws'); // the first probe fails: rest again
+    expectScoresClose(await hs.cosineSimilarity(query, vectors), reference);
+    expect(hs.stats().operations.cosine.gpuUnhealthy).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    expectScoresClose(await hs.cosineSimilarity(query, vectors), reference); // second probe succeeds
+    const stats = hs.stats().operations.cosine;
+    expect(stats.decisions.probe).toBe(2);
+    expect(stats.gpuUnhealthy).toBe(false);
+    expect(stats.gpuSuccessRate).toBe(1); // a successful probe clears the failure window
+    expect(stats.fallbacks).toEqual({ 'fallback:internal': 2 });
+    await hs.dispose();
+  });
+
+  it('forced GPU calls see the GpuError; auto calls never do', async () => {
+    const plan = new FaultPlan();
+    const hs = await engine(plan, { gpuSuccessRateThreshold: 0 });
+    plan.arm('submit-throws');
+    await expect(hs.cosineSimilarity(query, vectors, { backend: 'gpu' })).rejects.toMatchObject({ name: 'GpuError', kind: 'internal' });
+    for (const fault of ['submit-throws', 'oom-create', 'hang'] as const) {
+      plan.arm(fault, fault === 'oom-create' ? 4 : 1);
+      expectScoresClose(await hs.cosineSimilarity(query, vectors), reference, fault);
+    }
+    await hs.dispose();
+  });
+});
