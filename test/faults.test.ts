@@ -8,7 +8,7 @@ import { cosineReference, expectScoresClose, expectTopK, randomMatrix, rng } fro
 
 requireGpuInCi();
 
-type Fault = 'oom-create' | 'submit-throws' | 'hang' | 'destroy-mid-call' | 'wrong-numbers';
+type Fault = 'oom-create' | 'submit-throws' | 'hang' | 'destroy-mid-call' | 'wrong-numbers' | 'validation';
 
 /** Faults armed for the next N occurrences of their trigger. */
 class FaultPlan {
@@ -65,6 +65,15 @@ function faultyDevice(device: GPUDevice, plan: FaultPlan): GPUDevice {
         return (descriptor: GPUBufferDescriptor) => {
           if (plan.take('oom-create')) throw new Error('createBuffer: out of memory (injected fault)');
           return target.createBuffer(descriptor);
+        };
+      }
+      if (property === 'createBindGroup') {
+        return (descriptor: GPUBindGroupDescriptor) => {
+          // A bind group missing its last binding: Dawn reports a real validation error.
+          if (plan.take('validation')) {
+            return target.createBindGroup({ ...descriptor, entries: [...descriptor.entries].slice(0, -1) });
+          }
+          return target.createBindGroup(descriptor);
         };
       }
       if (property === 'popErrorScope') {
@@ -155,6 +164,20 @@ describe.skipIf(!runGpuTests)('fault injection: every auto call still gets the r
     await hs.dispose();
   });
 
+  it('a validation error (reported by WebGPU through the error scope): CPU answers', async () => {
+    const plan = new FaultPlan();
+    const hs = await engine(plan, { gpuSuccessRateThreshold: 0 });
+    plan.arm('validation');
+    expectScoresClose(await hs.cosineSimilarity(query, vectors), reference);
+    expect(gpuCalls(hs).failuresByKind).toEqual({ validation: 1 });
+    expect(hs.stats().operations.cosine.fallbacks).toEqual({ 'fallback:validation': 1 });
+    await expect((async () => {
+      plan.arm('validation');
+      return hs.cosineSimilarity(query, vectors, { backend: 'gpu' });
+    })()).rejects.toMatchObject({ kind: 'validation' });
+    await hs.dispose();
+  });
+
   it('a readback that never resolves: timeout, CPU answers', async () => {
     const plan = new FaultPlan();
     const hs = await engine(plan, { gpuTimeoutMs: 100, gpuSuccessRateThreshold: 0 });
@@ -236,10 +259,10 @@ describe.skipIf(!runGpuTests)('fault injection: every auto call still gets the r
 
   it('forced GPU calls see the GpuError; auto calls never do', async () => {
     const plan = new FaultPlan();
-    const hs = await engine(plan, { gpuSuccessRateThreshold: 0 });
+    const hs = await engine(plan, { gpuSuccessRateThreshold: 0, verifySampleRate: 1 });
     plan.arm('submit-throws');
     await expect(hs.cosineSimilarity(query, vectors, { backend: 'gpu' })).rejects.toMatchObject({ name: 'GpuError', kind: 'internal' });
-    for (const fault of ['submit-throws', 'oom-create', 'hang'] as const) {
+    for (const fault of ['submit-throws', 'oom-create', 'hang', 'validation', 'wrong-numbers'] as const) {
       plan.arm(fault, fault === 'oom-create' ? 4 : 1);
       expectScoresClose(await hs.cosineSimilarity(query, vectors), reference, fault);
     }

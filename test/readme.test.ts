@@ -27,3 +27,28 @@ it('the README usage example runs and prints its commented results', () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+it('every other js example in the README runs as written', () => {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const blocks = [...readme.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]!);
+  expect(blocks.length).toBeGreaterThanOrEqual(4);
+  const dir = mkdtempSync(join(root, 'test-results-readme-'));
+  try {
+    blocks.slice(1).forEach((code, i) => {
+      const file = join(dir, `example-${i}.mjs`);
+      writeFileSync(file, code);
+      const out = execFileSync(process.execPath, [file], {
+        cwd: root, encoding: 'utf8', env: { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp' },
+      });
+      if (code.includes('parseConfigToml')) {
+        const lines = out.trim().split('\n');
+        expect(lines[0]).toBe('32 1.2');
+        expect(lines[1]).toBe("{ 'no-gpu': 1 }");
+        expect(lines[2]).toMatch(/^hybrid_similarity_decisions_total\{op="cosine",backend="cpu",reason="no-gpu"\} 1$/);
+      }
+      if (code.includes('prom-client')) expect(out.trim()).toBe('true');
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
