@@ -14,14 +14,14 @@ const TILE_PANELS: u32 = 16u;
 override CHUNKS: u32 = 1u;
 
 struct Params {
-  queries: u32,     // M
+  queries: u32,     // M in this dispatch
   rows: u32,        // rows in this binding
   panels: u32,      // panels in this binding
   outOffset: u32,   // column of this binding's first row in the output
   outStride: u32,   // N: output row length
-  _pad0: u32,
-  _pad1: u32,
-  _pad2: u32,
+  panelTiles: u32,  // ceil(panels / 16)
+  queryTiles: u32,  // ceil(queries / 16)
+  queryBase: u32,   // first query of this dispatch in `queries` (output row 0)
 }
 
 @group(0) @binding(0) var<storage, read> corpus: array<ROW>;
@@ -33,11 +33,21 @@ var<workgroup> queryTile: array<vec4<f32>, 128>;  // TILE_Q * KC
 var<workgroup> rowTile: array<vec4<f32>, 512>;    // TILE_PANELS * KC * 4
 
 @compute @workgroup_size(64)
-fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) group: vec3<u32>) {
+fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) group: vec3<u32>,
+        @builtin(num_workgroups) groups: vec3<u32>) {
+  // Workgroups stride over the tiles, so any number of rows and queries fits the dispatch limit.
+  for (var tileY = group.y; tileY < params.queryTiles; tileY += groups.y) {
+    for (var tileX = group.x; tileX < params.panelTiles; tileX += groups.x) {
+      tile(t, tileX, tileY);
+    }
+  }
+}
+
+fn tile(t: u32, tileX: u32, tileY: u32) {
   let x = t % 16u;
   let y = t / 16u;
-  let panel0 = group.x * TILE_PANELS;
-  let query0 = group.y * TILE_Q;
+  let panel0 = tileX * TILE_PANELS;
+  let query0 = tileY * TILE_Q;
   var acc: array<vec4<f32>, 4>;  // acc[i][j]: query 4y+i, row j of panel x
   for (var c0 = 0u; c0 < CHUNKS; c0 += KC) {
     // Queries: 128 vec4s, 2 per invocation.
@@ -45,7 +55,7 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) group: v
       let q = query0 + e / KC;
       let c = c0 + e % KC;
       var v = vec4<f32>(0.0);
-      if (q < params.queries && c < CHUNKS) { v = queries[q * CHUNKS + c]; }
+      if (q < params.queries && c < CHUNKS) { v = queries[(params.queryBase + q) * CHUNKS + c]; }
       queryTile[e] = v;
     }
     // Rows: 16 panels x KC chunks x 4 rows, 8 per invocation, contiguous per panel.

@@ -12,8 +12,8 @@ override K: u32 = 10u;
 struct Params {
   rows: u32,          // N: scores per query
   blocks: u32,        // ceil(N / BLOCK)
+  queryBase: u32,     // index of this dispatch's first query in `candidates`
   _pad0: u32,
-  _pad1: u32,
 }
 
 @group(0) @binding(0) var<storage, read> scores: array<f32>;
@@ -39,10 +39,10 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) group: v
   let count = min(BLOCK, params.rows - first);
   let source = query * params.rows + first;
   for (var i = t; i < BLOCK; i += WG) {
-    block[i] = select(TAKEN, scores[source + i], i < count);
+    if (i < count) { block[i] = scores[source + i]; } else { block[i] = TAKEN; }
   }
   workgroupBarrier();
-  let out = (query * params.blocks + group.x) * K;
+  let out = ((params.queryBase + query) * params.blocks + group.x) * K;
   for (var round = 0u; round < K; round++) {
     var s = TAKEN;
     var index = NONE;

@@ -62,6 +62,8 @@ export class HybridEngine {
   private gpu: GpuBackend | null;
   /** The WebGPU `GPU` the device came from (re-asked for a device after a loss). */
   private readonly gpuSource: GPU | null;
+  /** When a lost device was last re-asked for outside a probe (performance.now()). */
+  private lastReacquire = -Infinity;
   private readonly telemetry: Telemetry;
   private readonly verifier: ResultVerifier;
   private readonly indexes = new Set<VectorIndex>();
@@ -233,7 +235,7 @@ export class HybridEngine {
     const probe = decision.reason === 'probe';
     if (probe) {
       telemetry.setProbe(operation, true);
-      await this.reacquireIfLost();
+      await this.reacquireIfLost(true);
     }
     try {
       if (decision.backend === 'gpu' && options.corpus && !this.gpu!.canHold(options.corpus)) {
@@ -249,10 +251,13 @@ export class HybridEngine {
       telemetry.recordDecision(operation, method, decision.backend, decision.reason, batchSize);
       if (decision.backend === 'cpu') return await this.timed(operation, 'cpu', batchSize, () => work(this.cpu));
 
+      // Auto calls wait for the rule-4 probe; forced calls, and calls with telemetry off (where no
+      // probe comes), ask for a new device themselves.
+      if (!probe && (requested === 'gpu' || !telemetry.enabled)) await this.reacquireIfLost(false);
       let failure: GpuError | null = null;
+      const start = performance.now();
       for (let attempt = 0; attempt <= OUT_OF_MEMORY_RETRIES; attempt++) {
         const gpu = this.gpu!;
-        const start = performance.now();
         try {
           const result = await work(gpu);
           if (options.verify && Math.random() < this.config.verifySampleRate && !options.verify(result)) {
@@ -265,12 +270,15 @@ export class HybridEngine {
         } catch (error) {
           if (!(error instanceof GpuError)) throw error;
           failure = error;
-          telemetry.recordCall(operation, 'gpu', performance.now() - start, batchSize, error.kind);
-          this.noteGpuFailure(operation, error, probe);
-          if (error.kind !== 'out-of-memory' || requested === 'gpu' || attempt === OUT_OF_MEMORY_RETRIES) break;
+          const retry = error.kind === 'out-of-memory' && requested !== 'gpu' && attempt < OUT_OF_MEMORY_RETRIES;
+          if (!retry) break;
+          // One call, one sample: an out-of-memory attempt that a retry repairs is only counted.
+          telemetry.countGpuFailure(operation, error.kind);
           gpu.halveChunks();
         }
       }
+      telemetry.recordCall(operation, 'gpu', performance.now() - start, batchSize, failure!.kind);
+      this.noteGpuFailure(operation, failure!, probe);
       if (requested === 'gpu') throw failure!;
       telemetry.recordFallback(operation, failure!.kind);
       return await this.timed(operation, 'cpu', batchSize, () => work(this.cpu));
@@ -297,10 +305,17 @@ export class HybridEngine {
     }
   }
 
-  /** A probe on a lost device first asks the same GPU object for a new device. */
-  private async reacquireIfLost(): Promise<void> {
+  /**
+   * A lost device is replaced by asking the same GPU object for a new one: always on a probe
+   * (rule 4); on other GPU calls (forced, or with telemetry off, where no probe comes) at most
+   * once per gpuRecoveryMs.
+   */
+  private async reacquireIfLost(probe: boolean): Promise<void> {
     const old = this.gpu;
     if (!old || !old.lost || !this.gpuSource) return;
+    const now = performance.now();
+    if (!probe && now - this.lastReacquire < this.config.gpuRecoveryMs) return;
+    this.lastReacquire = now;
     try {
       const context = await acquireDevice(this.gpuSource, this.config, true);
       if (!context) return;

@@ -305,6 +305,15 @@ export class Telemetry {
     record.window.push({ latencyMs, perItemMs: latencyMs / Math.max(1, batch), sizeClass: sizeClass(batch), ok: failure === undefined });
   }
 
+  /** A GPU failure counted by kind without a window sample (an attempt a retry repaired). */
+  countGpuFailure(operation: Operation, kind: GpuFailureKind): void {
+    if (!this.enabled) return;
+    const record = this.records[operation].gpu;
+    record.failures++;
+    record.failuresByKind[kind] = (record.failuresByKind[kind] ?? 0) + 1;
+    this.records[operation].gpuLaunches++;
+  }
+
   recordFallback(operation: Operation, kind: GpuFailureKind): void {
     if (!this.enabled) return;
     const fallbacks = this.records[operation].fallbacks;

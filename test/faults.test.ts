@@ -3,6 +3,7 @@
 // counters must say what happened, and the GPU must serve again after recovery.
 import { describe, expect, it } from 'vitest';
 import { createHybrid, type HybridEngine } from '../src/index.js';
+import { gpuOf } from '../src/testing.js';
 import { requireGpuInCi, runGpuTests, testGpu, LAVAPIPE_HELP } from './gpu-setup.js';
 import { cosineReference, expectScoresClose, expectTopK, randomMatrix, rng } from './helpers.js';
 
@@ -131,7 +132,10 @@ describe.skipIf(!runGpuTests)('fault injection: every auto call still gets the r
     expectScoresClose(await hs.cosineSimilarity(query, vectors), reference);
     expect(plan.fired.get('oom-create')).toBe(1);
     expect(gpuCalls(hs).failuresByKind).toEqual({ 'out-of-memory': 1 });
-    expect(gpuCalls(hs).calls).toBe(2);
+    // One call, one window sample: the retry repaired it, so the GPU stays healthy.
+    expect(gpuCalls(hs).calls).toBe(1);
+    expect(hs.stats().operations.cosine.gpuSuccessRate).toBe(1);
+    expect(hs.stats().operations.cosine.gpuUnhealthy).toBe(false);
     expect(hs.stats().operations.cosine.fallbacks).toEqual({});
     await hs.dispose();
   });
@@ -146,7 +150,8 @@ describe.skipIf(!runGpuTests)('fault injection: every auto call still gets the r
     expect(hs.stats().operations.cosine.cpu.calls).toBe(1);
     // The GPU serves again at once (threshold 0 never rests it).
     expectScoresClose(await hs.cosineSimilarity(query, vectors), reference);
-    expect(gpuCalls(hs).calls).toBe(5);
+    expect(gpuCalls(hs).calls).toBe(2);
+    expect(gpuCalls(hs).failures).toBe(4);
     await hs.dispose();
   });
 
@@ -188,6 +193,13 @@ describe.skipIf(!runGpuTests)('fault injection: every auto call still gets the r
     expect(hs.stats().operations.cosine.fallbacks).toEqual({ 'fallback:timeout': 1 });
     expectScoresClose(await hs.cosineSimilarity(query, vectors), reference);
     expect(gpuCalls(hs).calls).toBe(2);
+    // Buffers of timed-out calls are destroyed, not pooled: repeated hangs do not grow the pool.
+    const buffers = gpuOf(hs)!.bufferCount;
+    for (let i = 0; i < 3; i++) {
+      plan.arm('hang');
+      expectScoresClose(await hs.cosineSimilarity(query, vectors), reference);
+    }
+    expect(gpuOf(hs)!.bufferCount).toBeLessThanOrEqual(buffers);
     await hs.dispose();
   });
 
@@ -254,6 +266,20 @@ describe.skipIf(!runGpuTests)('fault injection: every auto call still gets the r
     expect(stats.gpuUnhealthy).toBe(false);
     expect(stats.gpuSuccessRate).toBe(1); // a successful probe clears the failure window
     expect(stats.fallbacks).toEqual({ 'fallback:internal': 2 });
+    await hs.dispose();
+  });
+
+  it('with telemetry off a lost device is still re-acquired (no probe comes)', async () => {
+    const plan = new FaultPlan();
+    const hs = await engine(plan, { telemetryEnabled: false, gpuRecoveryMs: 50 });
+    expectScoresClose(await hs.cosineSimilarity(query, vectors), reference);
+    plan.arm('destroy-mid-call');
+    expectScoresClose(await hs.cosineSimilarity(query, vectors), reference);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expectScoresClose(await hs.cosineSimilarity(query, vectors), reference);
+    // Served by the new device: a forced call succeeds.
+    expectScoresClose(await hs.cosineSimilarity(query, vectors, { backend: 'gpu' }), reference);
+    expect(hs.stats().operations.cosine.gpu.calls).toBe(0); // telemetry off: nothing recorded
     await hs.dispose();
   });
 

@@ -2,7 +2,7 @@ import type { Backend, Corpus, RowBlock, SearchResult } from '../backend.js';
 import type { HybridConfig } from '../config.js';
 import { panelRegionBytes } from '../cpu/cpu-memory.js';
 import type { CpuMemory } from '../cpu/cpu-memory.js';
-import { GpuError, type GpuFailureKind } from '../errors.js';
+import { GpuError } from '../errors.js';
 import { BufferPool } from './buffer-pool.js';
 import { BufferUsage, MapMode, MAX_WORKGROUPS_PER_DIMENSION } from './constants.js';
 import type { GpuContext } from './device.js';
@@ -41,9 +41,10 @@ interface DeviceRows {
 
 /** Work recorded for one submission, and what to do once it completed. */
 interface Recorded<T> {
-  readback?: { buffer: GPUBuffer; bytes: number };
+  encoder: GPUCommandEncoder;
+  /** Buffers copied, in order, into one readback buffer (`bytes` in all). */
+  readback?: { bytes: number; copies: Array<{ buffer: GPUBuffer; bytes: number }> };
   finish: (data: ArrayBuffer | null) => T;
-  cleanup: () => void;
 }
 
 /**
@@ -105,45 +106,45 @@ export class GpuBackend implements Backend {
     return total;
   }
 
-  /** Whether the corpus can be (or is) resident within the memory budget. */
+  /**
+   * Whether the corpus can be (or is) resident within the memory budget, counting the buffers
+   * `reserve` would really create, and whether one query's scores fit a storage binding.
+   */
   canHold(corpus: Corpus): boolean {
+    if (corpus.rows * 4 > this.info.limits.maxStorageBufferBindingSize!) return false;
     const held = this.resident.get(corpus.id)?.bytes ?? 0;
-    const need = deviceBytes(corpus.rows, corpus.stride, this.rowTypeOf(corpus));
-    return this.residentBytes - held + need <= this.info.memoryBudgetBytes;
+    const rowType = this.rowTypeOf(corpus);
+    const need = reservedBytes(corpus.rows, corpus.stride, rowType, this.chunkRowsFor(corpus.stride, rowType));
+    return this.residentBytes - held + Math.max(need, held) <= this.info.memoryBudgetBytes;
   }
 
   cosineScores(query: RowBlock, vectors: RowBlock): Promise<Float32Array> {
     return this.run(() => {
+      const n = vectors.rows;
+      this.assertBindable(n * 4, 'the scores of one query');
       const rows = this.uploadTemporary(vectors);
       const q = this.uploadQueries(query);
-      const n = vectors.rows;
       const out = this.output(n * 4, 'scores');
       const encoder = this.device.createCommandEncoder();
       this.encodeScan(encoder, rows, q, out, true);
-      return {
-        readback: { buffer: out, bytes: n * 4 },
-        finish: (data) => new Float32Array(data!),
-        cleanup: () => this.releaseAll([q, out], rows),
-        encoder,
-      };
+      return { encoder, readback: { bytes: n * 4, copies: [{ buffer: out, bytes: n * 4 }] }, finish: (data) => new Float32Array(data!) };
     });
   }
 
   cosineMatrix(queries: RowBlock, vectors: RowBlock): Promise<Float32Array> {
     return this.run(() => {
+      const n = vectors.rows;
+      this.assertBindable(n * 4, 'the scores of one query');
       const rows = this.uploadTemporary(vectors);
       const q = this.uploadQueries(queries);
-      const count = queries.rows * vectors.rows;
-      const out = this.output(count * 4, 'scores');
       const encoder = this.device.createCommandEncoder();
       this.encodeNormalize(encoder, rows);
-      this.encodeMatrix(encoder, rows, q, queries.rows, out);
-      return {
-        readback: { buffer: out, bytes: count * 4 },
-        finish: (data) => new Float32Array(data!),
-        cleanup: () => this.releaseAll([q, out], rows),
-        encoder,
-      };
+      const copies = this.queryBatches(queries.rows, n).map(([first, count]) => {
+        const out = this.output(count * n * 4, 'scores');
+        this.encodeMatrix(encoder, rows, q, first, count, out);
+        return { buffer: out, bytes: count * n * 4 };
+      });
+      return { encoder, readback: { bytes: queries.rows * n * 4, copies }, finish: (data) => new Float32Array(data!) };
     });
   }
 
@@ -151,16 +152,11 @@ export class GpuBackend implements Backend {
     return this.run(() => {
       const rows = this.residentRows(corpus);
       const q = this.uploadQueries(query);
-      const encoder = this.device.createCommandEncoder();
       const out = this.output(corpus.rows * 4, 'scores');
+      const encoder = this.device.createCommandEncoder();
       this.encodeScan(encoder, rows, q, out, false);
-      return {
-        readback: { buffer: out, bytes: corpus.rows * 4 },
-        finish: (data) => new Float32Array(data!),
-        cleanup: () => this.releaseAll([q, out]),
-        encoder,
-      };
-    });
+      return { encoder, readback: { bytes: corpus.rows * 4, copies: [{ buffer: out, bytes: corpus.rows * 4 }] }, finish: (data) => new Float32Array(data!) };
+    }, corpus);
   }
 
   corpusTopK(corpus: Corpus, queries: RowBlock, k: number): Promise<SearchResult[]> {
@@ -170,34 +166,53 @@ export class GpuBackend implements Backend {
       const rows = this.residentRows(corpus);
       const q = this.uploadQueries(queries);
       const encoder = this.device.createCommandEncoder();
-      const scores = this.output(m * n * 4, 'scores');
-      if (m === 1) this.encodeScan(encoder, rows, q, scores, false);
-      else this.encodeMatrix(encoder, rows, q, m, scores);
-      if (k > GPU_TOP_K_MAX) {
-        // Every score comes back; the CPU's heap selects (same order and tie rule).
-        return {
-          readback: { buffer: scores, bytes: m * n * 4 },
-          finish: (data) => this.selectOnCpu(new Float32Array(data!), m, n, k),
-          cleanup: () => this.releaseAll([q, scores]),
-          encoder,
-        };
-      }
       const blocks = Math.ceil(n / TOP_K_BLOCK);
-      const candidates = this.output(m * blocks * k * 8, 'candidates');
-      const params = this.uniform([n, blocks, 0, 0]);
-      const pipeline = this.pipelines.get('topk', 'f32', { WG, BLOCK: TOP_K_BLOCK, K: k });
-      const pass = encoder.beginComputePass();
-      pass.setPipeline(pipeline);
-      pass.setBindGroup(0, this.bindGroup(pipeline, [scores, candidates, params]));
-      pass.dispatchWorkgroups(blocks, m);
-      pass.end();
-      return {
-        readback: { buffer: candidates, bytes: m * blocks * k * 8 },
-        finish: (data) => mergeCandidates(new Uint32Array(data!), m, blocks, k),
-        cleanup: () => this.releaseAll([q, scores, candidates, params]),
-        encoder,
-      };
-    });
+      const onGpu = k <= GPU_TOP_K_MAX;
+      const candidates = onGpu ? this.output(m * blocks * k * 8, 'candidates') : null;
+      const copies: Array<{ buffer: GPUBuffer; bytes: number }> = [];
+      // Queries in batches whose M x N scores fit one storage binding.
+      for (const [first, count] of m === 1 ? [[0, 1] as [number, number]] : this.queryBatches(m, n)) {
+        const scores = this.output(count * n * 4, 'scores');
+        if (m === 1) this.encodeScan(encoder, rows, q, scores, false);
+        else this.encodeMatrix(encoder, rows, q, first, count, scores);
+        if (!onGpu) {
+          copies.push({ buffer: scores, bytes: count * n * 4 });
+          continue;
+        }
+        const params = this.uniform([n, blocks, first, 0]);
+        const pipeline = this.pipelines.get('topk', 'f32', { WG, BLOCK: TOP_K_BLOCK, K: k });
+        const pass = encoder.beginComputePass();
+        pass.setPipeline(pipeline);
+        pass.setBindGroup(0, this.bindGroup(pipeline, [scores, candidates!, params]));
+        pass.dispatchWorkgroups(Math.min(blocks, MAX_WORKGROUPS_PER_DIMENSION), Math.min(count, MAX_WORKGROUPS_PER_DIMENSION));
+        pass.end();
+      }
+      if (!onGpu) {
+        // Every score comes back; the CPU's heap selects (same order and tie rule).
+        return { encoder, readback: { bytes: m * n * 4, copies }, finish: (data) => this.selectOnCpu(new Float32Array(data!), m, n, k) };
+      }
+      const bytes = m * blocks * k * 8;
+      return { encoder, readback: { bytes, copies: [{ buffer: candidates!, bytes }] }, finish: (data) => mergeCandidates(new Uint32Array(data!), m, blocks, k) };
+    }, corpus);
+  }
+
+  /**
+   * Split M queries into [first, count] batches whose count x n scores fit one storage binding
+   * (and whose count fits one dispatch dimension of the top-k kernel).
+   */
+  private queryBatches(m: number, n: number): Array<[number, number]> {
+    const perBatch = Math.min(MAX_WORKGROUPS_PER_DIMENSION,
+      Math.max(1, Math.floor(this.info.limits.maxStorageBufferBindingSize! / (n * 4))));
+    const batches: Array<[number, number]> = [];
+    for (let first = 0; first < m; first += perBatch) batches.push([first, Math.min(perBatch, m - first)]);
+    return batches;
+  }
+
+  /** A storage binding of `bytes` must fit maxStorageBufferBindingSize; else the CPU answers. */
+  private assertBindable(bytes: number, what: string): void {
+    if (bytes > this.info.limits.maxStorageBufferBindingSize!) {
+      throw new GpuError('out-of-memory', `${what} (${bytes} bytes) exceed one storage binding (${this.info.limits.maxStorageBufferBindingSize} bytes)`);
+    }
   }
 
   releaseCorpus(corpus: Corpus): void {
@@ -219,33 +234,45 @@ export class GpuBackend implements Backend {
   // ---------------------------------------------------------------------------------------------
   // One call: record and submit inside WebGPU error scopes, then wait (bounded) for the results.
 
-  private async run<T>(record: () => Recorded<T> & { encoder: GPUCommandEncoder }): Promise<T> {
+  private async run<T>(record: () => Recorded<T>, corpus?: Corpus): Promise<T> {
     if (this.disposed) throw new GpuError('device-lost', 'the GPU backend has been disposed');
     if (this.lostReason !== null) throw new GpuError('device-lost', `GPU device lost (${this.lostReason})`);
     const device = this.device;
     device.pushErrorScope('out-of-memory');
     device.pushErrorScope('validation');
     device.pushErrorScope('internal');
-    let recorded: (Recorded<T> & { encoder: GPUCommandEncoder }) | undefined;
+    // Recording is synchronous, so every buffer acquired until submit belongs to this call.
+    this.callBuffers = [];
+    let recorded: Recorded<T> | undefined;
     let readback: GPUBuffer | undefined;
     let thrown: unknown;
     try {
       recorded = record();
       if (recorded.readback) {
         readback = this.pool.acquire(recorded.readback.bytes, BufferUsage.MAP_READ | BufferUsage.COPY_DST, 'readback');
-        recorded.encoder.copyBufferToBuffer(recorded.readback.buffer, 0, readback, 0, recorded.readback.bytes);
+        let offset = 0;
+        for (const copy of recorded.readback.copies) {
+          recorded.encoder.copyBufferToBuffer(copy.buffer, 0, readback, offset, copy.bytes);
+          offset += copy.bytes;
+        }
       }
       device.queue.submit([recorded.encoder.finish()]);
     } catch (error) {
       thrown = error;
     }
-    const scopes = [device.popErrorScope(), device.popErrorScope(), device.popErrorScope()];
-    const kinds: GpuFailureKind[] = ['internal', 'validation', 'out-of-memory'];
+    const owned = this.callBuffers;
+    this.callBuffers = [];
+    const internal = device.popErrorScope();
+    const validation = device.popErrorScope();
+    const outOfMemory = device.popErrorScope();
+    let failed = true;
     try {
       if (thrown !== undefined) throw this.asGpuError(thrown);
-      const errors = await this.bounded(Promise.all(scopes), 'error scopes');
-      const index = errors.findIndex((e) => e !== null);
-      if (index >= 0) throw new GpuError(kinds[index]!, `GPU ${kinds[index]} error: ${errors[index]!.message}`);
+      // Out of memory first: a failed allocation makes every later use of it a validation error.
+      const [oom, invalid, broken] = await this.bounded(Promise.all([outOfMemory, validation, internal]), 'error scopes');
+      if (oom) throw new GpuError('out-of-memory', `GPU out of memory: ${oom.message}`);
+      if (broken) throw new GpuError('internal', `GPU internal error: ${broken.message}`);
+      if (invalid) throw new GpuError('validation', `GPU validation error: ${invalid.message}`);
       let data: ArrayBuffer | null = null;
       if (readback && recorded?.readback) {
         await this.bounded(readback.mapAsync(MapMode.READ, 0, recorded.readback.bytes), 'readback');
@@ -254,13 +281,31 @@ export class GpuBackend implements Backend {
         this.pool.release(readback);
         readback = undefined;
       }
-      return recorded!.finish(data);
+      const result = recorded!.finish(data);
+      failed = false;
+      return result;
     } catch (error) {
-      if (readback) this.pool.discard(readback);
       throw this.asGpuError(error);
     } finally {
-      recorded?.cleanup();
+      if (readback) this.pool.discard(readback);
+      // After a failure nothing of the call is trusted again: its buffers are destroyed, and the
+      // corpus's device copy is dropped (re-uploaded by the next GPU call).
+      for (const buffer of owned) {
+        if (failed || (buffer.label === 'rows' && buffer.size > TEMPORARY_POOL_MAX)) this.pool.discard(buffer);
+        else this.pool.release(buffer);
+      }
+      if (failed && corpus) this.releaseCorpus(corpus);
     }
+  }
+
+  /** Buffers acquired by the call being recorded (see run). */
+  private callBuffers: GPUBuffer[] = [];
+
+  /** A pooled buffer owned by the call being recorded. */
+  private acquire(bytes: number, usage: number, label: string): GPUBuffer {
+    const buffer = this.pool.acquire(bytes, usage, label);
+    this.callBuffers.push(buffer);
+    return buffer;
   }
 
   /** `promise`, or a GpuError of kind 'timeout' after gpuTimeoutMs. */
@@ -327,7 +372,7 @@ export class GpuBackend implements Backend {
     const rows: DeviceRows = { chunks: [], rowType: 'f32', stride: block.stride, rows: 0, chunkRows, bytes: 0 };
     for (let first = 0; first < block.rows; first += chunkRows) {
       const count = Math.min(chunkRows, block.rows - first);
-      const buffer = this.pool.acquire(panelRegionBytes(count, block.stride),
+      const buffer = this.acquire(panelRegionBytes(count, block.stride),
         BufferUsage.STORAGE | BufferUsage.COPY_DST, 'rows');
       rows.chunks.push({ buffer, firstRow: first, capacityRows: count });
     }
@@ -358,7 +403,7 @@ export class GpuBackend implements Backend {
         last.buffer = buffer;
         rows.bytes += (roundUp4(grown) - roundUp4(last.capacityRows)) * bytesPerRow;
         last.capacityRows = grown;
-        this.afterSubmit(() => old.destroy());
+        old.destroy(); // freed once the copy submitted above has run
       } else {
         const firstRow = capacity;
         const want = Math.min(rows.chunkRows, Math.max(total - firstRow, 1024));
@@ -400,7 +445,7 @@ export class GpuBackend implements Backend {
     const stepFloats = F16_UPLOAD_STEP / 4;
     for (let done = 0; done < floats; done += stepFloats) {
       const count = Math.min(stepFloats, floats - done);
-      const staging = this.pool.acquire(count * 4, BufferUsage.STORAGE | BufferUsage.COPY_DST, 'f16 staging');
+      const staging = this.acquire(count * 4, BufferUsage.STORAGE | BufferUsage.COPY_DST, 'f16 staging');
       this.device.queue.writeBuffer(staging, 0, source, srcOffset + done * 4, count * 4);
       const params = this.uniform([count / 4, vec4Offset + done / 4, 0, 0]);
       const pipeline = this.pipelines.get('convert', 'f32', {});
@@ -411,16 +456,12 @@ export class GpuBackend implements Backend {
       pass.dispatchWorkgroups(Math.min(MAX_WORKGROUPS_PER_DIMENSION, Math.ceil(count / 4 / 64)));
       pass.end();
       this.device.queue.submit([encoder.finish()]);
-      this.afterSubmit(() => {
-        this.pool.release(staging);
-        this.pool.release(params);
-      });
     }
   }
 
   /** A pooled storage buffer for kernel results (NaN-filled first when poisonOutputs is set). */
   private output(bytes: number, label: string): GPUBuffer {
-    const buffer = this.pool.acquire(bytes, BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST, label);
+    const buffer = this.acquire(bytes, BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST, label);
     if (this.poisonOutputs) this.device.queue.writeBuffer(buffer, 0, new Float32Array(buffer.size / 4).fill(Number.NaN));
     return buffer;
   }
@@ -428,14 +469,14 @@ export class GpuBackend implements Backend {
   /** Queries (padded rows) into a pooled storage buffer. */
   private uploadQueries(block: RowBlock): GPUBuffer {
     const bytes = block.rows * block.stride * 4;
-    const buffer = this.pool.acquire(bytes, BufferUsage.STORAGE | BufferUsage.COPY_DST, 'queries');
+    const buffer = this.acquire(bytes, BufferUsage.STORAGE | BufferUsage.COPY_DST, 'queries');
     this.device.queue.writeBuffer(buffer, 0, this.memory.arena.memory.buffer, block.ptr, bytes);
     return buffer;
   }
 
   /** A pooled uniform buffer holding 8 u32 (kernel params). */
   private uniform(values: number[]): GPUBuffer {
-    const buffer = this.pool.acquire(32, BufferUsage.UNIFORM | BufferUsage.COPY_DST, 'params');
+    const buffer = this.acquire(32, BufferUsage.UNIFORM | BufferUsage.COPY_DST, 'params');
     const data = new Uint32Array(8);
     data.set(values);
     this.device.queue.writeBuffer(buffer, 0, data);
@@ -464,7 +505,6 @@ export class GpuBackend implements Backend {
       pass.setBindGroup(0, this.bindGroup(pipeline, [chunk.buffer, query, out, params]));
       pass.dispatchWorkgroups(Math.min(panels, MAX_WORKGROUPS_PER_DIMENSION));
       pass.end();
-      this.afterSubmit(() => this.pool.release(params));
     }
   }
 
@@ -479,23 +519,26 @@ export class GpuBackend implements Backend {
       pass.setBindGroup(0, this.bindGroup(pipeline, [chunk.buffer, params]));
       pass.dispatchWorkgroups(Math.min(panels, MAX_WORKGROUPS_PER_DIMENSION));
       pass.end();
-      this.afterSubmit(() => this.pool.release(params));
     }
   }
 
-  private encodeMatrix(encoder: GPUCommandEncoder, rows: DeviceRows, queries: GPUBuffer, m: number, out: GPUBuffer): void {
+  /** Scores of queries firstQuery .. firstQuery+m-1 against every row, into `out` (m x N). */
+  private encodeMatrix(encoder: GPUCommandEncoder, rows: DeviceRows, queries: GPUBuffer, firstQuery: number, m: number,
+    out: GPUBuffer): void {
     const pipeline = this.pipelines.get('matrix', rows.rowType, { CHUNKS: rows.stride / 4 });
     for (const chunk of rows.chunks) {
       const count = Math.min(chunk.capacityRows, rows.rows - chunk.firstRow);
       if (count <= 0) continue;
       const panels = Math.ceil(count / 4);
-      const params = this.uniform([m, count, panels, chunk.firstRow, rows.rows, 0, 0, 0]);
+      const panelTiles = Math.ceil(panels / 16);
+      const queryTiles = Math.ceil(m / 16);
+      const params = this.uniform([m, count, panels, chunk.firstRow, rows.rows, panelTiles, queryTiles, firstQuery]);
       const pass = encoder.beginComputePass();
       pass.setPipeline(pipeline);
       pass.setBindGroup(0, this.bindGroup(pipeline, [chunk.buffer, queries, out, params]));
-      pass.dispatchWorkgroups(Math.ceil(panels / 16), Math.ceil(m / 16));
+      // The kernel strides over tiles beyond the per-dimension workgroup limit.
+      pass.dispatchWorkgroups(Math.min(panelTiles, MAX_WORKGROUPS_PER_DIMENSION), Math.min(queryTiles, MAX_WORKGROUPS_PER_DIMENSION));
       pass.end();
-      this.afterSubmit(() => this.pool.release(params));
     }
   }
 
@@ -525,32 +568,6 @@ export class GpuBackend implements Backend {
     }
   }
 
-  // ---------------------------------------------------------------------------------------------
-
-  private pendingRelease: Array<() => void> = [];
-
-  /** Run `release` once the work submitted so far is done (at the end of the current call). */
-  private afterSubmit(release: () => void): void {
-    this.pendingRelease.push(release);
-  }
-
-  /**
-   * Return a call's buffers. Safe as soon as its work was submitted: the queue runs any later
-   * writeBuffer or dispatch that reuses them after this call's commands.
-   */
-  private releaseAll(buffers: GPUBuffer[], temporary?: DeviceRows): void {
-    for (const buffer of buffers) this.pool.release(buffer);
-    // Large one-shot row buffers are not kept: they would hold device memory outside the budget.
-    if (temporary) {
-      for (const chunk of temporary.chunks) {
-        if (chunk.buffer.size > TEMPORARY_POOL_MAX) this.pool.discard(chunk.buffer);
-        else this.pool.release(chunk.buffer);
-      }
-    }
-    const pending = this.pendingRelease;
-    this.pendingRelease = [];
-    for (const release of pending) release();
-  }
 }
 
 /** Merge per-block candidates (score bits, row) into each query's top-k. */
@@ -577,9 +594,16 @@ function mergeCandidates(data: Uint32Array, m: number, blocks: number, k: number
   return results;
 }
 
-/** Bytes a corpus of `rows` takes on the device. */
-function deviceBytes(rows: number, stride: number, rowType: RowType): number {
-  return roundUp4(rows) * stride * (rowType === 'f16' ? 2 : 4);
+/**
+ * An upper bound of the bytes `reserve` allocates for `rows`: full chunks, and a last chunk of at
+ * least 1024 rows that may have doubled past what it holds.
+ */
+function reservedBytes(rows: number, stride: number, rowType: RowType, chunkRows: number): number {
+  const bytesPerRow = stride * (rowType === 'f16' ? 2 : 4);
+  const full = Math.floor(rows / chunkRows);
+  const rest = rows - full * chunkRows;
+  const last = rest === 0 ? 0 : Math.min(chunkRows, Math.max(1024, 2 * rest));
+  return (full * chunkRows + roundUp4(last)) * bytesPerRow;
 }
 
 function roundUp4(rows: number): number {
