@@ -1,3 +1,5 @@
+import type { SpreadJob } from './spreading.js';
+
 /** Which processor runs a call. */
 export type BackendKind = 'cpu' | 'gpu';
 
@@ -60,8 +62,12 @@ export interface Backend {
   corpusScores(corpus: Corpus, query: RowBlock): Promise<Float32Array>;
   /** Top-k of each normalised query over the corpus (k <= corpus.rows, k >= 1). */
   corpusTopK(corpus: Corpus, queries: RowBlock, k: number): Promise<SearchResult[]>;
+  /** Activation spreading: totals, nodeCount x job.cols floats (seed set j in column j). */
+  spread(job: SpreadJob): Promise<Float32Array>;
   /** Forget whatever this backend holds for a disposed corpus. */
   releaseCorpus(corpus: Corpus): void;
+  /** Forget whatever this backend holds for a disposed graph. */
+  releaseGraph(graphId: number): void;
   /** Free everything; the backend is unusable afterwards. */
   dispose(): Promise<void>;
 }

@@ -14,6 +14,8 @@ import {
   backendOption, dtypeOption, optionsObject,
 } from './validate.js';
 import { VectorIndex } from './vector-index.js';
+import { Graph, type GraphInput } from './graph.js';
+import { resolveSpreadOptions, stageSeeds, type SeedSet, type SpreadJob, type SpreadOptions } from './spreading.js';
 import { ResultVerifier } from './verify.js';
 
 /** Out-of-memory retries on the GPU (each with halved chunks) before the CPU answers. */
@@ -67,6 +69,7 @@ export class HybridEngine {
   private readonly telemetry: Telemetry;
   private readonly verifier: ResultVerifier;
   private readonly indexes = new Set<VectorIndex>();
+  private readonly graphs = new Set<Graph>();
   private disposed = false;
 
   /** @internal use createHybrid */
@@ -172,11 +175,81 @@ export class HybridEngine {
     return index;
   }
 
-  /** Free every index, GPU buffer and the device. Further calls throw DISPOSED. Idempotent. */
+  /**
+   * A directed weighted graph for activation spreading (validated: ids < nodeCount, equal
+   * lengths, finite weights; missing weights are 1). Stored as CSR; the GPU copy is uploaded on
+   * first GPU use.
+   */
+  createGraph(input: GraphInput): Graph {
+    this.assertLive();
+    const graph = new Graph(this.memory, input, (g) => {
+      this.graphs.delete(g);
+      this.gpu?.releaseGraph(g.id);
+    });
+    this.graphs.add(graph);
+    return graph;
+  }
+
+  /**
+   * Spread activation from one seed set (DESIGN.md's rule, level-synchronous, deterministic):
+   * the total activation of every node after up to maxHops hops.
+   */
+  async spreadActivation(graph: Graph, options: SpreadOptions & { seeds: SeedSet }): Promise<Float32Array> {
+    this.assertLive();
+    this.assertGraph(graph);
+    const resolved = resolveSpreadOptions(options, 'seeds');
+    if (resolved.seeds === undefined) throw new HybridError('INVALID_ARGUMENT', 'options.seeds is required', 'seeds');
+    const [totals] = await this.spread(graph, [resolved.seeds], 'seeds', 'spreadActivation', resolved);
+    return totals!;
+  }
+
+  /** spreadActivation for K seed sets at once (K columns of one product per hop). */
+  async spreadActivationBatch(graph: Graph, options: SpreadOptions & { seedSets: SeedSet[] }): Promise<Float32Array[]> {
+    this.assertLive();
+    this.assertGraph(graph);
+    const resolved = resolveSpreadOptions(options, 'seedSets');
+    const sets = resolved.seeds;
+    if (!Array.isArray(sets)) throw new HybridError('INVALID_ARGUMENT', 'options.seedSets must be an array of { nodes, values }', 'seedSets');
+    if (sets.length === 0) throw new HybridError('EMPTY_INPUT', 'seedSets is empty', 'seedSets');
+    return this.spread(graph, sets, 'seedSets', 'spreadActivationBatch', resolved);
+  }
+
+  private async spread(graph: Graph, sets: unknown[], argument: string, method: string,
+    resolved: ReturnType<typeof resolveSpreadOptions>): Promise<Float32Array[]> {
+    const { ptr, cols } = stageSeeds(this.memory, graph, sets, argument);
+    const k = sets.length;
+    const job: SpreadJob = {
+      graph, k, cols, seeds: ptr, decays: resolved.decays, threshold: resolved.threshold,
+      maxActivation: resolved.maxActivation, fan: resolved.fan,
+    };
+    try {
+      const totals = await this.run('spreading', method, graph.nodeCount * k, resolved.requested, (backend) => backend.spread(job));
+      if (cols === 1) return [totals];
+      const n = graph.nodeCount;
+      return Array.from({ length: k }, (_, j) => {
+        const column = new Float32Array(n);
+        for (let v = 0; v < n; v++) column[v] = totals[v * cols + j]!;
+        return column;
+      });
+    } finally {
+      this.memory.arena.free(ptr);
+    }
+  }
+
+  private assertGraph(graph: Graph): void {
+    if (!(graph instanceof Graph)) {
+      throw new HybridError('INVALID_ARGUMENT', 'graph must be a Graph from this engine\'s createGraph', 'graph');
+    }
+    if (graph.isDisposed) throw new HybridError('DISPOSED', 'this graph has been disposed', 'graph');
+    if (!this.graphs.has(graph)) throw new HybridError('INVALID_ARGUMENT', 'graph belongs to another engine', 'graph');
+  }
+
+  /** Free every index, graph, GPU buffer and the device. Further calls throw DISPOSED. Idempotent. */
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
     for (const index of [...this.indexes]) index.dispose();
+    for (const graph of [...this.graphs]) graph.dispose();
     await this.gpu?.dispose();
     await this.cpu.dispose();
   }

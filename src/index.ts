@@ -12,3 +12,6 @@ export { presets } from './presets.js';
 export { loadConfig, parseConfigToml, configFromEnv, ENV_OVERRIDES } from './config-sources.js';
 export type { BackendStats, Operation, TelemetrySnapshot } from './telemetry.js';
 export type { GpuInfo } from './gpu/info.js';
+export { Graph } from './graph.js';
+export type { FanMode, GraphInput } from './graph.js';
+export type { Decay, SeedSet, SpreadOptions } from './spreading.js';

@@ -1,4 +1,5 @@
 import type { Backend, Corpus, RowBlock, SearchResult } from '../backend.js';
+import type { SpreadJob } from '../spreading.js';
 import { COMPACT_MIN_DIM, COMPACT_MIN_ROWS, CorpusStore, type CpuMemory } from './cpu-memory.js';
 
 /** Rows per block of the fused single-query top-k: 256 scores = 1 KiB of scratch, stays in L1. */
@@ -148,6 +149,38 @@ export class CpuBackend implements Backend {
     } finally {
       for (const ptr of blocks.reverse()) arena.free(ptr);
     }
+  }
+
+  spread(job: SpreadJob): Promise<Float32Array> {
+    const { arena, kernels } = this.memory;
+    const { graph, cols } = job;
+    const n = graph.nodeCount;
+    const count = n * cols;
+    const bytes = Math.max(16, count * 4);
+    const blocks = [arena.alloc(bytes), arena.alloc(bytes), arena.alloc(bytes), arena.alloc(bytes)];
+    let [f, fNext, g, total] = blocks as [number, number, number, number];
+    try {
+      arena.f32.copyWithin(f >>> 2, job.seeds >>> 2, (job.seeds >>> 2) + count);
+      kernels.clampInto(f, total, count, job.maxActivation);
+      const fanInverse = graph.fanInverse(job.fan);
+      for (const decay of job.decays) {
+        kernels.scaleRows(f, fanInverse, g, n, cols);
+        const active = cols === 1
+          ? kernels.spreadHopSingle(graph.inOffsets, graph.inSources, graph.inWeights, g, fNext, total, n,
+            decay, job.threshold, job.maxActivation)
+          : kernels.spreadHopColumns(graph.inOffsets, graph.inSources, graph.inWeights, g, fNext, total, n, cols,
+            decay, job.threshold, job.maxActivation);
+        [f, fNext] = [fNext, f];
+        if (active === 0) break; // the frontier died out: no later hop adds anything
+      }
+      return Promise.resolve(arena.f32.slice(total >>> 2, (total >>> 2) + count));
+    } finally {
+      for (const ptr of blocks) arena.free(ptr);
+    }
+  }
+
+  releaseGraph(): void {
+    // The graph's rows belong to the Graph; the CPU keeps nothing else.
   }
 
   releaseCorpus(): void {

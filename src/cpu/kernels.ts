@@ -25,6 +25,12 @@ export interface KernelExports {
     heapScores: number, heapIndices: number, state: number,
     lowerScores: number, lowerIndices: number, lowerState: number,
     lower: number, upper: number, blockRows: number, candidates: number, candidateUpper: number): number;
+  scaleRows(f: number, fanInverse: number, g: number, n: number, cols: number): void;
+  spreadHopSingle(inOffsets: number, inSources: number, inWeights: number, g: number, fNext: number, total: number,
+    n: number, decay: number, threshold: number, maxActivation: number): number;
+  spreadHopColumns(inOffsets: number, inSources: number, inWeights: number, g: number, fNext: number, total: number,
+    n: number, cols: number, decay: number, threshold: number, maxActivation: number): number;
+  clampInto(f: number, total: number, count: number, maxActivation: number): void;
   searchTopKBatch(queries: number, m: number, panels: number, n: number, stride: number, k: number,
     heapScores: number, heapIndices: number, states: number, scratch: number, blockRows: number): void;
 }

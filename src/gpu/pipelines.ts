@@ -53,14 +53,14 @@ export class PipelineCache {
     return this.pipelines.size;
   }
 
-  get(kernel: KernelName, rowType: RowType, constants: Record<string, number>): GPUComputePipeline {
-    const key = `${kernel}|${rowType}|${Object.entries(constants).map(([k, v]) => `${k}=${v}`).join(',')}`;
+  get(kernel: KernelName, rowType: RowType, constants: Record<string, number>, entryPoint = 'main'): GPUComputePipeline {
+    const key = `${kernel}.${entryPoint}|${rowType}|${Object.entries(constants).map(([k, v]) => `${k}=${v}`).join(',')}`;
     let pipeline = this.pipelines.get(key);
     if (!pipeline) {
       pipeline = this.device.createComputePipeline({
         label: key,
         layout: 'auto',
-        compute: { module: this.module(kernel, rowType), entryPoint: 'main', constants },
+        compute: { module: this.module(kernel, rowType), entryPoint, constants },
       });
       this.pipelines.set(key, pipeline);
     }
