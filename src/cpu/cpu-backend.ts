@@ -158,7 +158,8 @@ export class CpuBackend implements Backend {
     const count = n * cols;
     const bytes = Math.max(16, count * 4);
     const blocks = [arena.alloc(bytes), arena.alloc(bytes), arena.alloc(bytes), arena.alloc(bytes)];
-    let [f, fNext, g, total] = blocks as [number, number, number, number];
+    const [g, total] = [blocks[2]!, blocks[3]!];
+    let [f, fNext] = [blocks[0]!, blocks[1]!];
     try {
       arena.f32.copyWithin(f >>> 2, job.seeds >>> 2, (job.seeds >>> 2) + count);
       kernels.clampInto(f, total, count, job.maxActivation);
