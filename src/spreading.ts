@@ -50,7 +50,7 @@ export interface SpreadJob {
 
 const OPTION_KEYS = ['maxHops', 'decay', 'threshold', 'fan', 'maxActivation', 'backend'];
 
-/** Check the options and resolve decay(h) per hop. */
+/** @internal Check the options and resolve decay(h) per hop. */
 export function resolveSpreadOptions(options: unknown, seedKey: 'seeds' | 'seedSets') {
   const opts = optionsObject<SpreadOptions & Record<string, unknown>>(options, [...OPTION_KEYS, seedKey]);
   const maxHops = opts.maxHops ?? 4;
@@ -76,7 +76,7 @@ export function resolveSpreadOptions(options: unknown, seedKey: 'seeds' | 'seedS
     requested: backendOption(opts.backend), seeds: opts[seedKey] };
 }
 
-/** decay(h) from the option (validated). */
+/** @internal decay(h) from the option (validated). */
 export function decayFunction(decay: unknown): (h: number) => number {
   const finite = (value: unknown, name: string): number => {
     if (typeof value !== 'number' || !Number.isFinite(value)) {
@@ -112,12 +112,13 @@ export function decayFunction(decay: unknown): (h: number) => number {
   return (h) => Math.max(0, 1 - slope * h);
 }
 
-/** Floats per node for k seed sets. */
+/** @internal Floats per node for k seed sets. */
 export function columnsFor(k: number): number {
   return k === 1 ? 1 : Math.ceil(k / 4) * 4;
 }
 
 /**
+ * @internal
  * f0 in WASM memory (nodeCount x cols floats): seed set j in column j; duplicate nodes add up.
  * Unknown nodes, non-finite values and mismatched lengths are errors naming the seed set.
  */

@@ -52,7 +52,12 @@ describe('package', () => {
         'const index = await hs.createIndex(new Float32Array(8), { dim: 4 });',
         'const r: SearchResult = await index.search(new Float32Array(4), { k: 1 });',
         'const info: GpuInfo | null = hs.info().gpu;',
-        'export const used = [r.indices, HybridError, GpuError, info];',
+        "const graph = hs.createGraph({ nodeCount: 2, from: new Uint32Array([0]), to: new Uint32Array([1]) });",
+        'const seeds: SeedSet = { nodes: new Uint32Array([0]), values: new Float32Array([1]) };',
+        "const totals: Float32Array = await hs.spreadActivation(graph, { seeds, decay: { kind: 'power', exponent: 1 } });",
+        "import { presets, parseConfigToml, type SeedSet } from 'hybrid-similarity';",
+        "import { registerMetrics } from 'hybrid-similarity/prometheus';",
+        'export const used = [r.indices, HybridError, GpuError, info, totals, presets, parseConfigToml, registerMetrics, hs.metrics()];',
       ].join('\n'));
       const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
       execFileSync(process.execPath, [tsc, '-p', dir], { encoding: 'utf8' });
