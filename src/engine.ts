@@ -69,6 +69,8 @@ export class HybridEngine {
   private readonly telemetry: Telemetry;
   private readonly verifier: ResultVerifier;
   private readonly indexes = new Set<VectorIndex>();
+  /** Public calls running now (engine.dispose() waits for them). */
+  private readonly inFlight = new Set<Promise<unknown>>();
   private readonly graphs = new Set<Graph>();
   private disposed = false;
 
@@ -124,12 +126,12 @@ export class HybridEngine {
     assertNonEmpty(vectors, 'vectors');
     const rows = assertRows(vectors, dim, 'vectors');
     const requested = backendOption(opts.backend);
-    return this.withStaged([
+    return this.track(this.withStaged([
       () => this.memory.stageQueries(query, dim, 'query'),
       () => this.memory.stagePanels(vectors, dim, 'vectors', false),
     ], ([q, v]) =>
       this.run('cosine', 'cosineSimilarity', rows, requested, (backend) => backend.cosineScores(q!, v!),
-        { verify: (scores) => this.verifier.oneShot(q!, v!, scores) }));
+        { verify: (scores) => this.verifier.oneShot(q!, v!, scores) })));
   }
 
   /** M x N cosines (row-major) of `queries` (M x dim) against `vectors` (N x dim); `dim` required. */
@@ -146,12 +148,12 @@ export class HybridEngine {
     assertNonEmpty(vectors, 'vectors');
     const n = assertRows(vectors, dim, 'vectors');
     const requested = backendOption(opts.backend);
-    return this.withStaged([
+    return this.track(this.withStaged([
       () => this.memory.stageQueries(queries, dim, 'queries'),
       () => this.memory.stagePanels(vectors, dim, 'vectors', false),
     ], ([q, v]) =>
       this.run('cosine', 'cosineSimilarityMatrix', m * n, requested, (backend) => backend.cosineMatrix(q!, v!),
-        { verify: (scores) => this.verifier.oneShot(q!, v!, scores) }));
+        { verify: (scores) => this.verifier.oneShot(q!, v!, scores) })));
   }
 
   /** A resident index over `vectors` (N x dim, may be empty), normalised once. */
@@ -217,13 +219,14 @@ export class HybridEngine {
   private async spread(graph: Graph, sets: unknown[], argument: string, method: string,
     resolved: ReturnType<typeof resolveSpreadOptions>): Promise<Float32Array[]> {
     const { ptr, cols } = stageSeeds(this.memory, graph, sets, argument);
+    graph.retain();
     const k = sets.length;
     const job: SpreadJob = {
       graph, k, cols, seeds: ptr, decays: resolved.decays, threshold: resolved.threshold,
       maxActivation: resolved.maxActivation, fan: resolved.fan,
     };
     try {
-      const totals = await this.run('spreading', method, graph.nodeCount * k, resolved.requested, (backend) => backend.spread(job));
+      const totals = await this.track(this.run('spreading', method, graph.nodeCount * k, resolved.requested, (backend) => backend.spread(job)));
       if (cols === 1) return [totals];
       const n = graph.nodeCount;
       return Array.from({ length: k }, (_, j) => {
@@ -233,6 +236,7 @@ export class HybridEngine {
       });
     } finally {
       this.memory.arena.free(ptr);
+      graph.settle();
     }
   }
 
@@ -244,19 +248,32 @@ export class HybridEngine {
     if (!this.graphs.has(graph)) throw new HybridError('INVALID_ARGUMENT', 'graph belongs to another engine', 'graph');
   }
 
-  /** Free every index, graph, GPU buffer and the device. Further calls throw DISPOSED. Idempotent. */
+  /**
+   * Free every index, graph, GPU buffer and the device. Further calls throw DISPOSED; calls
+   * already running finish (or fail) first. Idempotent.
+   */
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
+    await Promise.allSettled([...this.inFlight]);
     for (const index of [...this.indexes]) index.dispose();
     for (const graph of [...this.graphs]) graph.dispose();
     await this.gpu?.dispose();
     await this.cpu.dispose();
   }
 
+  /** Keep a running call in the in-flight set until it settles. */
+  private track<T>(promise: Promise<T>): Promise<T> {
+    this.inFlight.add(promise);
+    const forget = () => this.inFlight.delete(promise);
+    promise.then(forget, forget);
+    return promise;
+  }
+
   /** What an index needs from the engine (kept off the public surface). */
   private readonly indexHost = {
     assertLive: () => this.assertLive(),
+    track: <T>(promise: Promise<T>) => this.track(promise),
     stage: (input: Float32Array, dim: number, argument: string) => this.memory.stageQueries(input, dim, argument),
     search: (index: VectorIndex, method: string, queries: StagedRows, k: number, requested: BackendChoice) =>
       this.run('cosine', method, queries.rows * index.corpus.rows, requested,

@@ -102,10 +102,33 @@ export class Graph {
     return this.disposed;
   }
 
-  /** Free the graph (CPU and GPU copies). Idempotent. */
+  /** @internal a call starts using the graph */
+  retain(): void {
+    this.inFlight++;
+  }
+
+  /** @internal a call that used the graph settled */
+  settle(): void {
+    this.inFlight--;
+    if (this.disposed && this.inFlight === 0) this.free();
+  }
+
+  /**
+   * Free the graph (CPU and GPU copies). Further calls throw DISPOSED; calls already running
+   * finish first (the memory is freed when the last one settles). Idempotent.
+   */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    if (this.inFlight === 0) this.free();
+  }
+
+  private inFlight = 0;
+  private freed = false;
+
+  private free(): void {
+    if (this.freed) return;
+    this.freed = true;
     this.released(this);
     const arena = this.memory.arena;
     for (const ptr of [this.inOffsets, this.inSources, this.inWeights, ...this.fanBlocks.values()]) arena.free(ptr);

@@ -27,6 +27,8 @@ export class VectorIndex {
   readonly corpus: CorpusStore;
   private readonly host: IndexHost;
   private disposed = false;
+  /** Calls running now; dispose() frees the rows only once they have settled. */
+  private inFlight = 0;
 
   /** @internal use engine.createIndex */
   constructor(host: IndexHost, corpus: CorpusStore) {
@@ -63,13 +65,15 @@ export class VectorIndex {
     const { k, requested } = this.searchOptions(options);
     assertQuery(query, this.dim);
     if (this.size === 0) return emptyResult();
-    const staged = this.host.stage(query, this.dim, 'query');
-    try {
-      const [result] = await this.host.search(this, 'search', staged, k, requested);
-      return result!;
-    } finally {
-      staged.release();
-    }
+    return this.running(async () => {
+      const staged = this.host.stage(query, this.dim, 'query');
+      try {
+        const [result] = await this.host.search(this, 'search', staged, k, requested);
+        return result!;
+      } finally {
+        staged.release();
+      }
+    });
   }
 
   /** `search` for each of M queries given as one flat M x dim array. */
@@ -83,12 +87,14 @@ export class VectorIndex {
       this.host.stage(queries, this.dim, 'queries').release();
       return Array.from({ length: m }, emptyResult);
     }
-    const staged = this.host.stage(queries, this.dim, 'queries');
-    try {
-      return await this.host.search(this, 'searchBatch', staged, k, requested);
-    } finally {
-      staged.release();
-    }
+    return this.running(async () => {
+      const staged = this.host.stage(queries, this.dim, 'queries');
+      try {
+        return await this.host.search(this, 'searchBatch', staged, k, requested);
+      } finally {
+        staged.release();
+      }
+    });
   }
 
   /** Cosine of `query` against every row, in row order. */
@@ -97,22 +103,46 @@ export class VectorIndex {
     const opts = optionsObject<ScoresOptions>(options, ['backend']);
     const requested = backendOption(opts.backend);
     assertQuery(query, this.dim);
-    const staged = this.host.stage(query, this.dim, 'query');
-    try {
-      if (this.size === 0) return new Float32Array(0);
-      return await this.host.scores(this, staged, requested);
-    } finally {
-      staged.release();
-    }
+    return this.running(async () => {
+      const staged = this.host.stage(query, this.dim, 'query');
+      try {
+        if (this.size === 0) return new Float32Array(0);
+        return await this.host.scores(this, staged, requested);
+      } finally {
+        staged.release();
+      }
+    });
   }
 
-  /** Free the rows (CPU and GPU). Further calls throw DISPOSED. Idempotent. */
+  /**
+   * Free the rows (CPU and GPU). Further calls throw DISPOSED; calls already running finish
+   * with their answer first (the rows are freed when the last one settles). Idempotent.
+   */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    if (this.inFlight === 0) this.release();
+  }
+
+  /** Count a call in flight (and in the engine's set, so engine.dispose() waits for it). */
+  private async running<T>(call: () => Promise<T>): Promise<T> {
+    this.inFlight++;
+    try {
+      return await this.host.track(call());
+    } finally {
+      this.inFlight--;
+      if (this.disposed && this.inFlight === 0) this.release();
+    }
+  }
+
+  private release(): void {
+    if (this.released) return;
+    this.released = true;
     this.host.released(this);
     this.corpus.dispose();
   }
+
+  private released = false;
 
   private searchOptions(options: unknown): { k: number; requested: BackendChoice } {
     if (options === undefined) {

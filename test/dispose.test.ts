@@ -1,0 +1,53 @@
+// dispose() while calls are in flight: they finish with their answer, memory is freed after
+// them, later calls get DISPOSED, and dispose() itself waits for them.
+import { describe, expect, it } from 'vitest';
+import { createHybrid, type HybridEngine } from '../src/index.js';
+import { arenaOf, gpuOf } from '../src/testing.js';
+import { BACKENDS, engineOptions, requireGpuInCi } from './gpu-setup.js';
+import { cosineReference, expectScoresClose, expectTopK, randomMatrix, rng } from './helpers.js';
+
+requireGpuInCi();
+
+const dim = 48;
+const vectors = randomMatrix(20000, dim, rng(1));
+const query = randomMatrix(1, dim, rng(2));
+const reference = cosineReference(query, vectors, dim);
+
+describe.each(BACKENDS)('$name backend', ({ backend, skip }) => {
+  it.skipIf(skip)('index.dispose() during a search: the search answers, then the rows are freed', async () => {
+    const hs: HybridEngine = await createHybrid(engineOptions(backend));
+    const baseline = arenaOf(hs).liveBlocks;
+    const index = await hs.createIndex(vectors, { dim });
+    const scores = await index.scores(query, { backend: 'cpu' });
+    const pending = [index.search(query, { k: 5, backend }), index.scores(query, { backend })];
+    index.dispose();
+    await expect(index.search(query, { k: 1 })).rejects.toMatchObject({ code: 'DISPOSED' });
+    const [top, all] = await Promise.all(pending) as [{ indices: Uint32Array; scores: Float32Array }, Float32Array];
+    expectTopK(top, 5, backend === 'cpu' ? scores : all, reference);
+    expectScoresClose(all, reference);
+    expect(arenaOf(hs).liveBlocks).toBe(baseline);
+    await hs.dispose();
+  });
+
+  it.skipIf(skip)('engine.dispose() waits for running calls, which all answer; later calls get DISPOSED', async () => {
+    const hs = await createHybrid(engineOptions(backend));
+    const index = await hs.createIndex(vectors, { dim });
+    const graph = hs.createGraph({ nodeCount: 1000, from: new Uint32Array(3000).map((_, i) => i % 1000), to: new Uint32Array(3000).map((_, i) => (i * 7) % 1000) });
+    const calls: Array<Promise<unknown>> = [
+      index.scores(query, { backend }),
+      hs.cosineSimilarity(query, vectors, { backend }),
+      hs.spreadActivation(graph, { seeds: { nodes: new Uint32Array([1]), values: new Float32Array([1]) }, backend }),
+    ];
+    const disposing = hs.dispose();
+    const settled = await Promise.allSettled(calls);
+    for (const outcome of settled) expect(outcome.status).toBe('fulfilled');
+    expectScoresClose((settled[0] as PromiseFulfilledResult<Float32Array>).value, reference);
+    expectScoresClose((settled[1] as PromiseFulfilledResult<Float32Array>).value, reference);
+    await disposing;
+    await expect(index.scores(query)).rejects.toMatchObject({ code: 'DISPOSED' });
+    await expect(hs.cosineSimilarity(query, vectors)).rejects.toMatchObject({ code: 'DISPOSED' });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    if (backend === 'gpu') expect(gpuOf(hs)!.lost).toBe(true); // the device was destroyed after them
+    await hs.dispose(); // twice: harmless
+  });
+});
