@@ -1,0 +1,97 @@
+import type { HybridEngine } from './engine.js';
+
+/** One measured batch size. */
+export interface CalibrationPoint {
+  /** Corpus rows (batch size of one top-k query). */
+  rows: number;
+  cpuMs: number;
+  gpuMs: number | null;
+  /** cpuMs / gpuMs. */
+  speedup: number | null;
+}
+
+/** What `calibrate` found and recommends. */
+export interface CalibrationResult {
+  dim: number;
+  k: number;
+  points: CalibrationPoint[];
+  /** Smallest measured size from which the GPU stays faster by gpuSpeedupThreshold; null if never. */
+  crossoverRows: number | null;
+  speedupThreshold: number;
+  /** The recommended config in the tuning guide's TOML layout, with the reasoning as comments. */
+  toml: string;
+  reasoning: string[];
+}
+
+export interface CalibrationOptions {
+  dim?: number;
+  k?: number;
+  /** Largest corpus (rows) measured; powers of two from 16 up to it. Default 262144. */
+  maxRows?: number;
+  /** Repetitions per size and backend (the median is kept). Default 7. */
+  repetitions?: number;
+  /** Called after each size, for progress output. */
+  onPoint?: (point: CalibrationPoint) => void;
+}
+
+/**
+ * Sweep corpus sizes (powers of two) with one top-k query per call on this machine's CPU and
+ * GPU (both forced), take medians, find the crossover (the smallest size from which the GPU is
+ * faster by the engine's gpuSpeedupThreshold at every larger size measured) and write a
+ * recommended config as TOML in the tuning guide's layout, with the reasoning.
+ */
+export async function calibrate(engine: HybridEngine, options: CalibrationOptions = {}): Promise<CalibrationResult> {
+  const dim = options.dim ?? 384;
+  const k = options.k ?? 10;
+  const maxRows = options.maxRows ?? 262144;
+  const repetitions = options.repetitions ?? 7;
+  const hasGpu = engine.info().gpu !== null;
+  const threshold = engine.config.gpuSpeedupThreshold;
+  let seed = 0x1234567;
+  const random = () => { seed = (seed * 1664525 + 1013904223) >>> 0; return (seed / 4294967296) * 2 - 1; };
+  const query = new Float32Array(dim).map(random);
+  const points: CalibrationPoint[] = [];
+  for (let rows = 16; rows <= maxRows; rows *= 2) {
+    const index = await engine.createIndex(new Float32Array(rows * dim).map(random), { dim });
+    const time = async (backend: 'cpu' | 'gpu') => {
+      await index.search(query, { k, backend }); // warm: compile, upload
+      const samples: number[] = [];
+      for (let i = 0; i < repetitions; i++) {
+        const start = performance.now();
+        await index.search(query, { k, backend });
+        samples.push(performance.now() - start);
+      }
+      samples.sort((a, b) => a - b);
+      return samples[samples.length >> 1]!;
+    };
+    const cpuMs = await time('cpu');
+    const gpuMs = hasGpu ? await time('gpu') : null;
+    const point = { rows, cpuMs, gpuMs, speedup: gpuMs ? cpuMs / gpuMs : null };
+    points.push(point);
+    options.onPoint?.(point);
+    index.dispose();
+  }
+  let crossoverRows: number | null = null;
+  for (let i = points.length - 1; i >= 0; i--) {
+    const s = points[i]!.speedup;
+    if (s === null || s < threshold) break;
+    crossoverRows = points[i]!.rows;
+  }
+  const reasoning: string[] = [];
+  const adapter = engine.info().gpu?.adapter;
+  if (!hasGpu) {
+    reasoning.push('No GPU adapter: the CPU answers every call.');
+  } else if (crossoverRows === null) {
+    const best = Math.max(...points.map((p) => p.speedup ?? 0));
+    reasoning.push(`GPU (${adapter?.description || adapter?.device || 'unknown'}) never reached ${threshold}x the CPU up to ${maxRows} rows (best ${best.toFixed(2)}x): keep it off.`);
+  } else {
+    reasoning.push(`GPU (${adapter?.description || adapter?.device || 'unknown'}) is >= ${threshold}x the CPU from ${crossoverRows} rows of ${dim} on (one top-${k} query per call).`);
+    reasoning.push(`gpu_min_batch_size = ${crossoverRows}: smaller batches stay on the CPU without asking the router.`);
+  }
+  const lines = ['# Recommended by hybrid-similarity calibrate', ...reasoning.map((r) => `# ${r}`), '[gpu]'];
+  if (!hasGpu || crossoverRows === null) lines.push('enabled = false');
+  else lines.push('enabled = true', `gpu_min_batch_size = ${crossoverRows}`);
+  lines.push('', '[gpu.thresholds]', `gpu_speedup_threshold = ${threshold}`, `gpu_success_rate_threshold = ${engine.config.gpuSuccessRateThreshold}`,
+    '', '[gpu.telemetry]', 'telemetry_enabled = true', `performance_window_size = ${engine.config.performanceWindowSize}`, '');
+  return { dim, k, points, crossoverRows, speedupThreshold: threshold, toml: lines.join('\n'), reasoning };
+}
