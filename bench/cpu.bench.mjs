@@ -1,12 +1,14 @@
 // CPU benchmark (tinybench): d = 768, 100k rows, one query and 64 queries, against a naive JS
 // Float32Array loop measured in the same run on the same data. Medians and p99 to stdout as a
-// table and to bench/results/cpu.json. Usage: npm run bench [-- --rows 100000 --dim 768 --quick]
+// table and to bench/results/cpu.json. Usage: node bench/cpu.bench.mjs [--rows 100000 --dim 768 --quick]
+// [--save-baseline NAME] [--baseline NAME] (bench/baseline.mjs)
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Bench } from 'tinybench';
 import { createHybrid } from '../dist/index.js';
+import { baselineStep } from './baseline.mjs';
 import { l2BlockRows } from '../dist/cpu/cpu-backend.js';
 
 const argv = process.argv.slice(2);
@@ -149,13 +151,14 @@ const machine = {
   node: process.version, platform: `${os.platform()} ${os.arch()}`,
 };
 console.table(rows);
+const comparison = baselineStep(quick ? 'cpu-quick' : 'cpu', argv, bench.tasks, machine);
 console.log(`index build ${N} x ${D} (copy, check, normalise, panels, int8 copy): ${buildColdMs.toFixed(1)} ms on fresh pages, ${buildMs.toFixed(1)} ms on touched pages`);
 console.log(`machine: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}`);
 
 const out = join(dirname(fileURLToPath(import.meta.url)), 'results');
 mkdirSync(out, { recursive: true });
 const file = join(out, quick ? 'cpu-quick.json' : 'cpu.json');
-writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, rows: N, dim: D, queries: M, k: K, indexBuildFreshPagesMs: round(buildColdMs), indexBuildMs: round(buildMs), results: rows }, null, 2) + '\n');
+writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, rows: N, dim: D, queries: M, k: K, indexBuildFreshPagesMs: round(buildColdMs), indexBuildMs: round(buildMs), results: rows, comparison }, null, 2) + '\n');
 console.log(`wrote ${file}`);
 
 function round(x) {
