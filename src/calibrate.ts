@@ -21,6 +21,8 @@ export interface CalibrationResult {
   /** The recommended config in the tuning guide's TOML layout, with the reasoning as comments. */
   toml: string;
   reasoning: string[];
+  /** The GPU adapter measured (description or device), or null. */
+  adapter: string | null;
 }
 
 export interface CalibrationOptions {
@@ -93,5 +95,6 @@ export async function calibrate(engine: HybridEngine, options: CalibrationOption
   else lines.push('enabled = true', `gpu_min_batch_size = ${crossoverRows}`);
   lines.push('', '[gpu.thresholds]', `gpu_speedup_threshold = ${threshold}`, `gpu_success_rate_threshold = ${engine.config.gpuSuccessRateThreshold}`,
     '', '[gpu.telemetry]', 'telemetry_enabled = true', `performance_window_size = ${engine.config.performanceWindowSize}`, '');
-  return { dim, k, points, crossoverRows, speedupThreshold: threshold, toml: lines.join('\n'), reasoning };
+  return { dim, k, points, crossoverRows, speedupThreshold: threshold, toml: lines.join('\n'), reasoning,
+    adapter: adapter ? adapter.description || adapter.device || adapter.vendor : null };
 }
