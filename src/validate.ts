@@ -1,11 +1,31 @@
 import type { BackendChoice, IndexDtype } from './backend.js';
 import { HybridError } from './errors.js';
 
-/** `value` must be a Float32Array (any view: offsets, shared buffers). */
+/** `value` must be a Float32Array (any view: offsets, shared buffers), not over a detached buffer. */
 export function assertFloat32Array(value: unknown, argument: string): asserts value is Float32Array {
   if (!(value instanceof Float32Array)) {
     throw new HybridError('INVALID_ARGUMENT',
       `${argument} must be a Float32Array, got ${describe(value)}`, argument);
+  }
+  if (value.length === 0 && isDetached(value.buffer)) {
+    throw new HybridError('INVALID_ARGUMENT',
+      `${argument} is a view of a detached ArrayBuffer (transferred away); its data is gone`, argument);
+  }
+}
+
+/**
+ * Whether an (empty-looking) buffer was detached by a transfer. Node 20 has no
+ * ArrayBuffer.prototype.detached; cloning a detached buffer throws, and an empty one is cheap.
+ */
+function isDetached(buffer: ArrayBufferLike): boolean {
+  const flag = (buffer as { detached?: boolean }).detached;
+  if (typeof flag === 'boolean') return flag;
+  if (buffer.byteLength !== 0 || !(buffer instanceof ArrayBuffer)) return false;
+  try {
+    structuredClone(buffer);
+    return false;
+  } catch {
+    return true;
   }
 }
 

@@ -32,6 +32,13 @@ async function expectHybridError(call: () => Promise<unknown> | unknown, code: s
   expect(error.message).toMatch(argument);
 }
 
+/** A Float32Array whose buffer was transferred away. */
+const detached = (): Float32Array => {
+  const array = randomMatrix(1, dim, rng(3));
+  structuredClone(array.buffer, { transfer: [array.buffer] });
+  return array;
+};
+
 const withNaN = (source: Float32Array, at: number, value = Number.NaN): Float32Array => {
   const copy = source.slice();
   copy[at] = value;
@@ -77,6 +84,8 @@ describe('every bad input gets its own code and names the argument', () => {
     ['bad dtype', () => hs.createIndex(vectors, { dim, dtype: 'f64' as 'f32' }), 'INVALID_ARGUMENT', /dtype must be 'f32' or 'f16'/],
     ['query as a plain array', () => hs.cosineSimilarity([1, 2, 3] as unknown as Float32Array, vectors), 'INVALID_ARGUMENT', /query must be a Float32Array, got an array/],
     ['vectors as Float64Array', () => hs.createIndex(new Float64Array(12) as unknown as Float32Array, { dim }), 'INVALID_ARGUMENT', /vectors must be a Float32Array, got Float64Array/],
+    ['a detached query', () => hs.cosineSimilarity(detached(), vectors), 'INVALID_ARGUMENT', /query is a view of a detached ArrayBuffer/],
+    ['detached index rows', () => hs.createIndex(detached(), { dim }), 'INVALID_ARGUMENT', /vectors is a view of a detached ArrayBuffer/],
     ['forced GPU without a GPU', () => hs.cosineSimilarity(query, vectors, { backend: 'gpu' }), 'GPU_UNAVAILABLE', /no GPU/],
     ['forced GPU search without a GPU', () => index.search(query, { k: 2, backend: 'gpu' }), 'GPU_UNAVAILABLE', /no GPU/],
   ];
