@@ -1,15 +1,15 @@
 // Fault injection through the `gpu` option: a wrapper around the real (lavapipe) GPU whose
 // device fails on demand. Every 'auto' call must still return the float64-correct answer, the
 // counters must say what happened, and the GPU must serve again after recovery.
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHybrid, type HybridEngine } from '../src/index.js';
 import { gpuOf } from '../src/testing.js';
 import { requireGpuInCi, runGpuTests, testGpu, LAVAPIPE_HELP } from './gpu-setup.js';
-import { cosineReference, expectScoresClose, expectTopK, randomMatrix, rng } from './helpers.js';
+import { cosineReference, expectScoresClose, expectTopK, expectTopKWithin, randomMatrix, rng } from './helpers.js';
 
 requireGpuInCi();
 
-type Fault = 'oom-create' | 'submit-throws' | 'hang' | 'destroy-mid-call' | 'wrong-numbers' | 'validation';
+type Fault = 'oom-create' | 'submit-throws' | 'hang' | 'destroy-mid-call' | 'wrong-numbers' | 'validation' | 'pipeline-fails' | 'destroy-before';
 
 /** Faults armed for the next N occurrences of their trigger. */
 class FaultPlan {
@@ -66,6 +66,19 @@ function faultyDevice(device: GPUDevice, plan: FaultPlan): GPUDevice {
         return (descriptor: GPUBufferDescriptor) => {
           if (plan.take('oom-create')) throw new Error('createBuffer: out of memory (injected fault)');
           return target.createBuffer(descriptor);
+        };
+      }
+      if (property === 'createComputePipeline') {
+        return (descriptor: GPUComputePipelineDescriptor) => {
+          if (plan.take('pipeline-fails')) throw new Error('pipeline compilation failed (injected fault)');
+          return target.createComputePipeline(descriptor);
+        };
+      }
+      if (property === 'createCommandEncoder') {
+        return (descriptor?: GPUCommandEncoderDescriptor) => {
+          // The device is lost before the call's commands are recorded.
+          if (plan.take('destroy-before')) target.destroy();
+          return target.createCommandEncoder(descriptor);
         };
       }
       if (property === 'createBindGroup') {
@@ -293,5 +306,68 @@ describe.skipIf(!runGpuTests)('fault injection: every auto call still gets the r
       expectScoresClose(await hs.cosineSimilarity(query, vectors), reference, fault);
     }
     await hs.dispose();
+  });
+});
+
+/**
+ * The fault matrix: every fault kind x every operation x f32 and f16 indexes. Each auto call must
+ * return the float64-correct answer (spreading: the CPU's), and the failure must be counted.
+ */
+describe.skipIf(!runGpuTests)('fault matrix', () => {
+  const faults: Fault[] = ['destroy-before', 'destroy-mid-call', 'oom-create', 'validation', 'pipeline-fails', 'hang', 'wrong-numbers'];
+  const operations = ['cosineSimilarity', 'cosineSimilarityMatrix', 'search', 'searchBatch', 'scores', 'spreadActivation', 'spreadActivationBatch'] as const;
+  const cases = faults.flatMap((fault) => operations.flatMap((operation) => (['f32', 'f16'] as const)
+    .filter((dtype) => dtype === 'f32' || ['search', 'searchBatch', 'scores'].includes(operation))
+    // Wrong numbers come from a corrupted query: spreading has none (and no sampled cross-check).
+    .filter(() => !(fault === 'wrong-numbers' && operation.startsWith('spread')))
+    .map((dtype) => ({ fault, operation, dtype }))));
+  const queries = randomMatrix(3, dim, rng(40));
+  const graphInput = { nodeCount: 800, from: new Uint32Array(4000).map((_, i) => (i * 37) % 800), to: new Uint32Array(4000).map((_, i) => (i * 11 + 5) % 800), weight: new Float32Array(4000).map((_, i) => Math.sin(i)) };
+  const seeds = { nodes: new Uint32Array([1, 2, 3]), values: new Float32Array([1, 0.5, -0.2]) };
+  let cpu: HybridEngine;
+  beforeAll(async () => { cpu = await createHybrid({ gpu: null }); });
+  afterAll(async () => { await cpu?.dispose(); });
+
+  it.each(cases)('$fault x $operation ($dtype)', async ({ fault, operation, dtype }) => {
+    const plan = new FaultPlan();
+    const hs = await engine(plan, { gpuSuccessRateThreshold: 0, verifySampleRate: 1, gpuTimeoutMs: 200,
+      operations: { spreading: { gpuMinBatchSize: 1 } } });
+    const index = await hs.createIndex(vectors, { dim, dtype });
+    const graph = hs.createGraph(graphInput);
+    const cpuGraph = cpu.createGraph(graphInput);
+    plan.arm(fault, fault === 'oom-create' ? 4 : 1);
+    const tol = dtype === 'f16' ? 4e-3 : 1e-5;
+    const near = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+      expect(a.length).toBe(b.length);
+      for (let i = 0; i < b.length; i++) expect(Math.abs(a[i]! - b[i]!)).toBeLessThan(tol);
+    };
+    if (operation === 'cosineSimilarity') near(await hs.cosineSimilarity(query, vectors), reference);
+    else if (operation === 'cosineSimilarityMatrix') near(await hs.cosineSimilarityMatrix(queries, vectors, { dim }), cosineReference(queries, vectors, dim));
+    else if (operation === 'scores') near(await index.scores(query), reference);
+    else if (operation === 'search') expectTopK(await index.search(query, { k: 7 }), 7, await cpuScores(), reference);
+    else if (operation === 'searchBatch') {
+      const results = await index.searchBatch(queries, { k: 7 });
+      results.forEach((r, q) => expectTopKWithin(r, 7, cosineReference(queries.subarray(q * dim, (q + 1) * dim), vectors, dim)));
+    } else if (operation === 'spreadActivation') {
+      near(await hs.spreadActivation(graph, { seeds }), await cpu.spreadActivation(cpuGraph, { seeds }));
+    } else {
+      const got = await hs.spreadActivationBatch(graph, { seedSets: [seeds, seeds] });
+      const want = await cpu.spreadActivationBatch(cpuGraph, { seedSets: [seeds, seeds] });
+      got.forEach((g, j) => near(g, want[j]!));
+    }
+    expect(plan.fired.get(fault), 'the fault fired').toBeGreaterThan(0);
+    const op = operation.startsWith('spread') ? 'spreading' : 'cosine';
+    const failures = hs.stats().operations[op].gpu.failuresByKind;
+    const kinds: Partial<Record<Fault, string>> = { 'destroy-before': 'device-lost', 'destroy-mid-call': 'device-lost', 'oom-create': 'out-of-memory',
+      validation: 'validation', 'pipeline-fails': 'internal', hang: 'timeout', 'wrong-numbers': 'wrong-result' };
+    const expectedKind = kinds[fault]!;
+    expect(failures[expectedKind], JSON.stringify(failures)).toBeGreaterThan(0);
+    expect(hs.metrics()).toContain(`hybrid_similarity_gpu_failures_total{op="${op}",kind="${expectedKind}"}`);
+    cpuGraph.dispose();
+    await hs.dispose();
+
+    async function cpuScores(): Promise<Float32Array> {
+      return index.scores(query, { backend: 'cpu' });
+    }
   });
 });
