@@ -226,7 +226,9 @@ export class HybridEngine {
       maxActivation: resolved.maxActivation, fan: resolved.fan,
     };
     try {
-      const totals = await this.track(this.run('spreading', method, graph.nodeCount * k, resolved.requested, (backend) => backend.spread(job)));
+      const totals = await this.track(this.run('spreading', method, graph.nodeCount * k, resolved.requested,
+        (backend) => backend.spread(job),
+        { verify: (result) => this.verifier.spread(job, result, (j) => this.cpu.spreadNow(j)) }));
       if (cols === 1) return [totals];
       const n = graph.nodeCount;
       return Array.from({ length: k }, (_, j) => {

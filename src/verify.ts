@@ -1,5 +1,6 @@
 import type { Corpus, RowBlock, SearchResult } from './backend.js';
 import type { CpuMemory } from './cpu/cpu-memory.js';
+import type { SpreadJob } from './spreading.js';
 
 /** Entries a cross-check recomputes. */
 const SAMPLES = 3;
@@ -50,6 +51,23 @@ export class ResultVerifier {
       const row = result.indices[i]!;
       if (row >= corpus.rows) return false;
       if (!close(result.scores[i]!, this.queryDot(queries, q, corpus, row), tolerance(corpus))) return false;
+    }
+    return true;
+  }
+
+  /**
+   * Spreading totals: a spreading result depends on every hop, so the check re-runs the job on
+   * the CPU (the whole cost of a CPU call, at verifySampleRate) and compares 64 sampled entries.
+   * A node whose |c| sat on the threshold may be cut by one backend and not the other (f32 sums
+   * in another order), so the tolerance admits one threshold's worth of difference.
+   */
+  spread(job: SpreadJob, totals: Float32Array, cpuSpread: (job: SpreadJob) => Float32Array): boolean {
+    const want = cpuSpread(job);
+    if (totals.length !== want.length) return false;
+    const tol = 1e-4 + job.threshold * 1.0001;
+    for (let s = 0; s < 64; s++) {
+      const i = randomIndex(want.length);
+      if (!(Math.abs(totals[i]! - want[i]!) <= tol)) return false;
     }
     return true;
   }

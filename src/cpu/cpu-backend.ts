@@ -152,6 +152,11 @@ export class CpuBackend implements Backend {
   }
 
   spread(job: SpreadJob): Promise<Float32Array> {
+    return Promise.resolve(this.spreadNow(job));
+  }
+
+  /** spread, synchronously (the GPU cross-check re-runs it). */
+  spreadNow(job: SpreadJob): Float32Array {
     const { arena, kernels } = this.memory;
     const { graph, cols } = job;
     const n = graph.nodeCount;
@@ -174,7 +179,7 @@ export class CpuBackend implements Backend {
         [f, fNext] = [fNext, f];
         if (active === 0) break; // the frontier died out: no later hop adds anything
       }
-      return Promise.resolve(arena.f32.slice(total >>> 2, (total >>> 2) + count));
+      return arena.f32.slice(total >>> 2, (total >>> 2) + count);
     } finally {
       for (const ptr of blocks) arena.free(ptr);
     }
