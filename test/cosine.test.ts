@@ -1,8 +1,8 @@
 // One-shot cosine calls against the float64 reference: one table, fresh seeded data per case.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHybrid, type HybridEngine } from '../src/index.js';
+import { describe, expect, it } from 'vitest';
+import type { HybridEngine } from '../src/index.js';
 import { poisonFreeMemory } from '../src/testing.js';
-import { BACKENDS, engineOptions, requireGpuInCi } from './gpu-setup.js';
+import { BACKENDS, requireGpuInCi, useEngine } from './gpu-setup.js';
 import { cosineReference, expectScoresClose, randomMatrix, rng } from './helpers.js';
 
 requireGpuInCi();
@@ -12,13 +12,8 @@ const NS = [1, 7, 1000, 100000];
 const MS = [1, 2, 5, 64, 70];
 
 describe.each(BACKENDS)('$name backend', ({ backend, skip }) => {
-let hs: HybridEngine;
-beforeAll(async () => {
-  if (!skip) hs = await createHybrid(engineOptions(backend));
-});
-afterAll(async () => {
-  await hs?.dispose();
-});
+let hs!: HybridEngine;
+useEngine(backend, skip, (engine) => { hs = engine; });
 
 describe.skipIf(skip)('cosineSimilarity: 1 query x N raw rows', () => {
   const cases = DIMS.flatMap((dim) => NS.map((n) => ({ dim, n })));

@@ -1,7 +1,8 @@
 // The GPU for tests: Dawn (the `webgpu` package) on whatever Vulkan driver is installed; on a
 // machine without a GPU that is Mesa's lavapipe. In CI (CI=true) a missing adapter fails the
 // suite; elsewhere the GPU tests are skipped with the same message.
-import { beforeAll } from 'vitest';
+import { afterAll, beforeAll } from 'vitest';
+import { createHybrid, type HybridEngine } from '../src/index.js';
 
 export const LAVAPIPE_HELP =
   'No WebGPU adapter: install Mesa lavapipe from Debian bookworm-backports ' +
@@ -46,4 +47,20 @@ export const BACKENDS = [
 export function engineOptions(backend: 'cpu' | 'gpu'): { gpu: GPU | null } {
   if (backend === 'gpu' && !testGpu) throw new Error(LAVAPIPE_HELP);
   return { gpu: backend === 'gpu' ? testGpu : null };
+}
+
+/**
+ * An engine for one backend of a describe.each(BACKENDS) block: created before its tests (unless
+ * skipped), handed to `set`, disposed after them.
+ */
+export function useEngine(backend: 'cpu' | 'gpu', skip: boolean, set: (engine: HybridEngine) => void): void {
+  let engine: HybridEngine | undefined;
+  beforeAll(async () => {
+    if (skip) return;
+    engine = await createHybrid(engineOptions(backend));
+    set(engine);
+  });
+  afterAll(async () => {
+    await engine?.dispose();
+  });
 }

@@ -1,8 +1,8 @@
 // Resident indexes: search, searchBatch, scores and add against the float64 reference.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHybrid, type HybridEngine, type VectorIndex } from '../src/index.js';
+import { describe, expect, it } from 'vitest';
+import type { HybridEngine, VectorIndex } from '../src/index.js';
 import { poisonFreeMemory } from '../src/testing.js';
-import { BACKENDS, engineOptions, requireGpuInCi } from './gpu-setup.js';
+import { BACKENDS, requireGpuInCi, useEngine } from './gpu-setup.js';
 import {
   cosineReference, expectSameValues, expectScoresClose, expectTopK, expectTopKWithin, randomMatrix, rng,
 } from './helpers.js';
@@ -13,13 +13,8 @@ const DIMS = [1, 3, 4, 5, 17, 128, 384, 768, 1536];
 const NS = [1, 7, 1000, 100000];
 
 describe.each(BACKENDS)('$name backend', ({ backend, skip }) => {
-let hs: HybridEngine;
-beforeAll(async () => {
-  if (!skip) hs = await createHybrid(engineOptions(backend));
-});
-afterAll(async () => {
-  await hs?.dispose();
-});
+let hs!: HybridEngine;
+useEngine(backend, skip, (engine) => { hs = engine; });
 
 /** Build an index in two steps (createIndex then add) when asked, to cover appends. */
 async function buildIndex(vectors: Float32Array, dim: number, split: boolean): Promise<VectorIndex> {

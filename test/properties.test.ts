@@ -2,9 +2,9 @@
 // values (mixed magnitudes, zeros, duplicates), every kernel agrees with the float64 reference,
 // on both backends.
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, it } from 'vitest';
-import { createHybrid, type HybridEngine } from '../src/index.js';
-import { BACKENDS, engineOptions, requireGpuInCi } from './gpu-setup.js';
+import { describe, it } from 'vitest';
+import type { HybridEngine } from '../src/index.js';
+import { BACKENDS, requireGpuInCi, useEngine } from './gpu-setup.js';
 import { cosineReference, expectScoresClose, expectTopK, expectTopKWithin } from './helpers.js';
 
 requireGpuInCi();
@@ -30,13 +30,8 @@ const matrixArbitrary = (maxRows: number) => fc.record({
 });
 
 describe.each(BACKENDS)('$name backend', ({ backend, skip }) => {
-  let hs: HybridEngine;
-  beforeAll(async () => {
-    if (!skip) hs = await createHybrid(engineOptions(backend));
-  });
-  afterAll(async () => {
-    await hs?.dispose();
-  });
+  let hs!: HybridEngine;
+  useEngine(backend, skip, (engine) => { hs = engine; });
 
   it.skipIf(skip)('cosineSimilarity and cosineSimilarityMatrix match float64 for any shape', async () => {
     await fc.assert(fc.asyncProperty(matrixArbitrary(300), fc.integer({ min: 1, max: 9 }), async ({ dim, data, random }, m) => {

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHybrid, HybridError, type Decay, type FanMode, type HybridEngine } from '../src/index.js';
 import { poisonFreeMemory } from '../src/testing.js';
-import { BACKENDS, engineOptions, requireGpuInCi } from './gpu-setup.js';
+import { BACKENDS, requireGpuInCi, useEngine } from './gpu-setup.js';
 import { rng } from './helpers.js';
 
 requireGpuInCi();
@@ -132,13 +132,8 @@ const cases: Array<{ name: string; graph: TestGraph; k: number; options: Options
 ];
 
 describe.each(BACKENDS)('$name backend', ({ backend, skip }) => {
-  let hs: HybridEngine;
-  beforeAll(async () => {
-    if (!skip) hs = await createHybrid(engineOptions(backend));
-  });
-  afterAll(async () => {
-    await hs?.dispose();
-  });
+  let hs!: HybridEngine;
+  useEngine(backend, skip, (engine) => { hs = engine; });
 
   describe.skipIf(skip)('spreading against the float64 rule', () => {
     it.each(cases)('$name', async ({ graph, k, options }) => {
