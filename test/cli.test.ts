@@ -27,6 +27,22 @@ describe('cli', () => {
     expect('gpu' in info).toBe(true);
   });
 
+  it('bench --quick --json: every operation and batch on the CPU, auto (and the GPU with --allow-software)', () => {
+    const report = JSON.parse(run('bench', '--quick', '--json', '--max-rows', '256', ...(runGpuTests ? ['--allow-software'] : [])));
+    expect(report.machine.cores).toBeGreaterThan(0);
+    const seen = new Set(report.rows.map((r: { operation: string; batch: number; backend: string }) => `${r.operation}|${r.batch}|${r.backend}`));
+    const backends = runGpuTests ? ['cpu', 'gpu', 'auto'] : ['cpu', 'auto'];
+    for (const batch of [16, 64, 256]) for (const b of backends) expect(seen.has(`search top-10|${batch}|${b}`)).toBe(true);
+    for (const b of backends) {
+      expect(seen.has(`searchBatch top-10|${64 * 256}|${b}`)).toBe(true);
+      expect(seen.has(`spreading 4 hops|10000|${b}`)).toBe(true);
+    }
+    for (const r of report.rows) {
+      expect(r.p50Ms).toBeGreaterThan(0);
+      expect(r.p99Ms).toBeGreaterThanOrEqual(r.p50Ms);
+    }
+  });
+
   it('calibrate without a GPU recommends the CPU, as TOML the loader reads', () => {
     const result = JSON.parse(run('calibrate', '--json', '--max-rows', '64', '--dim', '16'));
     expect(result.points.map((p: { rows: number }) => p.rows)).toEqual([16, 32, 64]);
