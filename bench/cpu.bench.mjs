@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Bench } from 'tinybench';
 import { createHybrid } from '../dist/index.js';
 import { baselineStep } from './baseline.mjs';
+import { fill, normaliseRows, seededRandom } from './data.mjs';
 import { l2BlockRows } from '../dist/cpu/cpu-backend.js';
 
 const argv = process.argv.slice(2);
@@ -23,31 +24,14 @@ const M = option('queries', 64);
 const K = 10;
 const benchOptions = quick ? { time: 300, warmupTime: 100, iterations: 3 } : { time: 3000, warmupTime: 500, iterations: 10 };
 
-// Seeded data in [-1, 1].
-let seed = 0x9e3779b9;
-const random = () => {
-  seed ^= seed << 13; seed ^= seed >>> 17; seed ^= seed << 5;
-  return ((seed >>> 0) / 4294967296) * 2 - 1;
-};
-const fill = (length) => { const a = new Float32Array(length); for (let i = 0; i < length; i++) a[i] = random(); return a; };
-const corpus = fill(N * D);
-const query = fill(D);
-const queries = fill(M * D);
+const random = seededRandom();
+const corpus = fill(random, N * D);
+const query = fill(random, D);
+const queries = fill(random, M * D);
 
 // The naive peer: pre-normalised rows in a Float32Array, a plain loop, a sort-free top-k.
-const normalised = corpus.slice();
-for (let r = 0; r < N; r++) {
-  let s = 0;
-  for (let j = 0; j < D; j++) s += normalised[r * D + j] ** 2;
-  const f = 1 / Math.sqrt(s);
-  for (let j = 0; j < D; j++) normalised[r * D + j] *= f;
-}
-const naiveQuery = query.slice();
-{
-  let s = 0;
-  for (let j = 0; j < D; j++) s += naiveQuery[j] ** 2;
-  for (let j = 0; j < D; j++) naiveQuery[j] /= Math.sqrt(s);
-}
+const normalised = normaliseRows(corpus, D);
+const naiveQuery = normaliseRows(query, D);
 function naiveScores(q) {
   const out = new Float32Array(N);
   for (let r = 0; r < N; r++) {

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { Bench } from 'tinybench';
 import { create } from 'webgpu';
 import { createHybrid } from '../dist/index.js';
+import { isSoftwareAdapterInfo } from '../dist/gpu/device.js';
 
 const argv = process.argv.slice(2);
 const option = (name, fallback) => {
@@ -31,7 +32,7 @@ if (!info) {
   process.exit(0);
 }
 const device = hs['gpu'].device; // internal: the engine's device, for the two ceilings below
-const software = /llvmpipe|lavapipe|swiftshader|software/i.test(`${info.adapter.architecture} ${info.adapter.description}`);
+const software = isSoftwareAdapterInfo(info.adapter);
 // A software adapter only checks the harness: keep its run short unless told otherwise.
 const maxRows = Number(option('max-rows', quick || software ? 100_000 : 1_000_000));
 console.log(`adapter: ${info.adapter.description || info.adapter.device} (${info.adapter.vendor}, ${info.adapter.architecture})` +

@@ -10,25 +10,18 @@ import { fileURLToPath } from 'node:url';
 import { Bench } from 'tinybench';
 import { createHybrid } from '../dist/index.js';
 import { l2BlockRows } from '../dist/cpu/cpu-backend.js';
+import { fill, normaliseRows, seededRandom } from './data.mjs';
 
 const quick = process.argv.includes('--quick');
 const N = 100_000, D = 768, M = 64, K = 10;
 const benchOptions = quick ? { time: 400, warmupTime: 100, iterations: 3 } : { time: 3000, warmupTime: 500, iterations: 10 };
 const round = (x) => Math.round(x * 1000) / 1000;
 
-let seed = 0x9e3779b9;
-const random = () => { seed ^= seed << 13; seed ^= seed >>> 17; seed ^= seed << 5; return ((seed >>> 0) / 4294967296) * 2 - 1; };
-const fill = (n) => { const a = new Float32Array(n); for (let i = 0; i < n; i++) a[i] = random(); return a; };
-const corpus = fill(N * D), query = fill(D), queries = fill(M * D);
-const normalised = corpus.slice();
-for (let r = 0; r < N; r++) {
-  let s = 0;
-  for (let j = 0; j < D; j++) s += normalised[r * D + j] ** 2;
-  const f = 1 / Math.sqrt(s);
-  for (let j = 0; j < D; j++) normalised[r * D + j] *= f;
-}
-const unit = (v) => { let s = 0; for (const x of v) s += x * x; return v.map((x) => x / Math.sqrt(s)); };
-const queryUnit = unit(query);
+const random = seededRandom();
+const corpus = fill(random, N * D), query = fill(random, D), queries = fill(random, M * D);
+const normalised = normaliseRows(corpus, D);
+const queryUnit = normaliseRows(query, D);
+const queriesUnit = normaliseRows(queries, D);
 
 // Ours.
 const hs = await createHybrid({ gpu: null });
@@ -87,10 +80,8 @@ try {
   const search = (q, k) => usearch.exactSearch(normalised, q, D, k, usearch.MetricKind.Cos, 1);
   const got = Array.from(search(queryUnit, K).keys, Number).join();
   if (got !== want) throw new Error(`usearch top-10 differs: ${got} vs ${want}`);
-  const batch = new Float32Array(M * D);
-  for (let q = 0; q < M; q++) batch.set(unit(queries.subarray(q * D, (q + 1) * D)), q * D);
   tasks.push({ peer: 'usearch', task: 'top-10', fn: () => search(queryUnit, K) });
-  tasks.push({ peer: 'usearch', task: '64 x N top-10', fn: () => search(batch, K) });
+  tasks.push({ peer: 'usearch', task: '64 x N top-10', fn: () => search(queriesUnit, K) });
 } catch (error) {
   missing.push({ peer: 'usearch', reason: String(error.message ?? error) });
 }
@@ -106,7 +97,7 @@ try {
   for (let r = 0; r < N; r++) for (let j = 0; j < D; j++) transposed[j * N + r] = normalised[r * D + j];
   const corpusT = tf.tensor2d(transposed, [D, N]);
   const q1 = tf.tensor2d(queryUnit, [1, D]);
-  const qm = tf.tensor2d(Float32Array.from({ length: M * D }, (_, i) => unit(queries.subarray(Math.floor(i / D) * D, Math.floor(i / D) * D + D))[i % D]), [M, D]);
+  const qm = tf.tensor2d(queriesUnit, [M, D]);
   const topk = () => tf.tidy(() => { const { indices } = tf.topk(tf.matMul(q1, corpusT), K); return indices.dataSync(); });
   const got = Array.from(topk()).join();
   if (got !== want) throw new Error(`TF.js top-10 differs: ${got} vs ${want}`);

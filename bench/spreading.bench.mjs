@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Bench } from 'tinybench';
 import { createHybrid } from '../dist/index.js';
+import { isSoftwareAdapterInfo } from '../dist/gpu/device.js';
 
 const quick = process.argv.includes('--quick');
 const outAt = process.argv.indexOf('--out');
@@ -69,7 +70,7 @@ try { gpu = (await import('webgpu')).create([]); } catch { gpu = null; }
 const hs = await createHybrid({ gpu, operations: { spreading: { gpuMinBatchSize: 1 } } });
 const hasGpu = hs.info().gpu !== null;
 // A software adapter (lavapipe) only checks the harness: keep it to the smaller graphs.
-const software = hasGpu && /llvmpipe|lavapipe|swiftshader|software/i.test(`${hs.info().gpu.adapter.architecture} ${hs.info().gpu.adapter.description}`);
+const software = hasGpu && isSoftwareAdapterInfo(hs.info().gpu.adapter);
 const gpuMaxNodes = software || quick ? 100_000 : 1_000_000;
 const sizes = quick ? [[1000, 5000], [100_000, 1_000_000]] : [[1000, 5000], [100_000, 1_000_000], [1_000_000, 10_000_000]];
 const rows = [];

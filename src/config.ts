@@ -1,4 +1,5 @@
 import { HybridError } from './errors.js';
+import { describe } from './validate.js';
 
 /** Per-operation overrides of the router's thresholds. */
 export interface OperationConfig {
@@ -166,10 +167,4 @@ function bad(field: string, value: unknown, accepted: string): never {
 
 function unknown(field: string): never {
   throw new HybridError('INVALID_CONFIG', `config.${field} is not a known field`, field);
-}
-
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'object' && value !== null) return Array.isArray(value) ? 'an array' : 'an object';
-  return String(value);
 }

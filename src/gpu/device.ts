@@ -35,13 +35,18 @@ export async function findGpu(option: unknown): Promise<GPU | null> {
   }
 }
 
-/** A CPU-emulated adapter (Mesa lavapipe/llvmpipe, SwiftShader, a browser's fallback adapter). */
+/** Adapter info that names a CPU emulation (Mesa lavapipe/llvmpipe, SwiftShader). */
+export function isSoftwareAdapterInfo(info: { architecture?: string; device?: string; description?: string } | undefined): boolean {
+  const text = `${info?.architecture ?? ''} ${info?.device ?? ''} ${info?.description ?? ''}`;
+  return /llvmpipe|lavapipe|swiftshader|software/i.test(text);
+}
+
+/** A CPU-emulated adapter (isSoftwareAdapterInfo, or a browser's fallback adapter). */
 export function isSoftwareAdapter(adapter: GPUAdapter): boolean {
   const info = adapter.info;
-  const text = `${info?.architecture ?? ''} ${info?.device ?? ''} ${info?.description ?? ''}`;
   const fallback = (adapter as unknown as { isFallbackAdapter?: boolean }).isFallbackAdapter === true ||
     (info as unknown as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter === true;
-  return fallback || /llvmpipe|lavapipe|swiftshader|software/i.test(text);
+  return fallback || isSoftwareAdapterInfo(info);
 }
 
 /**
