@@ -2,6 +2,7 @@ import type { Backend, BackendChoice, BackendKind, Corpus, IndexDtype } from './
 import { resolveConfig, type HybridConfig } from './config.js';
 import { configFromEnv } from './config-sources.js';
 import { CpuBackend } from './cpu/cpu-backend.js';
+import { availableCores, CpuPool, threadsSupported } from './cpu/pool.js';
 import { CpuMemory, type StagedRows } from './cpu/cpu-memory.js';
 import { GpuError, HybridError } from './errors.js';
 import { acquireDevice, findGpu } from './gpu/device.js';
@@ -45,7 +46,12 @@ export interface EngineInfo {
     wasmSource: 'url' | 'inline';
     wasmBytes: number;
     simd: true;
+    /** Threads a large CPU call runs on (1: this thread only). */
     threads: number;
+    /** Whether the WASM memory is shared with worker threads. */
+    sharedMemory: boolean;
+    /** Whether large CPU calls run in workers only, leaving this thread free. */
+    offMainThread: boolean;
     /** Bytes of WASM linear memory reserved now. */
     memoryBytes: number;
   };
@@ -78,7 +84,7 @@ export class HybridEngine {
   constructor(config: HybridConfig, memory: CpuMemory, gpu: GpuBackend | null, gpuSource: GPU | null = null) {
     this.config = config;
     this.memory = memory;
-    this.cpu = new CpuBackend(memory);
+    this.cpu = new CpuBackend(memory, cpuThreading(config, memory));
     this.gpu = gpu;
     this.gpuSource = gpuSource;
     this.telemetry = new Telemetry(config.performanceWindowSize, config.telemetryEnabled);
@@ -93,7 +99,9 @@ export class HybridEngine {
         wasmSource: this.memory.wasmSource,
         wasmBytes: this.memory.wasmBytes,
         simd: true,
-        threads: 1,
+        threads: this.cpu.threads,
+        sharedMemory: this.memory.shared,
+        offMainThread: this.cpu.threads > 1 || this.memory.shared ? this.config.offMainThread : false,
         memoryBytes: this.memory.arena.memoryBytes,
       },
       gpu: this.gpu ? structuredClone(this.gpu.info) : null,
@@ -423,6 +431,22 @@ export class HybridEngine {
   }
 }
 
+/**
+ * Whether the CPU runs kernels in worker threads: where threads exist (Node; browsers when
+ * crossOriginIsolated), with more than one thread asked for, or one off the main thread.
+ */
+function wantsPool(config: HybridConfig): boolean {
+  return threadsSupported() && (config.cpuThreads > 1 || config.offMainThread);
+}
+
+/** The CPU backend's threads: cpuThreads in all (workers only when offMainThread). */
+function cpuThreading(config: HybridConfig, memory: CpuMemory) {
+  if (!memory.shared) return { pool: null, offMainThread: false };
+  const workers = config.offMainThread ? config.cpuThreads : config.cpuThreads - 1;
+  if (workers < 1) return { pool: null, offMainThread: false };
+  return { pool: new CpuPool(memory.module, memory.arena.memory, workers), offMainThread: config.offMainThread };
+}
+
 /** The host interface VectorIndex calls back into. */
 export type IndexHost = HybridEngine['indexHost'];
 
@@ -437,11 +461,14 @@ export async function createHybrid(options: HybridOptions = {}): Promise<HybridE
   const { gpu, ...fields } = options;
   const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
   // Environment overrides apply last (README lists them).
-  const config = resolveConfig({ ...fields, ...(env ? configFromEnv(env) : {}) });
+  const overrides: Record<string, unknown> = { ...fields, ...(env ? configFromEnv(env) : {}) };
+  // cpuThreads defaults to the cores this process may use (Node cannot tell synchronously).
+  if (overrides.cpuThreads === undefined) overrides.cpuThreads = await availableCores();
+  const config = resolveConfig(overrides);
   if (gpu !== undefined && gpu !== null && typeof gpu !== 'object') {
     throw new HybridError('INVALID_CONFIG', 'config.gpu must be a WebGPU GPU object or null', 'gpu');
   }
-  const memory = await CpuMemory.create();
+  const memory = await CpuMemory.create(wantsPool(config));
   let gpuBackend: GpuBackend | null = null;
   let found: GPU | null = null;
   if (!config.forceCpuMode) {

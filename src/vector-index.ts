@@ -29,6 +29,12 @@ export class VectorIndex {
   private disposed = false;
   /** Calls running now; dispose() frees the rows only once they have settled. */
   private inFlight = 0;
+  /**
+   * An add() waiting for running calls to settle, then appending: rows may move when they grow,
+   * and worker threads may be reading them. Calls that arrive meanwhile wait for it.
+   */
+  private writing: Promise<void> | null = null;
+  private drained: (() => void) | null = null;
 
   /** @internal use engine.createIndex */
   constructor(host: IndexHost, corpus: CorpusStore) {
@@ -51,12 +57,30 @@ export class VectorIndex {
     return this.corpus.dtype;
   }
 
-  /** Append rows (N x dim). On an error the index is unchanged. */
+  /**
+   * Append rows (N x dim). On an error the index is unchanged. Calls already running finish on
+   * the rows they started with; calls made after add() see the new rows.
+   */
   async add(vectors: Float32Array): Promise<void> {
     this.assertLive();
     assertFloat32Array(vectors, 'vectors');
     assertRows(vectors, this.dim, 'vectors');
-    this.corpus.append(vectors, 'vectors');
+    while (this.writing) await this.writing;
+    if (this.inFlight === 0) {
+      this.assertLive();
+      this.corpus.append(vectors, 'vectors');
+      return;
+    }
+    let done!: () => void;
+    this.writing = new Promise<void>((resolve) => { done = resolve; });
+    try {
+      await new Promise<void>((resolve) => { this.drained = resolve; });
+      this.assertLive();
+      this.corpus.append(vectors, 'vectors');
+    } finally {
+      this.writing = null;
+      done();
+    }
   }
 
   /** The k rows most similar to `query`: best first, ties to the lower index. */
@@ -126,12 +150,21 @@ export class VectorIndex {
 
   /** Count a call in flight (and in the engine's set, so engine.dispose() waits for it). */
   private async running<T>(call: () => Promise<T>): Promise<T> {
+    if (this.writing) {
+      while (this.writing) await this.writing;
+      this.assertLive();
+    }
     this.inFlight++;
     try {
       return await this.host.track(call());
     } finally {
       this.inFlight--;
-      if (this.disposed && this.inFlight === 0) this.release();
+      if (this.inFlight === 0) {
+        if (this.disposed) this.release();
+        const drained = this.drained;
+        this.drained = null;
+        drained?.();
+      }
     }
   }
 

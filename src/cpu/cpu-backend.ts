@@ -1,6 +1,7 @@
 import type { Backend, Corpus, RowBlock, SearchResult } from '../backend.js';
 import type { SpreadJob } from '../spreading.js';
 import { COMPACT_MIN_DIM, COMPACT_MIN_ROWS, CorpusStore, type CpuMemory } from './cpu-memory.js';
+import type { CpuPool, KernelCall } from './pool.js';
 
 /** Rows per block of the fused single-query top-k: 256 scores = 1 KiB of scratch, stays in L1. */
 const TOP_K_BLOCK_ROWS = 256;
@@ -30,93 +31,170 @@ export function l2BlockRows(stride: number): number {
   return Math.min(1024, Math.max(4, rows));
 }
 
-/** The AssemblyScript WASM-SIMD kernels (asm/), computing in place in WASM memory. */
+/**
+ * Smallest call (in bytes of rows read, times queries) that goes to the worker pool. Below it one
+ * thread does the whole call where it was made: a part posted to a worker and answered costs
+ * about POOL_ROUND_TRIP_US (measured in docs/PERFORMANCE.md, v0.6), which a 2 MiB scan (~70 us
+ * on one core) repays when split in two.
+ */
+export const POOL_MIN_WORK_BYTES = 2 << 20;
+
+/** How the CPU backend uses threads. */
+export interface CpuThreading {
+  /** Workers over the engine's shared memory, or null (one thread). */
+  pool: CpuPool | null;
+  /** Large calls run in the workers only, leaving the calling thread (the event loop) free. */
+  offMainThread: boolean;
+  /** Calls of at least this much work use the pool (default POOL_MIN_WORK_BYTES). */
+  minWorkBytes?: number;
+}
+
+/** How one call runs: `parts` shares of the rows, the first one on this thread when `here`. */
+interface Plan {
+  parts: number;
+  here: boolean;
+}
+
+const INLINE: Plan = { parts: 1, here: true };
+
+/** Rows [start, end) of one part (start a multiple of 4, so parts begin on a panel). */
+type Range = readonly [start: number, end: number];
+
+/**
+ * The AssemblyScript WASM-SIMD kernels (asm/), computing in place in WASM memory. Large calls
+ * are split by rows (spreading: by nodes, balanced by edges) across the worker pool and, unless
+ * offMainThread, this thread; every part computes each (query, row) pair exactly as the whole
+ * call would, so a split call's results are identical to a one-thread call's, ties included.
+ */
 export class CpuBackend implements Backend {
   readonly kind = 'cpu' as const;
   private readonly memory: CpuMemory;
+  private pool: CpuPool | null;
+  private readonly offMainThread: boolean;
+  private readonly minWorkBytes: number;
+  /** Why the pool was given up (a worker failed to start or died); calls then run here. */
+  poolFailure: Error | null = null;
 
-  constructor(memory: CpuMemory) {
+  constructor(memory: CpuMemory, threading: CpuThreading = { pool: null, offMainThread: false }) {
     this.memory = memory;
+    this.pool = threading.pool;
+    this.offMainThread = threading.offMainThread;
+    this.minWorkBytes = threading.minWorkBytes ?? POOL_MIN_WORK_BYTES;
   }
 
-  cosineScores(query: RowBlock, vectors: RowBlock): Promise<Float32Array> {
-    const { arena, kernels } = this.memory;
-    const out = arena.alloc(vectors.rows * 4);
+  /** Threads a large call uses (this one included unless offMainThread). */
+  get threads(): number {
+    if (!this.pool) return 1;
+    return this.offMainThread ? this.pool.size : this.pool.size + 1;
+  }
+
+  async cosineScores(query: RowBlock, vectors: RowBlock): Promise<Float32Array> {
+    const { arena } = this.memory;
+    const n = vectors.rows;
+    const out = arena.alloc(n * 4);
     try {
-      kernels.cosineScores(query.ptr, vectors.ptr, vectors.rows, vectors.stride, out);
-      return Promise.resolve(this.copyOut(out, vectors.rows));
+      const plan = this.plan(n * vectors.stride * 4);
+      await this.execute(plan, splitRows(n, plan.parts).map(([a, b]) => [
+        ['cosineScores', query.ptr, vectors.ptr + a * vectors.stride * 4, b - a, vectors.stride, out + a * 4],
+      ]));
+      return this.copyOut(out, n);
     } finally {
       arena.free(out);
     }
   }
 
-  cosineMatrix(queries: RowBlock, vectors: RowBlock): Promise<Float32Array> {
-    const { arena, kernels } = this.memory;
-    kernels.normalizePanelRows(vectors.ptr, 0, vectors.rows, vectors.stride);
-    const count = queries.rows * vectors.rows;
+  async cosineMatrix(queries: RowBlock, vectors: RowBlock): Promise<Float32Array> {
+    const { arena } = this.memory;
+    const m = queries.rows;
+    const n = vectors.rows;
+    const stride = vectors.stride;
+    const count = m * n;
     const out = arena.alloc(count * 4);
     try {
-      kernels.dotMatrix(queries.ptr, queries.rows, vectors.ptr, vectors.rows, vectors.stride,
-        out, vectors.rows, l2BlockRows(vectors.stride));
-      return Promise.resolve(this.copyOut(out, count));
+      const plan = this.plan(m * n * stride * 4);
+      const blockRows = l2BlockRows(stride);
+      await this.execute(plan, splitRows(n, plan.parts).map(([a, b]) => [
+        ['normalizePanelRows', vectors.ptr, a, b - a, stride],
+        ['dotMatrix', queries.ptr, m, vectors.ptr + a * stride * 4, b - a, stride, out + a * 4, n, blockRows],
+      ]));
+      return this.copyOut(out, count);
     } finally {
       arena.free(out);
     }
   }
 
-  corpusScores(corpus: Corpus, query: RowBlock): Promise<Float32Array> {
-    const { arena, kernels } = this.memory;
-    const out = arena.alloc(corpus.rows * 4);
+  async corpusScores(corpus: Corpus, query: RowBlock): Promise<Float32Array> {
+    const { arena } = this.memory;
+    const n = corpus.rows;
+    const out = arena.alloc(n * 4);
     try {
-      kernels.dotScores(query.ptr, corpus.ptr, corpus.rows, corpus.stride, out);
-      return Promise.resolve(this.copyOut(out, corpus.rows));
+      const plan = this.plan(n * corpus.stride * 4);
+      await this.execute(plan, splitRows(n, plan.parts).map(([a, b]) => [
+        ['dotScores', query.ptr, corpus.ptr + a * corpus.stride * 4, b - a, corpus.stride, out + a * 4],
+      ]));
+      return this.copyOut(out, n);
     } finally {
       arena.free(out);
     }
   }
 
-  corpusTopK(corpus: Corpus, queries: RowBlock, k: number): Promise<SearchResult[]> {
+  async corpusTopK(corpus: Corpus, queries: RowBlock, k: number): Promise<SearchResult[]> {
     if (queries.rows === 1 && corpus instanceof CorpusStore && usesCompactTopK(corpus.rows, corpus.dim, k)) {
-      return Promise.resolve([this.compactTopK(corpus, queries, k)]);
+      return [await this.compactTopK(corpus, queries, k)];
     }
-    const { arena, kernels } = this.memory;
+    const { arena } = this.memory;
     const m = queries.rows;
-    const heapScores = arena.alloc(m * k * 4);
-    const heapIndices = arena.alloc(m * k * 4);
-    const states = arena.alloc(m * 4);
-    const blockRows = m === 1 ? TOP_K_BLOCK_ROWS : l2BlockRows(corpus.stride);
-    const scratch = arena.alloc(m * blockRows * 4);
+    const n = corpus.rows;
+    const stride = corpus.stride;
+    const blockRows = m === 1 ? TOP_K_BLOCK_ROWS : l2BlockRows(stride);
+    const plan = this.plan(m * n * stride * 4);
+    const ranges = splitRows(n, plan.parts);
+    const blocks: number[] = [];
+    const alloc = (bytes: number) => {
+      const ptr = arena.alloc(bytes);
+      blocks.push(ptr);
+      return ptr;
+    };
     try {
-      if (m === 1) {
-        kernels.searchTopK(queries.ptr, corpus.ptr, corpus.rows, corpus.stride, k,
-          heapScores, heapIndices, states, scratch, blockRows);
-      } else {
-        kernels.searchTopKBatch(queries.ptr, m, corpus.ptr, corpus.rows, corpus.stride, k,
-          heapScores, heapIndices, states, scratch, blockRows);
-      }
-      const results: SearchResult[] = [];
+      const heaps = ranges.map(([a, b]) => {
+        const kPart = Math.min(k, b - a);
+        return {
+          a, kPart,
+          scores: alloc(m * kPart * 4), indices: alloc(m * kPart * 4), states: alloc(m * 4),
+          scratch: alloc(m * blockRows * 4),
+        };
+      });
+      await this.execute(plan, ranges.map(([a, b], p) => {
+        const h = heaps[p]!;
+        const panels = corpus.ptr + a * stride * 4;
+        return [m === 1
+          ? ['searchTopK', queries.ptr, panels, b - a, stride, h.kPart, h.scores, h.indices, h.states, h.scratch, blockRows]
+          : ['searchTopKBatch', queries.ptr, m, panels, b - a, stride, h.kPart, h.scores, h.indices, h.states,
+            h.scratch, blockRows]];
+      }));
       const f32 = arena.f32;
       const u32 = arena.u32;
-      for (let q = 0; q < m; q++) {
-        const size = u32[(states >>> 2) + q]!;
-        const s = (heapScores >>> 2) + q * k;
-        const i = (heapIndices >>> 2) + q * k;
-        results.push({ indices: u32.slice(i, i + size), scores: f32.slice(s, s + size) });
-      }
-      return Promise.resolve(results);
+      return Array.from({ length: m }, (_, q) => mergeTopK(heaps.map((h) => {
+        const size = u32[(h.states >>> 2) + q]!;
+        const s = (h.scores >>> 2) + q * h.kPart;
+        const i = (h.indices >>> 2) + q * h.kPart;
+        return { offset: h.a, indices: u32.subarray(i, i + size), scores: f32.subarray(s, s + size) };
+      }), k));
     } finally {
-      arena.free(scratch);
-      arena.free(states);
-      arena.free(heapIndices);
-      arena.free(heapScores);
+      for (const ptr of blocks.reverse()) arena.free(ptr);
     }
   }
 
   /** Exact top-k of one query through the corpus's int8 copy and an exact re-rank. */
-  private compactTopK(corpus: CorpusStore, query: RowBlock, k: number): SearchResult {
+  private async compactTopK(corpus: CorpusStore, query: RowBlock, k: number): Promise<SearchResult> {
     const { arena, kernels } = this.memory;
     const { compact, meta, qstride } = corpus.compactCopy();
     const n = corpus.rows;
+    const stride = corpus.stride;
+    let plan = this.plan(n * qstride);
+    // Each part must itself be large against k (the int8 bound's condition); else fewer parts.
+    while (plan.parts > 1 && !usesCompactTopK(Math.floor(n / plan.parts), corpus.dim, k)) plan = INLINE;
+    const ranges = splitRows(n, plan.parts);
     const blocks: number[] = [];
     const alloc = (bytes: number) => {
       const ptr = arena.alloc(bytes);
@@ -126,36 +204,72 @@ export class CpuBackend implements Backend {
     try {
       const query16 = alloc(qstride * 2);
       const info = alloc(12);
-      const heapScores = alloc(k * 4);
-      const heapIndices = alloc(k * 4);
-      const state = alloc(4);
-      const lowerScores = alloc(k * 4);
-      const lowerIndices = alloc(k * 4);
-      const lowerState = alloc(4);
-      const lower = alloc(TOP_K_BLOCK_ROWS * 4);
-      const upper = alloc(TOP_K_BLOCK_ROWS * 4);
-      const candidates = alloc(n * 4);
-      const candidateUpper = alloc(n * 4);
-      kernels.quantizeQuery(query.ptr, corpus.stride, query16, qstride, info);
-      kernels.searchTopKCompact(query.ptr, query16, info, compactSlack(corpus.stride),
-        corpus.ptr, compact, meta, n, corpus.stride, qstride, k,
-        heapScores, heapIndices, state, lowerScores, lowerIndices, lowerState,
-        lower, upper, TOP_K_BLOCK_ROWS, candidates, candidateUpper);
-      const size = arena.u32[state >>> 2]!;
-      return {
-        indices: arena.u32.slice(heapIndices >>> 2, (heapIndices >>> 2) + size),
-        scores: arena.f32.slice(heapScores >>> 2, (heapScores >>> 2) + size),
-      };
+      kernels.quantizeQuery(query.ptr, stride, query16, qstride, info);
+      const slack = compactSlack(stride);
+      const heaps = ranges.map(([a, b]) => ({
+        a, rows: b - a,
+        scores: alloc(k * 4), indices: alloc(k * 4), state: alloc(4),
+        lowerScores: alloc(k * 4), lowerIndices: alloc(k * 4), lowerState: alloc(4),
+        lower: alloc(TOP_K_BLOCK_ROWS * 4), upper: alloc(TOP_K_BLOCK_ROWS * 4),
+        candidates: alloc((b - a) * 4), candidateUpper: alloc((b - a) * 4),
+      }));
+      await this.execute(plan, heaps.map((h) => [[
+        'searchTopKCompact', query.ptr, query16, info, slack,
+        corpus.ptr + h.a * stride * 4, compact + (h.a / 4) * qstride * 4, meta + (h.a / 4) * 48,
+        h.rows, stride, qstride, k, h.scores, h.indices, h.state, h.lowerScores, h.lowerIndices, h.lowerState,
+        h.lower, h.upper, TOP_K_BLOCK_ROWS, h.candidates, h.candidateUpper,
+      ]]));
+      const f32 = arena.f32;
+      const u32 = arena.u32;
+      return mergeTopK(heaps.map((h) => {
+        const size = u32[h.state >>> 2]!;
+        return {
+          offset: h.a,
+          indices: u32.subarray(h.indices >>> 2, (h.indices >>> 2) + size),
+          scores: f32.subarray(h.scores >>> 2, (h.scores >>> 2) + size),
+        };
+      }), k);
     } finally {
       for (const ptr of blocks.reverse()) arena.free(ptr);
     }
   }
 
-  spread(job: SpreadJob): Promise<Float32Array> {
-    return Promise.resolve(this.spreadNow(job));
+  async spread(job: SpreadJob): Promise<Float32Array> {
+    const { graph, cols } = job;
+    const plan = this.plan((graph.edgeCount + graph.nodeCount) * cols * 8);
+    if (plan.parts === 1 && plan.here) return this.spreadNow(job);
+    const { arena, kernels } = this.memory;
+    const n = graph.nodeCount;
+    const count = n * cols;
+    const bytes = Math.max(16, count * 4);
+    const blocks = [arena.alloc(bytes), arena.alloc(bytes), arena.alloc(bytes), arena.alloc(bytes)];
+    const [g, total] = [blocks[2]!, blocks[3]!];
+    let [f, fNext] = [blocks[0]!, blocks[1]!];
+    try {
+      arena.f32.copyWithin(f >>> 2, job.seeds >>> 2, (job.seeds >>> 2) + count);
+      kernels.clampInto(f, total, count, job.maxActivation);
+      const fanInverse = graph.fanInverse(job.fan);
+      const ranges = splitByEdges(arena.u32.subarray(graph.inOffsets >>> 2, (graph.inOffsets >>> 2) + n + 1), plan.parts);
+      const rowBytes = cols * 4;
+      for (const decay of job.decays) {
+        await this.execute(plan, ranges.map(([a, b]) => [
+          ['scaleRows', f + a * rowBytes, fanInverse + a * 4, g + a * rowBytes, b - a, cols],
+        ]));
+        const results = await this.execute(plan, ranges.map(([a, b]) => [cols === 1
+          ? ['spreadHopSingle', graph.inOffsets + a * 4, graph.inSources, graph.inWeights, g, fNext + a * rowBytes,
+            total + a * rowBytes, b - a, decay, job.threshold, job.maxActivation]
+          : ['spreadHopColumns', graph.inOffsets + a * 4, graph.inSources, graph.inWeights, g, fNext + a * rowBytes,
+            total + a * rowBytes, b - a, cols, decay, job.threshold, job.maxActivation]]));
+        [f, fNext] = [fNext, f];
+        if (results.every((r) => r[0] === 0)) break; // the frontier died out
+      }
+      return arena.f32.slice(total >>> 2, (total >>> 2) + count);
+    } finally {
+      for (const ptr of blocks) arena.free(ptr);
+    }
   }
 
-  /** spread, synchronously (the GPU cross-check re-runs it). */
+  /** spread on this thread, synchronously (the GPU cross-check re-runs it). */
   spreadNow(job: SpreadJob): Float32Array {
     const { arena, kernels } = this.memory;
     const { graph, cols } = job;
@@ -193,12 +307,141 @@ export class CpuBackend implements Backend {
     // The corpus rows themselves belong to the index (CorpusStore); the CPU keeps nothing else.
   }
 
-  dispose(): Promise<void> {
-    return Promise.resolve();
+  async dispose(): Promise<void> {
+    const pool = this.pool;
+    this.pool = null;
+    await pool?.terminate();
+  }
+
+  /** Parts and placement for a call of `work` bytes (rows read x queries). */
+  private plan(work: number): Plan {
+    if (!this.pool || work < this.minWorkBytes) return INLINE;
+    return this.offMainThread ? { parts: this.pool.size, here: false } : { parts: this.pool.size + 1, here: true };
+  }
+
+  /**
+   * Run the parts: part 0 on this thread when plan.here (after the others are posted, so all run
+   * at once), the rest on workers. If the pool fails (a worker could not start or died), it is
+   * given up and every part runs here: the parts write disjoint outputs, so re-running them
+   * overwrites whatever a failed worker left. Resolves with each part's return values.
+   */
+  private async execute(plan: Plan, parts: KernelCall[][]): Promise<number[][]> {
+    const pool = this.pool;
+    if (parts.length === 1 && plan.here) return [this.runHere(parts[0]!)];
+    if (!pool) return parts.map((calls) => this.runHere(calls));
+    const pending = pool.run(parts.slice(plan.here ? 1 : 0));
+    let local: number[][] = [];
+    try {
+      if (plan.here) local = [this.runHere(parts[0]!)];
+    } catch (error) {
+      pending.catch(() => undefined);
+      throw error;
+    }
+    try {
+      return [...local, ...(await pending)];
+    } catch (error) {
+      this.poolFailure ??= error instanceof Error ? error : new Error(String(error));
+      if (this.pool === pool) {
+        this.pool = null;
+        void pool.terminate();
+      }
+      return parts.map((calls) => this.runHere(calls));
+    }
+  }
+
+  private runHere(calls: KernelCall[]): number[] {
+    const kernels = this.memory.kernels as unknown as Record<string, (...args: number[]) => number | undefined>;
+    return calls.map(([name, ...args]) => kernels[name]!(...args) ?? 0);
   }
 
   private copyOut(ptr: number, count: number): Float32Array {
     const start = ptr >>> 2;
     return this.memory.arena.f32.slice(start, start + count);
   }
+}
+
+/** `n` rows in `parts` contiguous ranges, each starting on a panel (multiple of 4); none empty. */
+export function splitRows(n: number, parts: number): Range[] {
+  if (parts <= 1 || n <= 4) return [[0, n]];
+  const panels = Math.ceil(n / 4);
+  const ranges: Range[] = [];
+  for (let p = 0; p < parts; p++) {
+    const a = Math.min(n, Math.round((panels * p) / parts) * 4);
+    const b = Math.min(n, Math.round((panels * (p + 1)) / parts) * 4);
+    if (b > a) ranges.push([a, b]);
+  }
+  return ranges;
+}
+
+/**
+ * Node ranges with about equal incoming edges plus nodes each (`offsets`: the CSR's n + 1
+ * incoming-edge offsets), starting on multiples of 4; none empty.
+ */
+export function splitByEdges(offsets: Uint32Array, parts: number): Range[] {
+  const n = offsets.length - 1;
+  if (parts <= 1 || n <= 4) return [[0, n]];
+  const cost = (v: number) => offsets[v]! + v;
+  const totalCost = cost(n);
+  const ranges: Range[] = [];
+  let a = 0;
+  for (let p = 1; p <= parts && a < n; p++) {
+    let b = n;
+    if (p < parts) {
+      const goal = (totalCost * p) / parts;
+      let lo = a;
+      let hi = n;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (cost(mid) < goal) lo = mid + 1;
+        else hi = mid;
+      }
+      b = Math.min(n, Math.max(a + 4, Math.round(lo / 4) * 4));
+    }
+    ranges.push([a, b]);
+    a = b;
+  }
+  return ranges;
+}
+
+/** One part's top-k: sorted best first, indices relative to the part's first row `offset`. */
+interface PartialTopK {
+  offset: number;
+  indices: Uint32Array;
+  scores: Float32Array;
+}
+
+/** The best k of the parts' sorted lists: higher score first, ties to the lower row index. */
+export function mergeTopK(parts: PartialTopK[], k: number): SearchResult {
+  if (parts.length === 1) {
+    const [only] = parts;
+    const size = Math.min(k, only!.indices.length);
+    const indices = new Uint32Array(size);
+    for (let i = 0; i < size; i++) indices[i] = only!.indices[i]! + only!.offset;
+    return { indices, scores: only!.scores.slice(0, size) };
+  }
+  const total = Math.min(k, parts.reduce((sum, p) => sum + p.indices.length, 0));
+  const indices = new Uint32Array(total);
+  const scores = new Float32Array(total);
+  const at = parts.map(() => 0);
+  for (let out = 0; out < total; out++) {
+    let best = -1;
+    let bestScore = 0;
+    let bestIndex = 0;
+    for (let p = 0; p < parts.length; p++) {
+      const part = parts[p]!;
+      const i = at[p]!;
+      if (i >= part.indices.length) continue;
+      const score = part.scores[i]!;
+      const index = part.indices[i]! + part.offset;
+      if (best < 0 || score > bestScore || (score === bestScore && index < bestIndex)) {
+        best = p;
+        bestScore = score;
+        bestIndex = index;
+      }
+    }
+    indices[out] = bestIndex;
+    scores[out] = bestScore;
+    at[best]!++;
+  }
+  return { indices, scores };
 }

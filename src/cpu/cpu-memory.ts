@@ -31,19 +31,39 @@ export class CpuMemory {
   readonly kernels: KernelExports;
   readonly wasmSource: WasmSource;
   readonly wasmBytes: number;
+  /** The compiled kernels (worker threads instantiate the same module over the same memory). */
+  readonly module: WebAssembly.Module;
+  /** Whether the linear memory is shared (a SharedArrayBuffer that worker threads can use). */
+  readonly shared: boolean;
   private nextCorpusId = 1;
 
-  private constructor(arena: WasmArena, kernels: KernelExports, source: WasmSource, bytes: number) {
+  private constructor(arena: WasmArena, kernels: KernelExports, module: WebAssembly.Module,
+    source: WasmSource, bytes: number, shared: boolean) {
     this.arena = arena;
     this.kernels = kernels;
+    this.module = module;
     this.wasmSource = source;
     this.wasmBytes = bytes;
+    this.shared = shared;
   }
 
-  static async create(): Promise<CpuMemory> {
-    const memory = new WebAssembly.Memory({ initial: 2, maximum: 65536 });
-    const { exports, source, bytes } = await instantiateKernels(memory);
-    return new CpuMemory(new WasmArena(memory, exports.heapBase()), exports, source, bytes);
+  /**
+   * `shared`: a shared linear memory (WASM threads). A shared memory reserves its maximum size up
+   * front, so where 4 GiB of address space cannot be reserved, 1 GiB is asked for instead.
+   */
+  static async create(shared = false): Promise<CpuMemory> {
+    let memory: WebAssembly.Memory;
+    if (shared) {
+      try {
+        memory = new WebAssembly.Memory({ initial: 2, maximum: 65536, shared: true });
+      } catch {
+        memory = new WebAssembly.Memory({ initial: 2, maximum: 16384, shared: true });
+      }
+    } else {
+      memory = new WebAssembly.Memory({ initial: 2, maximum: 65536 });
+    }
+    const { exports, module, source, bytes } = await instantiateKernels(memory, shared);
+    return new CpuMemory(new WasmArena(memory, exports.heapBase()), exports, module, source, bytes, shared);
   }
 
   /** Queries: checked, `padded` to the stride and normalised (zero rows stay zero). */

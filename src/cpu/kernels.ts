@@ -38,51 +38,124 @@ export interface KernelExports {
 /** Where the module bytes came from: the .wasm file beside this module, or the inline copy. */
 export type WasmSource = 'url' | 'inline';
 
-interface CompiledKernels {
+export interface CompiledKernels {
   module: WebAssembly.Module;
   source: WasmSource;
   bytes: number;
 }
 
-let compiled: Promise<CompiledKernels> | null = null;
-
-/** Compile the kernels once per process (each engine instantiates its own copy). */
-export function compileKernels(): Promise<CompiledKernels> {
-  compiled ??= compileFromUrl().catch(() => compileInline());
-  return compiled;
+interface KernelBinary {
+  bytes: Uint8Array<ArrayBuffer>;
+  source: WasmSource;
 }
 
-/** Instantiate the kernels over `memory` (the engine's own linear memory). */
-export async function instantiateKernels(memory: WebAssembly.Memory): Promise<{
+let binary: Promise<KernelBinary> | null = null;
+const compiled = new Map<boolean, Promise<CompiledKernels>>();
+
+/**
+ * Compile the kernels once per process and memory kind (each engine instantiates its own copy).
+ * `shared`: the module imports a shared memory (WASM threads), so that worker threads can run
+ * the same kernels over the same memory (src/cpu/pool.ts). The two modules differ in one bit,
+ * the memory import's "shared" limits flag (asc --sharedMemory emits exactly that), so one
+ * .wasm is shipped and the flag is set at load time.
+ */
+export function compileKernels(shared = false): Promise<CompiledKernels> {
+  let module = compiled.get(shared);
+  if (!module) {
+    binary ??= loadFromUrl().catch(() => loadInline());
+    module = binary.then(async ({ bytes, source }) => ({
+      module: await WebAssembly.compile(shared ? withSharedMemory(bytes) : bytes),
+      source,
+      bytes: bytes.byteLength,
+    }));
+    compiled.set(shared, module);
+  }
+  return module;
+}
+
+/** Instantiate the kernels over `memory` (the engine's own linear memory, shared or not). */
+export async function instantiateKernels(memory: WebAssembly.Memory, shared = false): Promise<{
   exports: KernelExports;
+  module: WebAssembly.Module;
   source: WasmSource;
   bytes: number;
 }> {
-  const { module, source, bytes } = await compileKernels();
+  const { module, source, bytes } = await compileKernels(shared);
   const instance = await WebAssembly.instantiate(module, { env: { memory } });
-  return { exports: instance.exports as unknown as KernelExports, source, bytes };
+  return { exports: instance.exports as unknown as KernelExports, module, source, bytes };
+}
+
+/**
+ * A copy of `bytes` whose imported memory is declared shared (limits flag 0x01 -> 0x03: has a
+ * maximum, shared). Walks the module's sections to the import section and its memory entry, as
+ * the binary format defines them; throws if the module imports no memory with a maximum.
+ */
+export function withSharedMemory(bytes: Uint8Array<ArrayBuffer>): Uint8Array<ArrayBuffer> {
+  const out = bytes.slice();
+  let at = 8; // magic + version
+  const leb = (): number => {
+    let value = 0;
+    let shift = 0;
+    for (;;) {
+      const byte = out[at++]!;
+      value += (byte & 0x7f) * 2 ** shift;
+      if ((byte & 0x80) === 0) return value;
+      shift += 7;
+    }
+  };
+  const skipName = () => {
+    const length = leb();
+    at += length;
+  };
+  while (at < out.length) {
+    const id = out[at++]!;
+    const size = leb();
+    const end = at + size;
+    if (id !== 2) {
+      at = end;
+      continue;
+    }
+    const count = leb();
+    for (let i = 0; i < count; i++) {
+      skipName();
+      skipName();
+      const kind = out[at++]!;
+      if (kind === 0x00) leb(); // function: type index
+      else if (kind === 0x01) { at++; const flags = leb(); leb(); if (flags & 1) leb(); } // table
+      else if (kind === 0x03) at += 2; // global: value type, mutability
+      else if (kind === 0x02) {
+        if (out[at] !== 0x01 && out[at] !== 0x03) throw new Error('kernels.wasm: the memory import has no maximum');
+        out[at] = 0x03;
+        return out;
+      } else throw new Error(`kernels.wasm: unknown import kind ${kind}`);
+    }
+    break;
+  }
+  throw new Error('kernels.wasm: no memory import');
 }
 
 // Bundlers see `new URL('./kernels.wasm', import.meta.url)` and ship the file; when the file is
 // not there (a bundle that dropped it, a test run from src/), the inline base64 copy is used.
-async function compileFromUrl(): Promise<CompiledKernels> {
+async function loadFromUrl(): Promise<KernelBinary> {
   const url = new URL('./kernels.wasm', import.meta.url);
-  let bytes: ArrayBuffer;
+  let bytes: Uint8Array<ArrayBuffer>;
   if (url.protocol === 'file:') {
     const { readFile } = await import('node:fs/promises');
     const file = await readFile(url);
-    bytes = file.buffer.slice(file.byteOffset, file.byteOffset + file.byteLength) as ArrayBuffer;
+    bytes = new Uint8Array(file.buffer.slice(file.byteOffset, file.byteOffset + file.byteLength) as ArrayBuffer);
   } else {
     const response = await fetch(url);
     if (!response.ok) throw new Error(`fetch ${url.href}: ${response.status}`);
-    bytes = await response.arrayBuffer();
+    bytes = new Uint8Array(await response.arrayBuffer());
   }
-  return { module: await WebAssembly.compile(bytes), source: 'url', bytes: bytes.byteLength };
+  // Fail here (and fall back to the inline copy) if the file is not a usable module.
+  await WebAssembly.compile(bytes);
+  return { bytes, source: 'url' };
 }
 
-async function compileInline(): Promise<CompiledKernels> {
-  const binary = atob(KERNELS_WASM_BASE64);
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return { module: await WebAssembly.compile(bytes), source: 'inline', bytes: bytes.byteLength };
+function loadInline(): KernelBinary {
+  const text = atob(KERNELS_WASM_BASE64);
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+  return { bytes, source: 'inline' };
 }

@@ -21,6 +21,8 @@ const GPU_TOP_K_MAX = 64;
 const TEMPORARY_POOL_MAX = 16 << 20;
 /** Bytes of f32 rows converted to f16 per step when uploading an f16 index. */
 const F16_UPLOAD_STEP = 32 << 20;
+/** Bytes copied out of a shared WASM memory per writeBuffer (bounds the temporary copy). */
+const WRITE_STEP_BYTES = 16 << 20;
 
 /** One storage binding's worth of panel rows. */
 interface RowChunk {
@@ -239,12 +241,12 @@ export class GpuBackend implements Backend {
       const count = n * cols;
       this.assertBindable(count * 4, 'the activations of the seed sets');
       const g = this.residentGraph(graph);
-      const source = this.memory.arena.memory.buffer;
+      const source = this.memory.arena.memory.buffer as ArrayBuffer;
       const fa = this.acquire(count * 4, BufferUsage.STORAGE | BufferUsage.COPY_DST, 'activation');
       const fb = this.acquire(count * 4, BufferUsage.STORAGE | BufferUsage.COPY_DST, 'activation');
       const total = this.output(count * 4, 'totals');
       const flags = this.acquire((job.decays.length + 1) * 4, BufferUsage.STORAGE | BufferUsage.COPY_DST, 'flags');
-      this.device.queue.writeBuffer(fa, 0, source, job.seeds, count * 4);
+      this.writeFromMemory(fa, 0, job.seeds, count * 4);
       const seeds = new Float32Array(source, job.seeds, count);
       this.device.queue.writeBuffer(total, 0, seeds.map((x) => Math.min(Math.max(x, 0), job.maxActivation)));
       this.device.queue.writeBuffer(flags, 0, new Uint32Array(job.decays.length + 1));
@@ -291,7 +293,7 @@ export class GpuBackend implements Backend {
     const upload = (bytes: number, label: string, data: ArrayBuffer | Uint32Array<ArrayBuffer>, offset = 0) => {
       const buffer = this.device.createBuffer({ size: Math.max(16, Math.ceil(bytes / 4) * 4), usage: BufferUsage.STORAGE | BufferUsage.COPY_DST, label });
       if (data instanceof Uint32Array) this.device.queue.writeBuffer(buffer, 0, data);
-      else this.device.queue.writeBuffer(buffer, 0, data, offset, bytes);
+      else this.writeFromMemory(buffer, 0, offset, bytes);
       return buffer;
     };
     g = {
@@ -523,7 +525,6 @@ export class GpuBackend implements Backend {
 
   /** Copy panel rows [from, to) (from a multiple of 4) from WASM memory into the chunks. */
   private writeRows(rows: DeviceRows, block: RowBlock, from: number, to: number): void {
-    const source = this.memory.arena.memory.buffer;
     const panelFloats = block.stride * 4;
     for (const chunk of rows.chunks) {
       const start = Math.max(from, chunk.firstRow);
@@ -533,20 +534,20 @@ export class GpuBackend implements Backend {
       const srcOffset = block.ptr + (start / 4) * panelFloats * 4;
       const dstPanel = (start - chunk.firstRow) / 4;
       if (rows.rowType === 'f32') {
-        this.device.queue.writeBuffer(chunk.buffer, dstPanel * panelFloats * 4, source, srcOffset, panels * panelFloats * 4);
+        this.writeFromMemory(chunk.buffer, dstPanel * panelFloats * 4, srcOffset, panels * panelFloats * 4);
       } else {
-        this.writeF16(chunk.buffer, dstPanel * panelFloats / 4, source, srcOffset, panels * panelFloats);
+        this.writeF16(chunk.buffer, dstPanel * panelFloats / 4, srcOffset, panels * panelFloats);
       }
     }
   }
 
   /** Upload f32 floats and convert them into an f16 buffer on the device, in steps. */
-  private writeF16(target: GPUBuffer, vec4Offset: number, source: ArrayBuffer, srcOffset: number, floats: number): void {
+  private writeF16(target: GPUBuffer, vec4Offset: number, srcOffset: number, floats: number): void {
     const stepFloats = F16_UPLOAD_STEP / 4;
     for (let done = 0; done < floats; done += stepFloats) {
       const count = Math.min(stepFloats, floats - done);
       const staging = this.acquire(count * 4, BufferUsage.STORAGE | BufferUsage.COPY_DST, 'f16 staging');
-      this.device.queue.writeBuffer(staging, 0, source, srcOffset + done * 4, count * 4);
+      this.writeFromMemory(staging, 0, srcOffset + done * 4, count * 4);
       const params = this.uniform([count / 4, vec4Offset + done / 4, 0, 0]);
       const pipeline = this.pipelines.get('convert', 'f32', {});
       const encoder = this.device.createCommandEncoder();
@@ -570,8 +571,27 @@ export class GpuBackend implements Backend {
   private uploadQueries(block: RowBlock): GPUBuffer {
     const bytes = block.rows * block.stride * 4;
     const buffer = this.acquire(bytes, BufferUsage.STORAGE | BufferUsage.COPY_DST, 'queries');
-    this.device.queue.writeBuffer(buffer, 0, this.memory.arena.memory.buffer, block.ptr, bytes);
+    this.writeFromMemory(buffer, 0, block.ptr, bytes);
     return buffer;
+  }
+
+  /**
+   * queue.writeBuffer of `bytes` bytes of WASM memory from byte `ptr`. A shared memory (worker
+   * threads) is copied out first, WRITE_STEP_BYTES at a time: Dawn's Node binding crashes the
+   * process on a SharedArrayBuffer source (seen with webgpu 0.6.2), and WebGPU implementations
+   * copy the data at this call anyway.
+   */
+  private writeFromMemory(buffer: GPUBuffer, offset: number, ptr: number, bytes: number): void {
+    const source = this.memory.arena.memory.buffer;
+    if (!this.memory.shared) {
+      this.device.queue.writeBuffer(buffer, offset, source as ArrayBuffer, ptr, bytes);
+      return;
+    }
+    for (let done = 0; done < bytes; done += WRITE_STEP_BYTES) {
+      const step = Math.min(WRITE_STEP_BYTES, bytes - done);
+      const copy = new Uint8Array(source, ptr + done, step).slice();
+      this.device.queue.writeBuffer(buffer, offset + done, copy.buffer, 0, step);
+    }
   }
 
   /** A pooled uniform buffer holding 8 u32 (kernel params). */

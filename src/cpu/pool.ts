@@ -1,0 +1,252 @@
+// Worker threads that run the WASM kernels over the engine's one shared WebAssembly.Memory:
+// worker_threads in Node, Web Workers in browsers (only where `crossOriginIsolated`, which
+// SharedArrayBuffer needs). Workers never allocate: the calling thread owns the arena, stages
+// inputs, reserves every output and scratch block, then sends each worker a list of kernel calls
+// (export name and numeric arguments) over its share of the rows. A worker answers with the calls'
+// return values.
+
+/** One kernel call: export name, then its numeric arguments. */
+export type KernelCall = [name: string, ...args: number[]];
+
+/** The worker's whole program: no imports, so it runs from a string in Node and browsers alike. */
+const WORKER_BODY = `
+let kernels = null;
+listen(async (message) => {
+  if (message.type === 'init') {
+    try {
+      const instance = await WebAssembly.instantiate(message.module, { env: { memory: message.memory } });
+      kernels = instance.exports;
+      post({ type: 'ready' });
+    } catch (error) {
+      post({ type: 'failed', message: String(error && error.message || error) });
+    }
+    return;
+  }
+  const { id, calls } = message;
+  try {
+    const results = new Array(calls.length);
+    for (let i = 0; i < calls.length; i++) {
+      const [name, ...args] = calls[i];
+      const result = kernels[name](...args);
+      results[i] = typeof result === 'number' ? result : 0;
+    }
+    post({ id, results });
+  } catch (error) {
+    post({ id, error: String(error && error.message || error) });
+  }
+});
+`;
+
+const NODE_PRELUDE = `
+const { parentPort } = require('node:worker_threads');
+const listen = (handler) => parentPort.on('message', handler);
+const post = (message) => parentPort.postMessage(message);
+`;
+
+const BROWSER_PRELUDE = `
+const listen = (handler) => { self.onmessage = (event) => handler(event.data); };
+const post = (message) => self.postMessage(message);
+`;
+
+/** The part of a worker the pool uses (Node's Worker and the browser's, behind one shape). */
+interface WorkerHandle {
+  post(message: unknown): void;
+  onMessage(handler: (message: WorkerReply) => void): void;
+  onError(handler: (error: Error) => void): void;
+  /** Node: let the process exit while the worker is idle (ref while a job is pending). */
+  ref(): void;
+  unref(): void;
+  terminate(): void;
+}
+
+type WorkerReply =
+  | { type: 'ready' }
+  | { type: 'failed'; message: string }
+  | { id: number; results: number[] }
+  | { id: number; error: string };
+
+interface Pending {
+  resolve(results: number[]): void;
+  reject(error: Error): void;
+}
+
+function isNode(): boolean {
+  const proc = (globalThis as { process?: { versions?: { node?: string } } }).process;
+  return typeof proc?.versions?.node === 'string';
+}
+
+/** Cores this process may use: Node's availableParallelism(), else navigator.hardwareConcurrency. */
+export async function availableCores(): Promise<number> {
+  if (isNode()) {
+    const os = await import('node:os');
+    return typeof os.availableParallelism === 'function' ? os.availableParallelism() : Math.max(1, os.cpus().length);
+  }
+  const cores = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency;
+  return typeof cores === 'number' && cores >= 1 ? cores : 1;
+}
+
+/** Whether this environment can run kernels in threads over shared memory. */
+export function threadsSupported(): boolean {
+  if (typeof SharedArrayBuffer === 'undefined') return false;
+  if (isNode()) return true;
+  const scope = globalThis as { Worker?: unknown; crossOriginIsolated?: boolean };
+  return typeof scope.Worker === 'function' && scope.crossOriginIsolated === true;
+}
+
+async function spawn(): Promise<WorkerHandle> {
+  if (isNode()) {
+    const { Worker } = await import('node:worker_threads');
+    const worker = new Worker(NODE_PRELUDE + WORKER_BODY, { eval: true });
+    return {
+      post: (message) => worker.postMessage(message),
+      onMessage: (handler) => worker.on('message', handler),
+      onError: (handler) => worker.on('error', handler),
+      ref: () => worker.ref(),
+      unref: () => worker.unref(),
+      terminate: () => void worker.terminate(),
+    };
+  }
+  const url = URL.createObjectURL(new Blob([BROWSER_PRELUDE + WORKER_BODY], { type: 'text/javascript' }));
+  const worker = new Worker(url);
+  URL.revokeObjectURL(url);
+  return {
+    post: (message) => worker.postMessage(message),
+    onMessage: (handler) => worker.addEventListener('message', (event) => handler(event.data as WorkerReply)),
+    onError: (handler) => worker.addEventListener('error', (event) => handler(new Error(event.message))),
+    ref: () => undefined,
+    unref: () => undefined,
+    terminate: () => worker.terminate(),
+  };
+}
+
+class PoolWorker {
+  private readonly handle: WorkerHandle;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private broken: Error | null = null;
+
+  private constructor(handle: WorkerHandle) {
+    this.handle = handle;
+  }
+
+  static async start(module: WebAssembly.Module, memory: WebAssembly.Memory): Promise<PoolWorker> {
+    const handle = await spawn();
+    const worker = new PoolWorker(handle);
+    await new Promise<void>((resolve, reject) => {
+      handle.onError((error) => {
+        worker.fail(error);
+        reject(error);
+      });
+      handle.onMessage((reply) => {
+        if ('type' in reply) {
+          if (reply.type === 'ready') resolve();
+          else reject(new Error(`CPU worker could not start: ${reply.message}`));
+          return;
+        }
+        const job = worker.pending.get(reply.id);
+        if (!job) return;
+        worker.pending.delete(reply.id);
+        if (worker.pending.size === 0) handle.unref();
+        if ('error' in reply) job.reject(new Error(`CPU worker: ${reply.error}`));
+        else job.resolve(reply.results);
+      });
+      handle.post({ type: 'init', module, memory });
+    });
+    handle.unref();
+    return worker;
+  }
+
+  run(calls: KernelCall[]): Promise<number[]> {
+    if (this.broken) return Promise.reject(this.broken);
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      if (this.pending.size === 0) this.handle.ref();
+      this.pending.set(id, { resolve, reject });
+      this.handle.post({ id, calls });
+    });
+  }
+
+  terminate(): void {
+    this.fail(new Error('the CPU worker pool was shut down'));
+    this.handle.terminate();
+  }
+
+  private fail(error: Error): void {
+    this.broken ??= error;
+    for (const job of this.pending.values()) job.reject(error);
+    this.pending.clear();
+    this.handle.unref();
+  }
+}
+
+/**
+ * A fixed set of workers over one shared memory, started on first use. `run(parts)` gives part i
+ * to worker i (round-robin past the pool size) and resolves with each part's return values.
+ */
+export class CpuPool {
+  readonly size: number;
+  private readonly module: WebAssembly.Module;
+  private readonly memory: WebAssembly.Memory;
+  private workers: Promise<PoolWorker[]> | null = null;
+  /** The workers once started: parts are then posted synchronously, before run() returns. */
+  private ready: PoolWorker[] | null = null;
+  private next = 0;
+  private closed = false;
+
+  constructor(module: WebAssembly.Module, memory: WebAssembly.Memory, size: number) {
+    this.module = module;
+    this.memory = memory;
+    this.size = size;
+  }
+
+  /** Whether the workers have been asked for (the pool starts lazily). */
+  get started(): boolean {
+    return this.workers !== null;
+  }
+
+  /**
+   * Run each part on its own worker; resolves with every part's results, in part order. Once
+   * the pool has started, the parts are posted before this returns, so the caller can compute its
+   * own share meanwhile.
+   */
+  run(parts: KernelCall[][]): Promise<number[][]> {
+    if (this.closed) return Promise.reject(new Error('the CPU worker pool was shut down'));
+    if (this.ready) return this.post(this.ready, parts);
+    return this.start().then((workers) => this.post(workers, parts));
+  }
+
+  private post(workers: PoolWorker[], parts: KernelCall[][]): Promise<number[][]> {
+    const first = this.next;
+    this.next = (this.next + parts.length) % this.size;
+    return Promise.all(parts.map((calls, i) => workers[(first + i) % this.size]!.run(calls)));
+  }
+
+  /** Start the workers now (they are otherwise started by the first run). */
+  start(): Promise<PoolWorker[]> {
+    this.workers ??= Promise.allSettled(Array.from({ length: this.size }, () => PoolWorker.start(this.module, this.memory)))
+      .then((settled) => {
+        const started = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+        const failure = settled.find((s) => s.status === 'rejected');
+        if (!failure) {
+          if (this.closed) for (const worker of started) worker.terminate();
+          else this.ready = started;
+          return started;
+        }
+        for (const worker of started) worker.terminate();
+        this.workers = null;
+        throw failure.reason;
+      });
+    return this.workers;
+  }
+
+  /** Stop every worker; pending parts are rejected. */
+  async terminate(): Promise<void> {
+    this.closed = true;
+    const workers = this.workers;
+    this.workers = null;
+    this.ready = null;
+    if (!workers) return;
+    const started = await workers.catch(() => [] as PoolWorker[]);
+    for (const worker of started) worker.terminate();
+  }
+}
