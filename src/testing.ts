@@ -3,6 +3,7 @@ import type { HybridEngine } from './engine.js';
 import type { WasmArena } from './cpu/arena.js';
 import type { CpuMemory } from './cpu/cpu-memory.js';
 import type { GpuBackend } from './gpu/gpu-backend.js';
+import type { CpuBackend } from './cpu/cpu-backend.js';
 
 /** The engine's WASM arena (memory growth, live blocks, poisoning). */
 export function arenaOf(engine: HybridEngine): WasmArena {
@@ -27,4 +28,9 @@ export function gpuOf(engine: HybridEngine): GpuBackend | null {
 /** The engine's CPU memory: kernels, arena, staging (for tests that call kernels directly). */
 export function memoryOf(engine: HybridEngine): CpuMemory {
   return (engine as unknown as { memory: CpuMemory }).memory;
+}
+
+/** The engine's CPU backend (its worker pool, the pool's work threshold). */
+export function cpuOf(engine: HybridEngine): CpuBackend {
+  return (engine as unknown as { cpu: CpuBackend }).cpu;
 }

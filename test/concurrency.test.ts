@@ -2,19 +2,19 @@
 // its correct result or rejects with a typed error, none hangs; and a bounded soak whose memory
 // (WASM pages, GPU buffers, RSS) stays flat after warm-up.
 import { describe, expect, it } from 'vitest';
-import { createHybrid, HybridError, type HybridEngine } from '../src/index.js';
+import { HybridError, type HybridEngine } from '../src/index.js';
 import { arenaOf, gpuOf } from '../src/testing.js';
-import { BACKENDS, engineOptions, requireGpuInCi } from './gpu-setup.js';
+import { BACKENDS, engineFor, requireGpuInCi } from './gpu-setup.js';
 import { cosineReference, randomMatrix, rng, TOLERANCE } from './helpers.js';
 
 requireGpuInCi();
 
 const dim = 24;
 
-describe.each(BACKENDS)('$name backend', ({ backend, skip }) => {
+describe.each(BACKENDS)('$name backend', ({ name, skip }) => {
   it.skipIf(skip)('1000 concurrent mixed calls: right answers or typed errors, none hangs', async () => {
     // Minimum batch 1 so that auto calls reach the GPU (when there is one) as well as the CPU.
-    const hs: HybridEngine = await createHybrid({ ...engineOptions(backend), gpuMinBatchSize: 1, explorationRate: 0.3 });
+    const hs: HybridEngine = await engineFor(name, { gpuMinBatchSize: 1, explorationRate: 0.3 });
     const random = rng(7);
     const growing = randomMatrix(3000, dim, random);
     const a = await hs.createIndex(growing.subarray(0, 1000 * dim), { dim });
@@ -67,7 +67,7 @@ describe.each(BACKENDS)('$name backend', ({ backend, skip }) => {
   });
 
   it.skipIf(skip)('soak: 3000 mixed calls with indexes created and disposed; memory flat after warm-up', async () => {
-    const hs = await createHybrid({ ...engineOptions(backend), gpuMinBatchSize: 1, explorationRate: 0.3 });
+    const hs = await engineFor(name, { gpuMinBatchSize: 1, explorationRate: 0.3 });
     const random = rng(9);
     const corpus = randomMatrix(2000, dim, random);
     const sample = () => ({ wasm: arenaOf(hs).memoryBytes, gpu: gpuOf(hs)?.bufferCount ?? 0, rss: process.memoryUsage().rss });

@@ -11,9 +11,9 @@ const DIMS = [1, 3, 4, 5, 17, 128, 384, 768, 1536];
 const NS = [1, 7, 1000, 100000];
 const MS = [1, 2, 5, 64, 70];
 
-describe.each(BACKENDS)('$name backend', ({ backend, skip }) => {
+describe.each(BACKENDS)('$name backend', ({ name, backend, skip }) => {
 let hs!: HybridEngine;
-useEngine(backend, skip, (engine) => { hs = engine; });
+useEngine(name, skip, (engine) => { hs = engine; });
 
 describe.skipIf(skip)('cosineSimilarity: 1 query x N raw rows', () => {
   const cases = DIMS.flatMap((dim) => NS.map((n) => ({ dim, n })));

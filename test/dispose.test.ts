@@ -1,9 +1,9 @@
 // dispose() while calls are in flight: they finish with their answer, memory is freed after
 // them, later calls get DISPOSED, and dispose() itself waits for them.
 import { describe, expect, it } from 'vitest';
-import { createHybrid, type HybridEngine } from '../src/index.js';
+import type { HybridEngine } from '../src/index.js';
 import { arenaOf, gpuOf } from '../src/testing.js';
-import { BACKENDS, engineOptions, requireGpuInCi } from './gpu-setup.js';
+import { BACKENDS, engineFor, requireGpuInCi } from './gpu-setup.js';
 import { cosineReference, expectScoresClose, expectTopK, randomMatrix, rng } from './helpers.js';
 
 requireGpuInCi();
@@ -13,9 +13,9 @@ const vectors = randomMatrix(20000, dim, rng(1));
 const query = randomMatrix(1, dim, rng(2));
 const reference = cosineReference(query, vectors, dim);
 
-describe.each(BACKENDS)('$name backend', ({ backend, skip }) => {
+describe.each(BACKENDS)('$name backend', ({ name, backend, skip }) => {
   it.skipIf(skip)('index.dispose() during a search: the search answers, then the rows are freed', async () => {
-    const hs: HybridEngine = await createHybrid(engineOptions(backend));
+    const hs: HybridEngine = await engineFor(name);
     const baseline = arenaOf(hs).liveBlocks;
     const index = await hs.createIndex(vectors, { dim });
     const scores = await index.scores(query, { backend: 'cpu' });
@@ -30,7 +30,7 @@ describe.each(BACKENDS)('$name backend', ({ backend, skip }) => {
   });
 
   it.skipIf(skip)('engine.dispose() waits for running calls, which all answer; later calls get DISPOSED', async () => {
-    const hs = await createHybrid(engineOptions(backend));
+    const hs = await engineFor(name);
     const index = await hs.createIndex(vectors, { dim });
     const graph = hs.createGraph({ nodeCount: 1000, from: new Uint32Array(3000).map((_, i) => i % 1000), to: new Uint32Array(3000).map((_, i) => (i * 7) % 1000) });
     const calls: Array<Promise<unknown>> = [

@@ -2,7 +2,8 @@
 // machine without a GPU that is Mesa's lavapipe. In CI (CI=true) a missing adapter fails the
 // suite; elsewhere the GPU tests are skipped with the same message.
 import { afterAll, beforeAll } from 'vitest';
-import { createHybrid, type HybridEngine } from '../src/index.js';
+import { createHybrid, type HybridEngine, type HybridOptions } from '../src/index.js';
+import { cpuOf } from '../src/testing.js';
 
 export const LAVAPIPE_HELP =
   'No WebGPU adapter: install Mesa lavapipe from Debian bookworm-backports ' +
@@ -37,11 +38,18 @@ export function requireGpuInCi(): void {
 /** Whether GPU cases run: an adapter exists, or we are in CI (where they must then fail). */
 export const runGpuTests = testGpu !== null || inCi;
 
-/** The backends a table of cases runs on. */
+/**
+ * The engines a table of cases runs on: `cpu` as users get it (worker threads above the pool's
+ * threshold, off the main thread), `cpu-split` with every call split across this thread and two
+ * workers (threshold 0, so awkward small shapes are split too), and `gpu`.
+ */
 export const BACKENDS = [
-  { name: 'cpu', backend: 'cpu' as const, skip: false },
-  { name: 'gpu', backend: 'gpu' as const, skip: !runGpuTests },
+  { name: 'cpu' as EngineName, backend: 'cpu' as const, skip: false },
+  { name: 'cpu-split' as EngineName, backend: 'cpu' as const, skip: false },
+  { name: 'gpu' as EngineName, backend: 'gpu' as const, skip: !runGpuTests },
 ];
+
+export type EngineName = 'cpu' | 'cpu-split' | 'gpu';
 
 /** createHybrid options for a backend's engine in tests. */
 export function engineOptions(backend: 'cpu' | 'gpu'): { gpu: GPU | null } {
@@ -49,15 +57,25 @@ export function engineOptions(backend: 'cpu' | 'gpu'): { gpu: GPU | null } {
   return { gpu: backend === 'gpu' ? testGpu : null };
 }
 
+/** A test engine of one of BACKENDS (plus `extra` config). */
+export async function engineFor(name: EngineName, extra: HybridOptions = {}): Promise<HybridEngine> {
+  if (name === 'cpu-split') {
+    const engine = await createHybrid({ gpu: null, cpuThreads: 3, offMainThread: false, ...extra });
+    cpuOf(engine).minWorkBytes = 0;
+    return engine;
+  }
+  return createHybrid({ ...engineOptions(name), ...extra });
+}
+
 /**
- * An engine for one backend of a describe.each(BACKENDS) block: created before its tests (unless
+ * An engine for one entry of a describe.each(BACKENDS) block: created before its tests (unless
  * skipped), handed to `set`, disposed after them.
  */
-export function useEngine(backend: 'cpu' | 'gpu', skip: boolean, set: (engine: HybridEngine) => void): void {
+export function useEngine(name: EngineName, skip: boolean, set: (engine: HybridEngine) => void): void {
   let engine: HybridEngine | undefined;
   beforeAll(async () => {
     if (skip) return;
-    engine = await createHybrid(engineOptions(backend));
+    engine = await engineFor(name);
     set(engine);
   });
   afterAll(async () => {

@@ -12,9 +12,9 @@ requireGpuInCi();
 const DIMS = [1, 3, 4, 5, 17, 128, 384, 768, 1536];
 const NS = [1, 7, 1000, 100000];
 
-describe.each(BACKENDS)('$name backend', ({ backend, skip }) => {
+describe.each(BACKENDS)('$name backend', ({ name, backend, skip }) => {
 let hs!: HybridEngine;
-useEngine(backend, skip, (engine) => { hs = engine; });
+useEngine(name, skip, (engine) => { hs = engine; });
 
 /** Build an index in two steps (createIndex then add) when asked, to cover appends. */
 async function buildIndex(vectors: Float32Array, dim: number, split: boolean): Promise<VectorIndex> {

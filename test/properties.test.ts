@@ -29,9 +29,9 @@ const matrixArbitrary = (maxRows: number) => fc.record({
   return { dim, rows, data, random };
 });
 
-describe.each(BACKENDS)('$name backend', ({ backend, skip }) => {
+describe.each(BACKENDS)('$name backend', ({ name, backend, skip }) => {
   let hs!: HybridEngine;
-  useEngine(backend, skip, (engine) => { hs = engine; });
+  useEngine(name, skip, (engine) => { hs = engine; });
 
   it.skipIf(skip)('cosineSimilarity and cosineSimilarityMatrix match float64 for any shape', async () => {
     await fc.assert(fc.asyncProperty(matrixArbitrary(300), fc.integer({ min: 1, max: 9 }), async ({ dim, data, random }, m) => {

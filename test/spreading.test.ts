@@ -131,9 +131,9 @@ const cases: Array<{ name: string; graph: TestGraph; k: number; options: Options
   { name: '200k / 1M edges, K 3, threshold above all', graph: large, k: 3, options: { ...base, fan: 'outDegree', threshold: 50 } },
 ];
 
-describe.each(BACKENDS)('$name backend', ({ backend, skip }) => {
+describe.each(BACKENDS)('$name backend', ({ name, backend, skip }) => {
   let hs!: HybridEngine;
-  useEngine(backend, skip, (engine) => { hs = engine; });
+  useEngine(name, skip, (engine) => { hs = engine; });
 
   describe.skipIf(skip)('spreading against the float64 rule', () => {
     it.each(cases)('$name', async ({ graph, k, options }) => {

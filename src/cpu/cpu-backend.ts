@@ -69,9 +69,11 @@ type Range = readonly [start: number, end: number];
 export class CpuBackend implements Backend {
   readonly kind = 'cpu' as const;
   private readonly memory: CpuMemory;
-  private pool: CpuPool | null;
+  /** @internal the pool (null: one thread, or given up after a failure) */
+  pool: CpuPool | null;
   private readonly offMainThread: boolean;
-  private readonly minWorkBytes: number;
+  /** @internal calls of at least this much work use the pool (tests lower it) */
+  minWorkBytes: number;
   /** Why the pool was given up (a worker failed to start or died); calls then run here. */
   poolFailure: Error | null = null;
 
@@ -192,8 +194,8 @@ export class CpuBackend implements Backend {
     const n = corpus.rows;
     const stride = corpus.stride;
     let plan = this.plan(n * qstride);
-    // Each part must itself be large against k (the int8 bound's condition); else fewer parts.
-    while (plan.parts > 1 && !usesCompactTopK(Math.floor(n / plan.parts), corpus.dim, k)) plan = INLINE;
+    // Each part must itself be large against k, as usesCompactTopK asks of the whole corpus.
+    if (plan.parts > 1 && k * 64 > Math.floor(n / plan.parts)) plan = INLINE;
     const ranges = splitRows(n, plan.parts);
     const blocks: number[] = [];
     const alloc = (bytes: number) => {

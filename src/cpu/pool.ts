@@ -53,6 +53,8 @@ interface WorkerHandle {
   post(message: unknown): void;
   onMessage(handler: (message: WorkerReply) => void): void;
   onError(handler: (error: Error) => void): void;
+  /** Node: the thread ended (crashed, or was terminated). */
+  onExit(handler: () => void): void;
   /** Node: let the process exit while the worker is idle (ref while a job is pending). */
   ref(): void;
   unref(): void;
@@ -96,11 +98,14 @@ export function threadsSupported(): boolean {
 async function spawn(): Promise<WorkerHandle> {
   if (isNode()) {
     const { Worker } = await import('node:worker_threads');
-    const worker = new Worker(NODE_PRELUDE + WORKER_BODY, { eval: true });
+    // execArgv [] : the worker must not inherit flags such as --input-type=module (the prelude
+    // is a CommonJS script) or an -e script of the parent.
+    const worker = new Worker(NODE_PRELUDE + WORKER_BODY, { eval: true, execArgv: [] });
     return {
       post: (message) => worker.postMessage(message),
       onMessage: (handler) => worker.on('message', handler),
       onError: (handler) => worker.on('error', handler),
+      onExit: (handler) => worker.on('exit', handler),
       ref: () => worker.ref(),
       unref: () => worker.unref(),
       terminate: () => void worker.terminate(),
@@ -113,6 +118,7 @@ async function spawn(): Promise<WorkerHandle> {
     post: (message) => worker.postMessage(message),
     onMessage: (handler) => worker.addEventListener('message', (event) => handler(event.data as WorkerReply)),
     onError: (handler) => worker.addEventListener('error', (event) => handler(new Error(event.message))),
+    onExit: () => undefined,
     ref: () => undefined,
     unref: () => undefined,
     terminate: () => worker.terminate(),
@@ -134,6 +140,11 @@ class PoolWorker {
     const worker = new PoolWorker(handle);
     await new Promise<void>((resolve, reject) => {
       handle.onError((error) => {
+        worker.fail(error);
+        reject(error);
+      });
+      handle.onExit(() => {
+        const error = new Error('a CPU worker thread exited');
         worker.fail(error);
         reject(error);
       });
@@ -171,6 +182,11 @@ class PoolWorker {
     this.handle.terminate();
   }
 
+  /** @internal tests: end the thread without telling this object, as a crash would */
+  kill(): void {
+    this.handle.terminate();
+  }
+
   private fail(error: Error): void {
     this.broken ??= error;
     for (const job of this.pending.values()) job.reject(error);
@@ -192,6 +208,8 @@ export class CpuPool {
   private ready: PoolWorker[] | null = null;
   private next = 0;
   private closed = false;
+  /** Parts posted to workers so far. */
+  partsRun = 0;
 
   constructor(module: WebAssembly.Module, memory: WebAssembly.Memory, size: number) {
     this.module = module;
@@ -216,6 +234,7 @@ export class CpuPool {
   }
 
   private post(workers: PoolWorker[], parts: KernelCall[][]): Promise<number[][]> {
+    this.partsRun += parts.length;
     const first = this.next;
     this.next = (this.next + parts.length) % this.size;
     return Promise.all(parts.map((calls, i) => workers[(first + i) % this.size]!.run(calls)));
@@ -237,6 +256,11 @@ export class CpuPool {
         throw failure.reason;
       });
     return this.workers;
+  }
+
+  /** @internal tests: kill the workers behind the pool's back, as a crash would */
+  killWorkersForTest(): void {
+    for (const worker of this.ready ?? []) worker.kill();
   }
 
   /** Stop every worker; pending parts are rejected. */
