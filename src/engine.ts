@@ -15,6 +15,7 @@ import {
   backendOption, dtypeOption, optionsObject,
 } from './validate.js';
 import { VectorIndex } from './vector-index.js';
+import type { FlushReason } from './batcher.js';
 import { Graph, type GraphInput } from './graph.js';
 import { resolveSpreadOptions, stageSeeds, type SeedSet, type SpreadJob, type SpreadOptions } from './spreading.js';
 import { ResultVerifier } from './verify.js';
@@ -285,6 +286,9 @@ export class HybridEngine {
     assertLive: () => this.assertLive(),
     track: <T>(promise: Promise<T>) => this.track(promise),
     stage: (input: Float32Array, dim: number, argument: string) => this.memory.stageQueries(input, dim, argument),
+    join: (blocks: StagedRows[]) => this.memory.joinRows(blocks),
+    batching: () => this.config.batching,
+    recordBatch: (size: number, waitsMs: number[], reason: FlushReason) => this.telemetry.recordBatch(size, waitsMs, reason),
     search: (index: VectorIndex, method: string, queries: StagedRows, k: number, requested: BackendChoice) =>
       this.run('cosine', method, queries.rows * index.corpus.rows, requested,
         (backend) => backend.corpusTopK(index.corpus, queries, Math.min(k, index.corpus.rows)),

@@ -25,4 +25,10 @@ export const presets = {
     a100: { gpuMinBatchSize: 32, vramSafetyMargin: 0.7, gpuSpeedupThreshold: 1.2 },
     t4: { gpuMinBatchSize: 80, vramSafetyMargin: 0.8, gpuSpeedupThreshold: 1.5 },
   },
+  /** Dynamic batching, the guide's "Dynamic Batching" table: `{ ...presets.batching.balanced }`. */
+  batching: {
+    lowLatency: { batching: { maxWaitMs: 5, targetBatchSize: 64 } },
+    balanced: { batching: { maxWaitMs: 10, targetBatchSize: 128 } },
+    highThroughput: { batching: { maxWaitMs: 20, targetBatchSize: 256 } },
+  },
 } as const satisfies Record<string, Record<string, Preset>>;

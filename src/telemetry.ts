@@ -13,6 +13,10 @@ export function sizeClass(batch: number): number {
 
 /** Upper bounds (seconds) of the latency histogram buckets. */
 export const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** Upper bounds of the dynamic-batching size histogram (queries merged per batch). */
+export const MERGED_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
+/** Upper bounds (seconds) of the dynamic-batching wait histogram. */
+export const WAIT_BUCKETS = [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25];
 /** Upper bounds of the batch-size histogram buckets (powers of 4). */
 export const BATCH_BUCKETS = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864];
 
@@ -154,8 +158,25 @@ export interface OperationStats {
   gpuUnhealthy: boolean;
 }
 
+/** Dynamic batching (config.batching): what was merged and how long queries waited. */
+export interface BatchingStats {
+  /** Batches sent, by why: `full` (targetBatchSize reached) or `timer` (maxWaitMs passed). */
+  batches: Record<'full' | 'timer', number>;
+  /** Queries that went through the batcher. */
+  queries: number;
+  /** Queries per batch: counts per upper bound ('+Inf' last). */
+  sizeHistogram: Record<string, number>;
+  /** Mean queries per batch (NaN before the first). */
+  meanSize: number;
+  /** Time from a query's arrival to its batch being sent, over the last window of queries, ms. */
+  waitP50Ms: number;
+  waitP99Ms: number;
+}
+
 /** What `stats()` returns. */
 export interface TelemetrySnapshot {
+  /** Dynamic batching of searches (all zero when config.batching is false). */
+  batching: BatchingStats;
   operations: Record<Operation, OperationStats>;
   /** Router decisions per operation, counted by reason (also inside `operations`). */
   decisions: Record<Operation, Record<string, number>>;
@@ -268,10 +289,29 @@ export class Telemetry {
   readonly enabled: boolean;
   private readonly records: Record<Operation, OperationRecord>;
   private readonly methods: Record<string, number> = {};
+  private readonly merged = new Histogram(MERGED_BUCKETS);
+  private readonly waits = new Histogram(WAIT_BUCKETS);
+  private readonly recentWaits: number[] = [];
+  private readonly windowSize: number;
+  private readonly flushes = { full: 0, timer: 0 };
 
   constructor(windowSize: number, enabled: boolean) {
     this.enabled = enabled;
+    this.windowSize = windowSize;
     this.records = { cosine: new OperationRecord(windowSize), spreading: new OperationRecord(windowSize) };
+  }
+
+  /** One batch formed by the dynamic batcher: its size, each query's wait, why it was sent. */
+  recordBatch(size: number, waitsMs: number[], reason: 'full' | 'timer'): void {
+    if (!this.enabled) return;
+    this.flushes[reason]++;
+    this.merged.observe(size);
+    for (const wait of waitsMs) {
+      this.waits.observe(wait / 1000);
+      this.recentWaits.push(wait);
+    }
+    const keep = Math.max(this.windowSize, 1000);
+    if (this.recentWaits.length > 2 * keep) this.recentWaits.splice(0, this.recentWaits.length - keep);
   }
 
   /** The router's view of an operation. */
@@ -365,7 +405,28 @@ export class Telemetry {
       };
       decisions[operation] = { ...r.decisions };
     }
-    return { operations, decisions, methods: { ...this.methods }, gpuAvailable };
+    return { batching: this.batchingSnapshot(), operations, decisions, methods: { ...this.methods }, gpuAvailable };
+  }
+
+  private batchingSnapshot(): BatchingStats {
+    const sizeHistogram: Record<string, number> = {};
+    let previous = 0;
+    this.merged.bounds.forEach((bound, i) => {
+      sizeHistogram[String(bound)] = this.merged.counts[i]! - previous;
+      previous = this.merged.counts[i]!;
+    });
+    sizeHistogram['+Inf'] = this.merged.total - previous;
+    const keep = Math.max(this.windowSize, 1000);
+    const recent = this.recentWaits.slice(-keep).sort((a, b) => a - b);
+    const quantile = (q: number) => (recent.length === 0 ? Number.NaN : recent[Math.min(recent.length - 1, Math.floor(q * recent.length))]!);
+    return {
+      batches: { ...this.flushes },
+      queries: this.merged.sum,
+      sizeHistogram,
+      meanSize: this.merged.total === 0 ? Number.NaN : this.merged.sum / this.merged.total,
+      waitP50Ms: quantile(0.5),
+      waitP99Ms: quantile(0.99),
+    };
   }
 
   /** The metric families (names prefixed `hybrid_similarity_`), for text or a prom-client registry. */
@@ -408,6 +469,10 @@ export class Telemetry {
       const classes = Object.keys(bySize).map(Number).sort((a, b) => a - b);
       if (classes.length > 0) speedup.push({ suffix: '', labels: { op }, value: bySize[String(classes[classes.length - 1])]! });
     }
+    const formed = family('batches_total', 'counter', 'Batches formed by dynamic batching, by why they were sent.');
+    for (const reason of ['full', 'timer'] as const) formed.push({ suffix: '', labels: { reason }, value: this.flushes[reason] });
+    histogramSamples(family('batch_queries', 'histogram', 'Queries merged per batch by dynamic batching.'), this.merged, {});
+    histogramSamples(family('batch_wait_seconds', 'histogram', 'Time a query waited for its batch to be sent.'), this.waits, {});
     family('gpu_available', 'gauge', '1 when a GPU device is held.').push({ suffix: '', labels: {}, value: gpuAvailable ? 1 : 0 });
     return families;
   }

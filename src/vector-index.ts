@@ -1,7 +1,9 @@
 import type { BackendChoice, IndexDtype, SearchResult } from './backend.js';
 import type { CorpusStore } from './cpu/cpu-memory.js';
 import type { IndexHost } from './engine.js';
+import { Batcher } from './batcher.js';
 import { HybridError } from './errors.js';
+import type { StagedRows } from './cpu/cpu-memory.js';
 import {
   assertFloat32Array, assertK, assertNonEmpty, assertQuery, assertRows, backendOption, optionsObject,
 } from './validate.js';
@@ -35,6 +37,8 @@ export class VectorIndex {
    */
   private writing: Promise<void> | null = null;
   private drained: (() => void) | null = null;
+  /** Dynamic batching (config.batching): one batcher per requested backend. */
+  private readonly batchers = new Map<BackendChoice, Batcher<Batched, SearchResult>>();
 
   /** @internal use engine.createIndex */
   constructor(host: IndexHost, corpus: CorpusStore) {
@@ -90,14 +94,48 @@ export class VectorIndex {
     assertQuery(query, this.dim);
     if (this.size === 0) return emptyResult();
     return this.running(async () => {
+      // Staging checks the query (NaN, Infinity) before it may join a batch: an input error
+      // reaches only its own caller.
       const staged = this.host.stage(query, this.dim, 'query');
       try {
+        if (this.host.batching()) return await this.batcher(requested).submit({ query: staged, k });
         const [result] = await this.host.search(this, 'search', staged, k, requested);
         return result!;
       } finally {
         staged.release();
       }
     });
+  }
+
+  private batcher(requested: BackendChoice): Batcher<Batched, SearchResult> {
+    let batcher = this.batchers.get(requested);
+    if (!batcher) {
+      const { maxWaitMs, targetBatchSize } = this.host.batching() as { maxWaitMs: number; targetBatchSize: number };
+      batcher = new Batcher(maxWaitMs, targetBatchSize, (items) => this.searchMerged(items, requested),
+        (size, waits, reason) => this.host.recordBatch(size, waits, reason));
+      this.batchers.set(requested, batcher);
+    }
+    return batcher;
+  }
+
+  /**
+   * One M x N top-k for M waiting searches, with the largest k asked for; each caller gets the
+   * first k of its query's list, which is its own top-k (same order, ties to the lower index).
+   */
+  private async searchMerged(items: Batched[], requested: BackendChoice): Promise<SearchResult[]> {
+    if (items.length === 1) return this.host.search(this, 'search', items[0]!.query, items[0]!.k, requested);
+    const joined = this.host.join(items.map((item) => item.query));
+    try {
+      const kMax = Math.max(...items.map((item) => item.k));
+      const results = await this.host.search(this, 'search', joined, kMax, requested);
+      return results.map((result, i) => {
+        const k = items[i]!.k;
+        if (result.indices.length <= k) return result;
+        return { indices: result.indices.slice(0, k), scores: result.scores.slice(0, k) };
+      });
+    } finally {
+      joined.release();
+    }
   }
 
   /** `search` for each of M queries given as one flat M x dim array. */
@@ -190,6 +228,12 @@ export class VectorIndex {
     this.host.assertLive();
     if (this.disposed) throw new HybridError('DISPOSED', 'this index has been disposed');
   }
+}
+
+/** A search waiting in a batch: its staged query and its own k. */
+interface Batched {
+  query: StagedRows;
+  k: number;
 }
 
 function emptyResult(): SearchResult {

@@ -79,6 +79,22 @@ export class CpuMemory {
     });
   }
 
+  /** Staged queries (padded rows, same dim) copied one after another into one block. */
+  joinRows(blocks: readonly RowBlock[]): StagedRows {
+    const { dim, stride } = blocks[0]!;
+    const rows = blocks.reduce((sum, b) => sum + b.rows, 0);
+    const ptr = this.arena.alloc(rows * stride * 4);
+    return this.staged(ptr, rows, dim, 'padded', () => {
+      const f32 = this.arena.f32;
+      let at = ptr >>> 2;
+      for (const block of blocks) {
+        const floats = block.rows * stride;
+        f32.copyWithin(at, block.ptr >>> 2, (block.ptr >>> 2) + floats);
+        at += floats;
+      }
+    });
+  }
+
   /**
    * Rows checked and laid out as `panels`, each scaled by a power of two (exact, changes no
    * cosine); normalised too when `normalize`.
