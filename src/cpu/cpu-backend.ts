@@ -141,8 +141,9 @@ export class CpuBackend implements Backend {
   }
 
   async corpusTopK(corpus: Corpus, queries: RowBlock, k: number): Promise<SearchResult[]> {
-    if (queries.rows === 1 && corpus instanceof CorpusStore && usesCompactTopK(corpus.rows, corpus.dim, k)) {
-      return [await this.compactTopK(corpus, queries, k)];
+    if (corpus instanceof CorpusStore && usesCompactTopK(corpus.rows, corpus.dim, k)) {
+      if (queries.rows === 1) return [await this.compactTopK(corpus, queries, k)];
+      return this.compactTopKBatch(corpus, queries, k);
     }
     const { arena } = this.memory;
     const m = queries.rows;
@@ -231,6 +232,65 @@ export class CpuBackend implements Backend {
           scores: f32.subarray(h.scores >>> 2, (h.scores >>> 2) + size),
         };
       }), k);
+    } finally {
+      for (const ptr of blocks.reverse()) arena.free(ptr);
+    }
+  }
+
+  /**
+   * Exact top-k of M queries, each through the int8 copy (as a single search): on this CPU the
+   * int8 bound pass plus re-rank costs less per query than the f32 M x N kernel (docs/PERFORMANCE.md,
+   * v0.6), so batches of queries are shared out across threads by query, and every thread reuses
+   * its own scratch for its queries in turn.
+   */
+  private async compactTopKBatch(corpus: CorpusStore, queries: RowBlock, k: number): Promise<SearchResult[]> {
+    const { arena } = this.memory;
+    const { compact, meta, qstride } = corpus.compactCopy();
+    const n = corpus.rows;
+    const m = queries.rows;
+    const stride = corpus.stride;
+    const plan = this.plan(m * n * qstride);
+    const parts = Math.min(plan.parts, m);
+    const blocks: number[] = [];
+    const alloc = (bytes: number) => {
+      const ptr = arena.alloc(bytes);
+      blocks.push(ptr);
+      return ptr;
+    };
+    try {
+      const perQuery = Array.from({ length: m }, () => ({
+        query16: alloc(qstride * 2), info: alloc(12),
+        scores: alloc(k * 4), indices: alloc(k * 4), state: alloc(4),
+      }));
+      const slack = compactSlack(stride);
+      const work: KernelCall[][] = [];
+      for (let p = 0; p < parts; p++) {
+        const scratch = {
+          lowerScores: alloc(k * 4), lowerIndices: alloc(k * 4), lowerState: alloc(4),
+          lower: alloc(TOP_K_BLOCK_ROWS * 4), upper: alloc(TOP_K_BLOCK_ROWS * 4),
+          candidates: alloc(n * 4), candidateUpper: alloc(n * 4),
+        };
+        const calls: KernelCall[] = [];
+        for (let q = Math.floor((m * p) / parts); q < Math.floor((m * (p + 1)) / parts); q++) {
+          const h = perQuery[q]!;
+          const query = queries.ptr + q * queries.stride * 4;
+          calls.push(['quantizeQuery', query, stride, h.query16, qstride, h.info]);
+          calls.push(['searchTopKCompact', query, h.query16, h.info, slack, corpus.ptr, compact, meta, n, stride,
+            qstride, k, h.scores, h.indices, h.state, scratch.lowerScores, scratch.lowerIndices, scratch.lowerState,
+            scratch.lower, scratch.upper, TOP_K_BLOCK_ROWS, scratch.candidates, scratch.candidateUpper]);
+        }
+        work.push(calls);
+      }
+      await this.execute(parts === 1 && plan.here ? INLINE : plan, work);
+      const f32 = arena.f32;
+      const u32 = arena.u32;
+      return perQuery.map((h) => {
+        const size = u32[h.state >>> 2]!;
+        return {
+          indices: u32.slice(h.indices >>> 2, (h.indices >>> 2) + size),
+          scores: f32.slice(h.scores >>> 2, (h.scores >>> 2) + size),
+        };
+      });
     } finally {
       for (const ptr of blocks.reverse()) arena.free(ptr);
     }
