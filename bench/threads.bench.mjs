@@ -129,7 +129,7 @@ const results = {
   command: `node bench/threads.bench.mjs ${argv.join(' ')}`.trim(),
   date: new Date().toISOString(), rows, sweep, crossoverBytes, poolThresholdBytes: threshold,
 };
-const out = join(dirname(fileURLToPath(import.meta.url)), 'results', quick ? 'threads.quick.json' : 'threads.json');
+const out = join(dirname(fileURLToPath(import.meta.url)), 'results', quick ? 'threads-quick.json' : 'threads.json');
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(out, JSON.stringify(results, null, 2) + '\n');
 console.log(`wrote ${out}`);

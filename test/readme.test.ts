@@ -47,6 +47,9 @@ it('every other js example in the README runs as written', () => {
         expect(lines[2]).toMatch(/^hybrid_similarity_decisions_total\{op="cosine",backend="cpu",reason="no-gpu"\} 1$/);
       }
       if (code.includes('prom-client')) expect(out.trim()).toBe('true');
+      if (code.includes('presets.batching')) {
+        expect(out.trim().split('\n')).toEqual(['2 true', '[ 1, 2, 3 ] [ 0, 1, 2 ]', '{ full: 0, timer: 1 }']);
+      }
       if (code.includes('spreadActivation')) {
         expect(out.trim().split('\n')).toEqual(['1.0000 0.1241 0.2483 0.0122', '4 true']);
       }

@@ -94,9 +94,15 @@ export class WasmArena {
     const size = this.sizes.get(ptr);
     if (size === undefined) throw new Error(`WasmArena.free: ${ptr} is not a live block`);
     this.sizes.delete(ptr);
-    // Insert in address order, then merge with the neighbours it touches.
+    // Insert in address order (binary search: many calls in flight leave many holes), then merge
+    // with the neighbours it touches.
     let i = 0;
-    while (i < this.freeList.length && this.freeList[i]!.start < ptr) i++;
+    let hi = this.freeList.length;
+    while (i < hi) {
+      const mid = (i + hi) >>> 1;
+      if (this.freeList[mid]!.start < ptr) i = mid + 1;
+      else hi = mid;
+    }
     this.freeList.splice(i, 0, { start: ptr, size });
     const next = this.freeList[i + 1];
     const current = this.freeList[i]!;

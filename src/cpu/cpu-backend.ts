@@ -96,9 +96,10 @@ export class CpuBackend implements Backend {
     const out = arena.alloc(n * 4);
     try {
       const plan = this.plan(n * vectors.stride * 4);
-      await this.execute(plan, splitRows(n, plan.parts).map(([a, b]) => [
+      const pending = this.execute(plan, splitRows(n, plan.parts).map(([a, b]) => [
         ['cosineScores', query.ptr, vectors.ptr + a * vectors.stride * 4, b - a, vectors.stride, out + a * 4],
       ]));
+      if (pending instanceof Promise) await pending;
       return this.copyOut(out, n);
     } finally {
       arena.free(out);
@@ -115,10 +116,11 @@ export class CpuBackend implements Backend {
     try {
       const plan = this.plan(m * n * stride * 4);
       const blockRows = l2BlockRows(stride);
-      await this.execute(plan, splitRows(n, plan.parts).map(([a, b]) => [
+      const pending = this.execute(plan, splitRows(n, plan.parts).map(([a, b]) => [
         ['normalizePanelRows', vectors.ptr, a, b - a, stride],
         ['dotMatrix', queries.ptr, m, vectors.ptr + a * stride * 4, b - a, stride, out + a * 4, n, blockRows],
       ]));
+      if (pending instanceof Promise) await pending;
       return this.copyOut(out, count);
     } finally {
       arena.free(out);
@@ -131,9 +133,10 @@ export class CpuBackend implements Backend {
     const out = arena.alloc(n * 4);
     try {
       const plan = this.plan(n * corpus.stride * 4);
-      await this.execute(plan, splitRows(n, plan.parts).map(([a, b]) => [
+      const pending = this.execute(plan, splitRows(n, plan.parts).map(([a, b]) => [
         ['dotScores', query.ptr, corpus.ptr + a * corpus.stride * 4, b - a, corpus.stride, out + a * 4],
       ]));
+      if (pending instanceof Promise) await pending;
       return this.copyOut(out, n);
     } finally {
       arena.free(out);
@@ -167,7 +170,7 @@ export class CpuBackend implements Backend {
           scratch: alloc(m * blockRows * 4),
         };
       });
-      await this.execute(plan, ranges.map(([a, b], p) => {
+      const pending = this.execute(plan, ranges.map(([a, b], p) => {
         const h = heaps[p]!;
         const panels = corpus.ptr + a * stride * 4;
         return [m === 1
@@ -175,6 +178,7 @@ export class CpuBackend implements Backend {
           : ['searchTopKBatch', queries.ptr, m, panels, b - a, stride, h.kPart, h.scores, h.indices, h.states,
             h.scratch, blockRows]];
       }));
+      if (pending instanceof Promise) await pending;
       const f32 = arena.f32;
       const u32 = arena.u32;
       return Array.from({ length: m }, (_, q) => mergeTopK(heaps.map((h) => {
@@ -216,12 +220,13 @@ export class CpuBackend implements Backend {
         lower: alloc(TOP_K_BLOCK_ROWS * 4), upper: alloc(TOP_K_BLOCK_ROWS * 4),
         candidates: alloc((b - a) * 4), candidateUpper: alloc((b - a) * 4),
       }));
-      await this.execute(plan, heaps.map((h) => [[
+      const pending = this.execute(plan, heaps.map((h) => [[
         'searchTopKCompact', query.ptr, query16, info, slack,
         corpus.ptr + h.a * stride * 4, compact + (h.a / 4) * qstride * 4, meta + (h.a / 4) * 48,
         h.rows, stride, qstride, k, h.scores, h.indices, h.state, h.lowerScores, h.lowerIndices, h.lowerState,
         h.lower, h.upper, TOP_K_BLOCK_ROWS, h.candidates, h.candidateUpper,
       ]]));
+      if (pending instanceof Promise) await pending;
       const f32 = arena.f32;
       const u32 = arena.u32;
       return mergeTopK(heaps.map((h) => {
@@ -281,7 +286,8 @@ export class CpuBackend implements Backend {
         }
         work.push(calls);
       }
-      await this.execute(parts === 1 && plan.here ? INLINE : plan, work);
+      const pending = this.execute(parts === 1 && plan.here ? INLINE : plan, work);
+      if (pending instanceof Promise) await pending;
       const f32 = arena.f32;
       const u32 = arena.u32;
       return perQuery.map((h) => {
@@ -314,9 +320,10 @@ export class CpuBackend implements Backend {
       const ranges = splitByEdges(arena.u32.subarray(graph.inOffsets >>> 2, (graph.inOffsets >>> 2) + n + 1), plan.parts);
       const rowBytes = cols * 4;
       for (const decay of job.decays) {
-        await this.execute(plan, ranges.map(([a, b]) => [
+        const pending = this.execute(plan, ranges.map(([a, b]) => [
           ['scaleRows', f + a * rowBytes, fanInverse + a * 4, g + a * rowBytes, b - a, cols],
         ]));
+        if (pending instanceof Promise) await pending;
         const results = await this.execute(plan, ranges.map(([a, b]) => [cols === 1
           ? ['spreadHopSingle', graph.inOffsets + a * 4, graph.inSources, graph.inWeights, g, fNext + a * rowBytes,
             total + a * rowBytes, b - a, decay, job.threshold, job.maxActivation]
@@ -387,10 +394,14 @@ export class CpuBackend implements Backend {
    * given up and every part runs here: the parts write disjoint outputs, so re-running them
    * overwrites whatever a failed worker left. Resolves with each part's return values.
    */
-  private async execute(plan: Plan, parts: KernelCall[][]): Promise<number[][]> {
+  private execute(plan: Plan, parts: KernelCall[][]): number[][] | Promise<number[][]> {
     const pool = this.pool;
     if (parts.length === 1 && plan.here) return [this.runHere(parts[0]!)];
     if (!pool) return parts.map((calls) => this.runHere(calls));
+    return this.executePooled(pool, plan, parts);
+  }
+
+  private async executePooled(pool: CpuPool, plan: Plan, parts: KernelCall[][]): Promise<number[][]> {
     const pending = pool.run(parts.slice(plan.here ? 1 : 0));
     let local: number[][] = [];
     try {
