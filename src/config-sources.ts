@@ -105,9 +105,11 @@ export const ENV_OVERRIDES: Record<string, keyof HybridConfig> = {
   HYBRID_SIMILARITY_EXPLORATION_RATE: 'explorationRate',
   HYBRID_SIMILARITY_VERIFY_SAMPLE_RATE: 'verifySampleRate',
   HYBRID_SIMILARITY_GPU_TIMEOUT_MS: 'gpuTimeoutMs',
+  HYBRID_SIMILARITY_CPU_THREADS: 'cpuThreads',
+  HYBRID_SIMILARITY_OFF_MAIN_THREAD: 'offMainThread',
 };
 
-const BOOLEAN_FIELDS = new Set<keyof HybridConfig>(['forceCpuMode', 'telemetryEnabled']);
+const BOOLEAN_FIELDS = new Set<keyof HybridConfig>(['forceCpuMode', 'telemetryEnabled', 'offMainThread']);
 
 /** Config fields from `env` (process.env in Node); a bad value is INVALID_CONFIG naming the variable. */
 export function configFromEnv(env: Record<string, string | undefined>): Partial<HybridConfig> {

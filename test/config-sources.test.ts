@@ -44,6 +44,21 @@ describe('TOML', () => {
     await hs.dispose();
   });
 
+  it('set the CPU threads (cpuThreads defaults to the cores available)', async () => {
+    const { availableParallelism } = await import('node:os');
+    const plain = await createHybrid({ gpu: null });
+    expect(plain.config.cpuThreads).toBe(availableParallelism());
+    await plain.dispose();
+    process.env.HYBRID_SIMILARITY_CPU_THREADS = '3';
+    process.env.HYBRID_SIMILARITY_OFF_MAIN_THREAD = '0';
+    const hs = await createHybrid({ gpu: null, cpuThreads: 1 });
+    expect(hs.config.cpuThreads).toBe(3);
+    expect(hs.info().cpu).toMatchObject({ threads: 3, offMainThread: false, sharedMemory: true });
+    await hs.dispose();
+    process.env.HYBRID_SIMILARITY_CPU_THREADS = '0';
+    await expect(createHybrid({ gpu: null })).rejects.toThrow(/HYBRID_SIMILARITY_CPU_THREADS="0".*cpuThreads/);
+  });
+
   it.each([
     ['[gpu]\nmin_batch_size = 0', /'gpu.min_batch_size'.*integer >= 1/],
     ['[gpu.thresholds]\nsuccess_rate_threshold = 1.5', /'gpu.thresholds.success_rate_threshold'.*\[0, 1\]/],
@@ -80,11 +95,12 @@ describe('environment overrides', () => {
       HYBRID_SIMILARITY_PERFORMANCE_WINDOW_SIZE: '50', HYBRID_SIMILARITY_TELEMETRY_ENABLED: 'false',
       HYBRID_SIMILARITY_VRAM_SAFETY_MARGIN: '0.5', HYBRID_SIMILARITY_GPU_RECOVERY_MS: '1000',
       HYBRID_SIMILARITY_EXPLORATION_RATE: '0', HYBRID_SIMILARITY_VERIFY_SAMPLE_RATE: '0.1',
-      HYBRID_SIMILARITY_GPU_TIMEOUT_MS: '500',
+      HYBRID_SIMILARITY_GPU_TIMEOUT_MS: '500', HYBRID_SIMILARITY_CPU_THREADS: '3',
+      HYBRID_SIMILARITY_OFF_MAIN_THREAD: 'off',
     })).toEqual({
       forceCpuMode: true, gpuMinBatchSize: 256, gpuSpeedupThreshold: 2.5, gpuSuccessRateThreshold: 0.9,
       performanceWindowSize: 50, telemetryEnabled: false, vramSafetyMargin: 0.5, gpuRecoveryMs: 1000,
-      explorationRate: 0, verifySampleRate: 0.1, gpuTimeoutMs: 500,
+      explorationRate: 0, verifySampleRate: 0.1, gpuTimeoutMs: 500, cpuThreads: 3, offMainThread: false,
     });
   });
 
