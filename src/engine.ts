@@ -1,3 +1,4 @@
+import { environment, platformName } from '#platform';
 import type { Backend, BackendChoice, BackendKind, Corpus, IndexDtype } from './backend.js';
 import { resolveConfig, type HybridConfig } from './config.js';
 import { configFromEnv } from './config-sources.js';
@@ -40,6 +41,8 @@ export interface IndexOptions {
 
 /** What `info()` reports. */
 export interface EngineInfo {
+  /** Which build is running: 'node', or 'browser' (the browser bundle, or a bundler's browser build). */
+  platform: 'node' | 'browser';
   cpu: {
     /** Where the WASM kernels were loaded from. */
     wasmSource: 'url' | 'inline';
@@ -89,6 +92,7 @@ export class HybridEngine {
   info(): EngineInfo {
     this.assertLive();
     return {
+      platform: platformName,
       cpu: {
         wasmSource: this.memory.wasmSource,
         wasmBytes: this.memory.wasmBytes,
@@ -435,7 +439,7 @@ export async function createHybrid(options: HybridOptions = {}): Promise<HybridE
     throw new HybridError('INVALID_CONFIG', 'createHybrid options must be an object', 'options');
   }
   const { gpu, ...fields } = options;
-  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  const env = environment();
   // Environment overrides apply last (README lists them).
   const config = resolveConfig({ ...fields, ...(env ? configFromEnv(env) : {}) });
   if (gpu !== undefined && gpu !== null && typeof gpu !== 'object') {

@@ -1,3 +1,4 @@
+import { loadBytes } from '#platform';
 import { KERNELS_WASM_BASE64 } from '../generated/kernels-wasm.js';
 
 /** The exports of asm/index.ts (byte addresses are plain numbers). */
@@ -63,20 +64,11 @@ export async function instantiateKernels(memory: WebAssembly.Memory): Promise<{
   return { exports: instance.exports as unknown as KernelExports, source, bytes };
 }
 
-// Bundlers see `new URL('./kernels.wasm', import.meta.url)` and ship the file; when the file is
-// not there (a bundle that dropped it, a test run from src/), the inline base64 copy is used.
+// Bundlers see `new URL('./kernels.wasm', import.meta.url)` and ship the file (the browser
+// bundle has its own copy beside it); when the file is not there (a bundle that dropped it, a
+// test run from src/, a page opened from file://), the inline base64 copy is used.
 async function compileFromUrl(): Promise<CompiledKernels> {
-  const url = new URL('./kernels.wasm', import.meta.url);
-  let bytes: ArrayBuffer;
-  if (url.protocol === 'file:') {
-    const { readFile } = await import('node:fs/promises');
-    const file = await readFile(url);
-    bytes = file.buffer.slice(file.byteOffset, file.byteOffset + file.byteLength) as ArrayBuffer;
-  } else {
-    const response = await fetch(url);
-    if (!response.ok) throw new Error(`fetch ${url.href}: ${response.status}`);
-    bytes = await response.arrayBuffer();
-  }
+  const bytes = await loadBytes(new URL('./kernels.wasm', import.meta.url));
   return { module: await WebAssembly.compile(bytes), source: 'url', bytes: bytes.byteLength };
 }
 
