@@ -47,6 +47,10 @@ it('every other js example in the README runs as written', () => {
         expect(lines[2]).toMatch(/^hybrid_similarity_decisions_total\{op="cosine",backend="cpu",reason="no-gpu"\} 1$/);
       }
       if (code.includes('prom-client')) expect(out.trim()).toBe('true');
+      if (code.includes('hs.info().platform')) {
+        // The bundler example (also built by Vite and run in Chromium: browser.test.ts).
+        expect(out.trim().split('\n')).toEqual(['1 2 0.995', 'node url']);
+      }
       if (code.includes('spreadActivation')) {
         expect(out.trim().split('\n')).toEqual(['1.0000 0.1241 0.2483 0.0122', '4 true']);
       }
