@@ -89,8 +89,9 @@ try {
       try {
         const page = await context.newPage();
         await page.goto(`${url}?n=${setting.n}&dim=${setting.dim}&gpu=${setting.gpu}`);
-        await page.waitForFunction(() => ['done', 'error'].includes(document.body.dataset.state), null, { timeout: 300_000 });
-        const result = await page.evaluate(() => window.demoResult);
+        // Strings: these run in the page, where document and window are.
+        await page.waitForFunction("['done', 'error'].includes(document.body.dataset.state)", null, { timeout: 300_000 });
+        const result = await page.evaluate('window.demoResult');
         if (result.state !== 'done') throw new Error(result.error);
         const sample = {};
         for (const [key, prefix] of steps) sample[key] = result.timeline.find((t) => t.what.startsWith(prefix)).at;
