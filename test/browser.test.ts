@@ -18,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ADAPTER_HELP, chromiumMissing, inCi, launchChromium, serveFolders, type Chromium, type Served,
 } from './browser/chromium.js';
+import { randomMatrix, rng } from './helpers.js';
 import { BROWSER_CASES, type CaseOutcome, type GpuChoice, type PageBackend, type PageEngineInfo } from './browser/harness.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -284,7 +285,7 @@ describe.skipIf(skip)('in Chromium', () => {
       server?.kill('SIGTERM');
     });
 
-    it('searches and spreads on both backends, and a screenshot shows the results', async () => {
+    it('searches and spreads on both backends, a screenshot shows the results, and corpora load from .json and .f32', async () => {
       // 130 dimensions (not a multiple of 4); software GPU allowed so both backends answer.
       const page = await chrome.open(`${url}?n=3000&dim=130&gpu=any`);
       await page.waitForFunction(() => document.body.dataset.state === 'done' || document.body.dataset.state === 'error',
@@ -315,6 +316,28 @@ describe.skipIf(skip)('in Chromium', () => {
       if (result.info.gpu) expect(pixels.green).toBeGreaterThan(50);
       const text = await page.locator('#results').innerText();
       expect(text).toContain(`#${result.target} (`);
+
+      // A corpus loaded from a file: 60 random rows of 33 as JSON, then as raw float32 (.f32).
+      const flat = randomMatrix(60, 33, rng(60));
+      const rows = Array.from({ length: 60 }, (_, r) => Array.from(flat.subarray(r * 33, (r + 1) * 33)));
+      const loaded = async (name: string, buffer: Buffer) => {
+        await page.locator('#corpus-file').setInputFiles({ name, mimeType: 'application/octet-stream', buffer });
+        await page.waitForFunction(`window.demoResult.state !== 'running' && window.demoResult.n === ${rows.length}`,
+          null, { timeout: 120_000 });
+        return page.evaluate(() => (window as unknown as { demoResult: DemoResult & { n: number; dim: number } }).demoResult);
+      };
+      await page.locator('input[name=dim]').fill('33');
+      for (const file of [
+        { name: 'corpus.json', buffer: Buffer.from(JSON.stringify(rows)) },
+        { name: 'corpus.f32', buffer: Buffer.from(flat.buffer) },
+      ]) {
+        const fromFile = await loaded(file.name, file.buffer);
+        expect(fromFile.state, fromFile.error).toBe('done');
+        expect([fromFile.n, fromFile.dim, fromFile.target]).toEqual([60, 33, 59]);
+        for (const s of fromFile.calls.filter((c) => c.label.startsWith('search top-5'))) expect(s.best, file.name).toBe(59);
+        // Reset for the next file: the page keys its wait on n.
+        await page.evaluate(() => { (window as unknown as { demoResult: { n: number } }).demoResult.n = 0; });
+      }
       expect(chrome.problems).toEqual([]);
     });
   });
