@@ -3,9 +3,16 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'build/', 'node_modules/', 'src/generated/', 'asm/', 'bench/results/', '.gpu-carry/'] },
+  { ignores: ['dist/', 'build/', 'node_modules/', 'src/generated/', 'asm/', 'bench/results/', '.gpu-carry/', 'test-results*/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
+  {
+    // The browser demo page's script.
+    files: ['examples/browser/*.js'],
+    languageOptions: {
+      globals: { window: 'readonly', document: 'readonly', location: 'readonly', navigator: 'readonly', URLSearchParams: 'readonly' },
+    },
+  },
   {
     languageOptions: {
       globals: {

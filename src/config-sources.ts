@@ -1,3 +1,4 @@
+import { readTextFile } from '#platform';
 import { parse as parseToml } from 'smol-toml';
 import { resolveConfig, type HybridConfig } from './config.js';
 import { HybridError } from './errors.js';
@@ -80,12 +81,14 @@ export function parseConfigToml(text: string, source = 'TOML'): Partial<HybridCo
   return fields as Partial<HybridConfig>;
 }
 
-/** Read a TOML config file (Node) in the tuning guide's layout; see parseConfigToml. */
+/**
+ * Read a TOML config file (Node only; in a browser it throws INVALID_CONFIG: pass the text to
+ * parseConfigToml) in the tuning guide's layout; see parseConfigToml.
+ */
 export async function loadConfig(path: string): Promise<Partial<HybridConfig>> {
-  const { readFile } = await import('node:fs/promises');
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readTextFile(path);
   } catch (error) {
     throw new HybridError('INVALID_CONFIG', `cannot read config file ${path}: ${(error as Error).message}`, 'path');
   }

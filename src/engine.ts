@@ -1,8 +1,9 @@
+import { availableCores, environment, platformName, threadsSupported } from '#platform';
 import type { Backend, BackendChoice, BackendKind, Corpus, IndexDtype } from './backend.js';
 import { resolveConfig, type HybridConfig } from './config.js';
 import { configFromEnv } from './config-sources.js';
 import { CpuBackend } from './cpu/cpu-backend.js';
-import { availableCores, CpuPool, threadsSupported } from './cpu/pool.js';
+import { CpuPool } from './cpu/pool.js';
 import { CpuMemory, type StagedRows } from './cpu/cpu-memory.js';
 import { GpuError, HybridError } from './errors.js';
 import { acquireDevice, findGpu } from './gpu/device.js';
@@ -42,6 +43,8 @@ export interface IndexOptions {
 
 /** What `info()` reports. */
 export interface EngineInfo {
+  /** Which build is running: 'node', or 'browser' (the browser bundle, or a bundler's browser build). */
+  platform: 'node' | 'browser';
   cpu: {
     /** Where the WASM kernels were loaded from. */
     wasmSource: 'url' | 'inline';
@@ -96,6 +99,7 @@ export class HybridEngine {
   info(): EngineInfo {
     this.assertLive();
     return {
+      platform: platformName,
       cpu: {
         wasmSource: this.memory.wasmSource,
         wasmBytes: this.memory.wasmBytes,
@@ -463,7 +467,7 @@ export async function createHybrid(options: HybridOptions = {}): Promise<HybridE
     throw new HybridError('INVALID_CONFIG', 'createHybrid options must be an object', 'options');
   }
   const { gpu, ...fields } = options;
-  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  const env = environment();
   // Environment overrides apply last (README lists them).
   const overrides: Record<string, unknown> = { ...fields, ...(env ? configFromEnv(env) : {}) };
   // cpuThreads defaults to the cores this process may use (Node cannot tell synchronously).

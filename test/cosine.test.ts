@@ -3,13 +3,9 @@ import { describe, expect, it } from 'vitest';
 import type { HybridEngine } from '../src/index.js';
 import { poisonFreeMemory } from '../src/testing.js';
 import { BACKENDS, requireGpuInCi, useEngine } from './gpu-setup.js';
-import { cosineReference, expectScoresClose, randomMatrix, rng } from './helpers.js';
+import { cosineReference, DIMS, expectScoresClose, MS, NS, randomMatrix, rng } from './helpers.js';
 
 requireGpuInCi();
-
-const DIMS = [1, 3, 4, 5, 17, 128, 384, 768, 1536];
-const NS = [1, 7, 1000, 100000];
-const MS = [1, 2, 5, 64, 70];
 
 describe.each(BACKENDS)('$name backend', ({ name, backend, skip }) => {
 let hs!: HybridEngine;

@@ -132,7 +132,8 @@ describe.skipIf(!runGpuTests)('GPU backend', () => {
   });
 
   it('a corpus above the memory budget stays on the CPU (auto) and is refused when forced', async () => {
-    const small = await createHybrid({ ...engineOptions('gpu'), vramSafetyMargin: 1e-6, gpuMinBatchSize: 1 });
+    // No exploration: a 2% explore draw would send the call to the CPU before the budget is asked.
+    const small = await createHybrid({ ...engineOptions('gpu'), vramSafetyMargin: 1e-6, gpuMinBatchSize: 1, explorationRate: 0 });
     const dim = 32;
     const vectors = randomMatrix(2000, dim, rng(3));
     const index = await small.createIndex(vectors, { dim });

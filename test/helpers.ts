@@ -1,8 +1,22 @@
-// Shared by every test: seeded random data, float64 references, and checks that can fail.
-import { expect } from 'vitest';
+// Shared by every test, in Node and in the browser page (test/browser/): the shapes every
+// backend is tested on, seeded random data, float64 references, and checks that can fail.
+// Free of vitest and of Node APIs so that test/browser/harness.ts can bundle it for Chromium:
+// a failed check throws an Error naming what differs.
 
 /** Tolerance on every score against the float64 reference. */
 export const TOLERANCE = 1e-5;
+
+/** Row lengths every cosine and index case runs with (not multiples of 4 among them). */
+export const DIMS = [1, 3, 4, 5, 17, 128, 384, 768, 1536];
+/** Row counts: one row, a partly filled panel, and large. */
+export const NS = [1, 7, 1000, 100000];
+/** Query counts of the batch and matrix cases. */
+export const MS = [1, 2, 5, 64, 70];
+
+/** Throw `message` unless `condition` holds. */
+export function check(condition: boolean, message: string): asserts condition {
+  if (!condition) throw new Error(message);
+}
 
 /** mulberry32: a small seeded generator, so each case's data is fresh but reproducible. */
 export function rng(seed: number): () => number {
@@ -54,7 +68,7 @@ function norm(data: Float32Array, offset: number, dim: number): number {
 
 /** Every score finite (poisoned NaN shows an unwritten element) and within TOLERANCE. */
 export function expectScoresClose(actual: Float32Array, expected: Float64Array | number[], label = ''): void {
-  expect(actual.length, `${label} length`).toBe(expected.length);
+  check(actual.length === expected.length, `${label} length: got ${actual.length}, want ${expected.length}`);
   let worst = 0;
   let worstAt = -1;
   for (let i = 0; i < actual.length; i++) {
@@ -66,8 +80,7 @@ export function expectScoresClose(actual: Float32Array, expected: Float64Array |
       worstAt = i;
     }
   }
-  expect(worst, `${label} worst error at ${worstAt}: got ${actual[worstAt]}, want ${expected[worstAt]}`)
-    .toBeLessThan(TOLERANCE);
+  check(worst < TOLERANCE, `${label} worst error ${worst} at ${worstAt}: got ${actual[worstAt]}, want ${expected[worstAt]}`);
 }
 
 /** Indices of the k best of `scores`: higher first, ties to the lower index. */
@@ -100,7 +113,7 @@ export function expectTopK(result: { indices: Uint32Array; scores: Float32Array 
 
 /** Element-wise identity (Object.is), reporting the first difference; fast on long arrays. */
 export function expectSameValues(actual: ArrayLike<number>, expected: ArrayLike<number>, label = ''): void {
-  expect(actual.length, `${label} length`).toBe(expected.length);
+  check(actual.length === expected.length, `${label} length: got ${actual.length}, want ${expected.length}`);
   for (let i = 0; i < actual.length; i++) {
     if (!Object.is(actual[i], expected[i])) {
       throw new Error(`${label}: element ${i} is ${actual[i]}, expected ${expected[i]}`);
@@ -116,8 +129,9 @@ export function expectSameValues(actual: ArrayLike<number>, expected: ArrayLike<
  */
 export function expectTopKWithin(result: { indices: Uint32Array; scores: Float32Array }, k: number,
   reference: Float64Array, label = ''): void {
-  expect(result.indices.length, `${label} length`).toBe(Math.min(k, reference.length));
-  expect(new Set(result.indices).size, `${label} distinct rows`).toBe(result.indices.length);
+  check(result.indices.length === Math.min(k, reference.length),
+    `${label} length: got ${result.indices.length}, want ${Math.min(k, reference.length)}`);
+  check(new Set(result.indices).size === result.indices.length, `${label}: rows repeat`);
   for (let i = 0; i < result.indices.length; i++) {
     const row = result.indices[i]!;
     const score = result.scores[i]!;

@@ -4,13 +4,10 @@ import type { HybridEngine, VectorIndex } from '../src/index.js';
 import { poisonFreeMemory } from '../src/testing.js';
 import { BACKENDS, requireGpuInCi, useEngine } from './gpu-setup.js';
 import {
-  cosineReference, expectSameValues, expectScoresClose, expectTopK, expectTopKWithin, randomMatrix, rng,
+  cosineReference, DIMS, expectSameValues, expectScoresClose, expectTopK, expectTopKWithin, NS, randomMatrix, rng,
 } from './helpers.js';
 
 requireGpuInCi();
-
-const DIMS = [1, 3, 4, 5, 17, 128, 384, 768, 1536];
-const NS = [1, 7, 1000, 100000];
 
 describe.each(BACKENDS)('$name backend', ({ name, backend, skip }) => {
 let hs!: HybridEngine;

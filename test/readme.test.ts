@@ -50,6 +50,10 @@ it('every other js example in the README runs as written', () => {
       if (code.includes('presets.batching')) {
         expect(out.trim().split('\n')).toEqual(['2 true', '[ 1, 2, 3 ] [ 0, 1, 2 ]', '{ full: 0, timer: 1 }']);
       }
+      if (code.includes('hs.info().platform')) {
+        // The bundler example (also built by Vite and run in Chromium: browser.test.ts).
+        expect(out.trim().split('\n')).toEqual(['1 2 0.995', 'node url']);
+      }
       if (code.includes('spreadActivation')) {
         expect(out.trim().split('\n')).toEqual(['1.0000 0.1241 0.2483 0.0122', '4 true']);
       }

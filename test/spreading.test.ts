@@ -1,154 +1,25 @@
 // Activation spreading on both backends against a float64 reference of DESIGN.md's rule written
-// here from the raw edge list (not the library's CSR), on random graphs with power-law degrees,
-// isolated nodes, self-loops, cycles, negative weights and parallel edges.
+// from the raw edge list (not the library's CSR; test/spreading-reference.ts, shared with the
+// browser page), on random graphs with power-law degrees, isolated nodes, self-loops, cycles,
+// negative weights and parallel edges.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHybrid, HybridError, type Decay, type FanMode, type HybridEngine } from '../src/index.js';
+import { createHybrid, HybridError, type HybridEngine } from '../src/index.js';
 import { poisonFreeMemory } from '../src/testing.js';
 import { BACKENDS, requireGpuInCi, useEngine } from './gpu-setup.js';
 import { rng } from './helpers.js';
+import {
+  base, expectTotalsClose, reference, runSpreadingCase, settledOptions, SPREADING_CASES, type TestGraph,
+} from './spreading-reference.js';
 
 requireGpuInCi();
-
-interface TestGraph { nodeCount: number; from: Uint32Array; to: Uint32Array; weight: Float32Array; undirected: boolean }
-interface Seeds { nodes: Uint32Array; values: Float32Array }
-interface Options { maxHops: number; decay: Decay; threshold: number; fan: FanMode; maxActivation: number }
-
-/** Power-law-ish degrees (node ids skewed towards 0), isolated tail, self-loops, a cycle, parallel edges. */
-function randomGraph(nodeCount: number, edges: number, seed: number, undirected = false): TestGraph {
-  const random = rng(seed);
-  const from: number[] = [];
-  const to: number[] = [];
-  const weight: number[] = [];
-  const live = Math.max(1, Math.floor(nodeCount * 0.95)); // the last 5% stay isolated
-  const skewed = () => Math.min(live - 1, Math.floor(live * random() ** 3));
-  for (let i = 0; i < edges; i++) {
-    const u = random() < 0.5 ? skewed() : Math.floor(random() * live);
-    const v = random() < 0.05 ? u : random() < 0.5 ? skewed() : Math.floor(random() * live);
-    from.push(u); to.push(v); weight.push(random() * 2 - 1);
-    if (random() < 0.03) { from.push(u); to.push(v); weight.push(random()); } // a parallel edge
-  }
-  for (let i = 0; i < Math.min(10, live); i++) { from.push(i); to.push((i + 1) % Math.min(10, live)); weight.push(0.9); } // a cycle
-  return { nodeCount, from: Uint32Array.from(from), to: Uint32Array.from(to), weight: Float32Array.from(weight), undirected };
-}
-
-function randomSeeds(nodeCount: number, count: number, seed: number): Seeds {
-  const random = rng(seed);
-  const nodes = new Uint32Array(count).map(() => Math.floor(random() * nodeCount));
-  if (count > 2) nodes[1] = nodes[0]!; // a duplicate: values add up
-  const values = new Float32Array(count).map(() => random() * 1.6 - 0.3); // some negative, some > 1
-  return { nodes, values };
-}
-
-function decayAt(decay: Decay, h: number): number {
-  if (typeof decay === 'number') return decay;
-  if (decay.kind === 'exponential') return Math.exp(-(decay.rate ?? 0.7) * h);
-  if (decay.kind === 'power') return (h + 1) ** -decay.exponent;
-  return Math.max(0, 1 - decay.slope * h);
-}
-
-/** The rule in float64; also the smallest distance of any |c| to the threshold (near ties). */
-function reference(graph: TestGraph, seeds: Seeds, o: Options): { total: Float64Array; margin: number } {
-  const n = graph.nodeCount;
-  const src: number[] = [], dst: number[] = [], w: number[] = [];
-  for (let i = 0; i < graph.from.length; i++) {
-    src.push(graph.from[i]!); dst.push(graph.to[i]!); w.push(graph.weight[i]!);
-    if (graph.undirected && graph.from[i] !== graph.to[i]) { src.push(graph.to[i]!); dst.push(graph.from[i]!); w.push(graph.weight[i]!); }
-  }
-  const out = new Float64Array(n);
-  for (const u of src) out[u]!++;
-  const fan = (u: number) => (o.fan === 'none' || out[u] === 0 ? 1 : o.fan === 'outDegree' ? out[u]! : Math.sqrt(out[u]!));
-  let f = new Float64Array(n);
-  for (let i = 0; i < seeds.nodes.length; i++) f[seeds.nodes[i]!]! += seeds.values[i]!;
-  const clamp = (x: number) => Math.min(Math.max(x, 0), Math.fround(o.maxActivation));
-  const total = f.map(clamp);
-  const threshold = Math.fround(o.threshold);
-  let margin = Infinity;
-  for (let h = 1; h <= o.maxHops; h++) {
-    const c = new Float64Array(n);
-    for (let e = 0; e < src.length; e++) c[dst[e]!]! += f[src[e]!]! * w[e]! / fan(src[e]!);
-    const d = Math.fround(decayAt(o.decay, h));
-    const next = new Float64Array(n);
-    let any = false;
-    for (let v = 0; v < n; v++) {
-      const value = d * c[v]!;
-      // With threshold 0 nothing is ambiguous: every non-zero c is kept.
-      if (value !== 0 && threshold > 0) margin = Math.min(margin, Math.abs(Math.abs(value) - threshold));
-      if (Math.abs(value) >= threshold && value !== 0) { next[v] = value; any = true; total[v] = clamp(total[v]! + value); }
-    }
-    if (!any) break;
-    f = next;
-  }
-  return { total, margin };
-}
-
-/**
- * A threshold with no |c| within 1e-5 of it in the reference, so that the f32 kernels and the
- * float64 reference cut the same nodes (a node on the edge would otherwise differ by the whole
- * threshold, and its neighbours after it). Nudged up a little until that holds.
- */
-function settledOptions(graph: TestGraph, seedSets: Seeds[], o: Options): Options {
-  let options = o;
-  for (let attempt = 0; attempt < 40; attempt++) {
-    if (seedSets.every((s) => reference(graph, s, options).margin >= 1e-5)) return options;
-    options = { ...options, threshold: options.threshold * 1.0173 + 1e-6 };
-  }
-  throw new Error('no threshold without near ties');
-}
-
-function expectTotalsClose(actual: Float32Array, expected: Float64Array, label: string): void {
-  expect(actual.length, label).toBe(expected.length);
-  let worst = 0, at = -1;
-  for (let v = 0; v < expected.length; v++) {
-    if (!Number.isFinite(actual[v]!)) throw new Error(`${label}: node ${v} is ${actual[v]}`);
-    const error = Math.abs(actual[v]! - expected[v]!);
-    if (error > worst) { worst = error; at = v; }
-  }
-  expect(worst, `${label}: worst at node ${at}: ${actual[at]} vs ${expected[at]}`).toBeLessThan(2e-5);
-}
-
-const base: Options = { maxHops: 4, decay: { kind: 'exponential', rate: 0.7 }, threshold: 0.01, fan: 'none', maxActivation: 1 };
-const small = randomGraph(1000, 5000, 11);
-const smallUndirected = randomGraph(1000, 3000, 12, true);
-const large = randomGraph(200_000, 1_000_000, 13);
-
-const cases: Array<{ name: string; graph: TestGraph; k: number; options: Options }> = [
-  { name: '1k defaults, K 1', graph: small, k: 1, options: base },
-  { name: '1k outDegree fan, K 3', graph: small, k: 3, options: { ...base, fan: 'outDegree' } },
-  { name: '1k sqrtOutDegree fan, K 8', graph: small, k: 8, options: { ...base, fan: 'sqrtOutDegree' } },
-  { name: '1k power decay, K 33, no threshold', graph: small, k: 33, options: { ...base, decay: { kind: 'power', exponent: 1.5 }, threshold: 0 } },
-  { name: '1k linear decay, K 1', graph: small, k: 1, options: { ...base, decay: { kind: 'linear', slope: 0.2 } } },
-  { name: '1k constant decay 0.8, K 3', graph: small, k: 3, options: { ...base, decay: 0.8, threshold: 0.05 } },
-  { name: '1k exponential rate 0.3, no threshold, 6 hops', graph: small, k: 1, options: { ...base, decay: { kind: 'exponential', rate: 0.3 }, threshold: 0, maxHops: 6 } },
-  { name: '1k threshold cuts everything', graph: small, k: 3, options: { ...base, threshold: 1e6 } },
-  { name: '1k maxHops 0', graph: small, k: 3, options: { ...base, maxHops: 0 } },
-  { name: '1k maxHops 1', graph: small, k: 8, options: { ...base, maxHops: 1 } },
-  { name: '1k maxActivation 0.5, 50 hops (early stop)', graph: small, k: 1, options: { ...base, maxActivation: 0.5, maxHops: 50 } },
-  { name: '1k undirected, outDegree, K 8', graph: smallUndirected, k: 8, options: { ...base, fan: 'outDegree' } },
-  { name: '200k / 1M edges, K 1', graph: large, k: 1, options: { ...base, fan: 'sqrtOutDegree' } },
-  // 200k nodes have too many activations near any threshold for f32 and f64 to cut the same
-  // ones: these run with the cut off (threshold 0) and with one far above every activation.
-  { name: '200k / 1M edges, K 8, no threshold', graph: large, k: 8, options: { ...base, decay: { kind: 'power', exponent: 1 }, threshold: 0 } },
-  { name: '200k / 1M edges, K 3, threshold above all', graph: large, k: 3, options: { ...base, fan: 'outDegree', threshold: 50 } },
-];
 
 describe.each(BACKENDS)('$name backend', ({ name, backend, skip }) => {
   let hs!: HybridEngine;
   useEngine(name, skip, (engine) => { hs = engine; });
 
   describe.skipIf(skip)('spreading against the float64 rule', () => {
-    it.each(cases)('$name', async ({ graph, k, options }) => {
-      const seedSets = Array.from({ length: k }, (_, j) => randomSeeds(graph.nodeCount, 5 + j, 100 + j + graph.nodeCount));
-      const o = settledOptions(graph, seedSets, options);
-      const g = hs.createGraph(graph);
-      poisonFreeMemory(hs);
-      if (k === 1) {
-        const totals = await hs.spreadActivation(g, { seeds: seedSets[0]!, ...o, backend });
-        expectTotalsClose(totals, reference(graph, seedSets[0]!, o).total, 'K 1');
-      }
-      const batch = await hs.spreadActivationBatch(g, { seedSets, ...o, backend });
-      expect(batch.length).toBe(k);
-      batch.forEach((totals, j) => expectTotalsClose(totals, reference(graph, seedSets[j]!, o).total, `seed set ${j}`));
-      g.dispose();
+    it.each(SPREADING_CASES)('$name', async (c) => {
+      await runSpreadingCase(c, hs, backend, () => poisonFreeMemory(hs));
     });
 
     it('high in-degree nodes (the cooperative path) and isolated nodes', async () => {

@@ -1,3 +1,4 @@
+import { loadBytes } from '#platform';
 import { KERNELS_WASM_BASE64 } from '../generated/kernels-wasm.js';
 
 /** The exports of asm/index.ts (byte addresses are plain numbers). */
@@ -134,20 +135,11 @@ export function withSharedMemory(bytes: Uint8Array<ArrayBuffer>): Uint8Array<Arr
   throw new Error('kernels.wasm: no memory import');
 }
 
-// Bundlers see `new URL('./kernels.wasm', import.meta.url)` and ship the file; when the file is
-// not there (a bundle that dropped it, a test run from src/), the inline base64 copy is used.
+// Bundlers see `new URL('./kernels.wasm', import.meta.url)` and ship the file (the browser
+// bundle has its own copy beside it); when the file is not there (a bundle that dropped it, a
+// test run from src/, a page opened from file://), the inline base64 copy is used.
 async function loadFromUrl(): Promise<KernelBinary> {
-  const url = new URL('./kernels.wasm', import.meta.url);
-  let bytes: Uint8Array<ArrayBuffer>;
-  if (url.protocol === 'file:') {
-    const { readFile } = await import('node:fs/promises');
-    const file = await readFile(url);
-    bytes = new Uint8Array(file.buffer.slice(file.byteOffset, file.byteOffset + file.byteLength) as ArrayBuffer);
-  } else {
-    const response = await fetch(url);
-    if (!response.ok) throw new Error(`fetch ${url.href}: ${response.status}`);
-    bytes = new Uint8Array(await response.arrayBuffer());
-  }
+  const bytes = new Uint8Array(await loadBytes(new URL('./kernels.wasm', import.meta.url)));
   // Fail here (and fall back to the inline copy) if the file is not a usable module.
   await WebAssembly.compile(bytes);
   return { bytes, source: 'url' };

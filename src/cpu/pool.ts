@@ -1,3 +1,6 @@
+import { startWorker } from '#platform';
+import type { WorkerHandle } from '../platform/types.js';
+
 // Worker threads that run the WASM kernels over the engine's one shared WebAssembly.Memory:
 // worker_threads in Node, Web Workers in browsers (only where `crossOriginIsolated`, which
 // SharedArrayBuffer needs). Workers never allocate: the calling thread owns the arena, stages
@@ -37,30 +40,6 @@ listen(async (message) => {
 });
 `;
 
-const NODE_PRELUDE = `
-const { parentPort } = require('node:worker_threads');
-const listen = (handler) => parentPort.on('message', handler);
-const post = (message) => parentPort.postMessage(message);
-`;
-
-const BROWSER_PRELUDE = `
-const listen = (handler) => { self.onmessage = (event) => handler(event.data); };
-const post = (message) => self.postMessage(message);
-`;
-
-/** The part of a worker the pool uses (Node's Worker and the browser's, behind one shape). */
-interface WorkerHandle {
-  post(message: unknown): void;
-  onMessage(handler: (message: WorkerReply) => void): void;
-  onError(handler: (error: Error) => void): void;
-  /** Node: the thread ended (crashed, or was terminated). */
-  onExit(handler: () => void): void;
-  /** Node: let the process exit while the worker is idle (ref while a job is pending). */
-  ref(): void;
-  unref(): void;
-  terminate(): void;
-}
-
 type WorkerReply =
   | { type: 'ready' }
   | { type: 'failed'; message: string }
@@ -70,59 +49,6 @@ type WorkerReply =
 interface Pending {
   resolve(results: number[]): void;
   reject(error: Error): void;
-}
-
-function isNode(): boolean {
-  const proc = (globalThis as { process?: { versions?: { node?: string } } }).process;
-  return typeof proc?.versions?.node === 'string';
-}
-
-/** Cores this process may use: Node's availableParallelism(), else navigator.hardwareConcurrency. */
-export async function availableCores(): Promise<number> {
-  if (isNode()) {
-    const os = await import('node:os');
-    return typeof os.availableParallelism === 'function' ? os.availableParallelism() : Math.max(1, os.cpus().length);
-  }
-  const cores = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency;
-  return typeof cores === 'number' && cores >= 1 ? cores : 1;
-}
-
-/** Whether this environment can run kernels in threads over shared memory. */
-export function threadsSupported(): boolean {
-  if (typeof SharedArrayBuffer === 'undefined') return false;
-  if (isNode()) return true;
-  const scope = globalThis as { Worker?: unknown; crossOriginIsolated?: boolean };
-  return typeof scope.Worker === 'function' && scope.crossOriginIsolated === true;
-}
-
-async function spawn(): Promise<WorkerHandle> {
-  if (isNode()) {
-    const { Worker } = await import('node:worker_threads');
-    // execArgv [] : the worker must not inherit flags such as --input-type=module (the prelude
-    // is a CommonJS script) or an -e script of the parent.
-    const worker = new Worker(NODE_PRELUDE + WORKER_BODY, { eval: true, execArgv: [] });
-    return {
-      post: (message) => worker.postMessage(message),
-      onMessage: (handler) => worker.on('message', handler),
-      onError: (handler) => worker.on('error', handler),
-      onExit: (handler) => worker.on('exit', handler),
-      ref: () => worker.ref(),
-      unref: () => worker.unref(),
-      terminate: () => void worker.terminate(),
-    };
-  }
-  const url = URL.createObjectURL(new Blob([BROWSER_PRELUDE + WORKER_BODY], { type: 'text/javascript' }));
-  const worker = new Worker(url);
-  URL.revokeObjectURL(url);
-  return {
-    post: (message) => worker.postMessage(message),
-    onMessage: (handler) => worker.addEventListener('message', (event) => handler(event.data as WorkerReply)),
-    onError: (handler) => worker.addEventListener('error', (event) => handler(new Error(event.message))),
-    onExit: () => undefined,
-    ref: () => undefined,
-    unref: () => undefined,
-    terminate: () => worker.terminate(),
-  };
 }
 
 class PoolWorker {
@@ -136,7 +62,7 @@ class PoolWorker {
   }
 
   static async start(module: WebAssembly.Module, memory: WebAssembly.Memory): Promise<PoolWorker> {
-    const handle = await spawn();
+    const handle = await startWorker(WORKER_BODY);
     const worker = new PoolWorker(handle);
     await new Promise<void>((resolve, reject) => {
       handle.onError((error) => {
@@ -148,7 +74,8 @@ class PoolWorker {
         worker.fail(error);
         reject(error);
       });
-      handle.onMessage((reply) => {
+      handle.onMessage((message) => {
+        const reply = message as WorkerReply;
         if ('type' in reply) {
           if (reply.type === 'ready') resolve();
           else reject(new Error(`CPU worker could not start: ${reply.message}`));

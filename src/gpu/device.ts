@@ -1,3 +1,4 @@
+import { defaultGpu } from '#platform';
 import type { HybridConfig } from '../config.js';
 import type { GpuInfo } from './info.js';
 
@@ -16,23 +17,13 @@ export interface GpuContext {
 const WANTED_FEATURES = ['shader-f16', 'subgroups', 'timestamp-query'] as const;
 
 /**
- * The `GPU` to use: the one passed in; else in Node the optional `webgpu` package (Dawn), in
- * browsers `navigator.gpu`. Null when there is none; never throws.
+ * The `GPU` to use: the one passed in; else the platform's (navigator.gpu, or in Node the
+ * optional `webgpu` package; see src/platform). Null when there is none; never throws.
  */
 export async function findGpu(option: unknown): Promise<GPU | null> {
   if (option === null) return null;
   if (option !== undefined) return option as GPU;
-  const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
-  if (nav?.gpu) return nav.gpu;
-  const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
-  if (!isNode) return null;
-  try {
-    const name = 'webgpu';
-    const module = (await import(/* @vite-ignore */ name)) as { create: (flags: string[]) => GPU };
-    return module.create([]);
-  } catch {
-    return null;
-  }
+  return defaultGpu();
 }
 
 /** Adapter info that names a CPU emulation (Mesa lavapipe/llvmpipe, SwiftShader). */

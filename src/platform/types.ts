@@ -1,0 +1,47 @@
+// What differs between Node and browsers, in one place. Library modules import it as
+// '#platform' (package.json "imports"): Node and Node-targeting bundlers resolve that to
+// node.ts, browsers and browser-targeting bundlers (and any runtime without the `node`
+// condition) to browser.ts. Node built-ins and the `webgpu` package are reached from node.ts
+// only, so a browser build never contains them; test/browser-bundle.test.ts checks that.
+
+/** A worker thread as the CPU pool (src/cpu/pool.ts) uses it, Node's and the browser's alike. */
+export interface WorkerHandle {
+  post(message: unknown): void;
+  onMessage(handler: (message: unknown) => void): void;
+  onError(handler: (error: Error) => void): void;
+  /** The thread ended (Node: crashed or terminated; browsers report errors only). */
+  onExit(handler: () => void): void;
+  /** Node: keep the process alive while a job is pending, let it exit while the worker idles. */
+  ref(): void;
+  unref(): void;
+  terminate(): void;
+}
+
+/** The functions both implementations of '#platform' export (checked by contract.ts). */
+export interface Platform {
+  /** Which implementation was resolved. */
+  readonly platformName: 'node' | 'browser';
+  /** The bytes at `url`: `file:` URLs are read from disk in Node; anything else is fetched. */
+  loadBytes(url: URL): Promise<ArrayBuffer>;
+  /**
+   * The WebGPU `GPU` to use when the caller passed none: `navigator.gpu` where there is one;
+   * in Node otherwise the optional `webgpu` package (Dawn). Null when there is none; never throws.
+   */
+  defaultGpu(): Promise<GPU | null>;
+  /** A text file's contents (Node only; browsers have no files and reject with an Error). */
+  readTextFile(path: string): Promise<string>;
+  /** Environment variables that may override config (process.env in Node; none in browsers). */
+  environment(): Record<string, string | undefined> | undefined;
+  /** Cores this process may use (Node: os.availableParallelism(); browsers: hardwareConcurrency). */
+  availableCores(): Promise<number>;
+  /**
+   * Whether kernels can run in threads over a shared memory: Node always; browsers only when
+   * crossOriginIsolated (SharedArrayBuffer needs it) and Worker exists.
+   */
+  threadsSupported(): boolean;
+  /**
+   * A worker running `body`, a script without imports that calls `listen(handler)` and
+   * `post(message)` (this function defines both for its platform).
+   */
+  startWorker(body: string): Promise<WorkerHandle>;
+}
