@@ -152,7 +152,7 @@ export function suitePlots(report: SuiteReport): PlotSpec[] {
             who: f.implementation === OURS ? `${OURS} (${f.backend})` : f.implementation,
             ours: f.implementation === OURS,
             ms: f.p50Ms,
-            label: `${formatMs(f.p50Ms)}${f.vsOurs !== null ? ` (${f.vsOurs.toFixed(1)}x ours)` : ''}`,
+            label: `${formatMs(f.p50Ms)}${f.vsOurs !== null ? ` (${f.vsOurs.toFixed(1)}x our time)` : ''}`,
           }));
           return {
             title: { text: `${operation.replace(/^peers: /, '')}, ${figures[0]!.shape}`, anchor: 'start', fontSize: 13 },
