@@ -1,8 +1,8 @@
 // Saved baselines of the suite: `--save-baseline NAME` adds a run's medians (with their spread)
 // to DIR/suite[-quick]-NAME.json, keeping the last few runs; `--baseline NAME` compares a run
 // with them, figure by figure, as a ratio, and calls a change a regression only beyond the noise
-// band: 3 x the relative median absolute deviation of either run's samples, the spread of the
-// saved runs' medians (saved twice or more: measured run-to-run noise), and at least 3%.
+// band: the largest of 3 x the relative median absolute deviation of either run's samples,
+// 3 sigma of the saved runs' medians (saved twice or more: measured run-to-run noise), and 3%.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HybridError } from '../errors.js';
@@ -55,11 +55,19 @@ export function noiseBand(p50Ms: number, madMs: number): number {
   return Math.max(NOISE_FLOOR, p50Ms > 0 ? (3 * madMs) / p50Ms : 0);
 }
 
-/** The relative spread of repeated runs' medians: (max - min) / median; 0 for fewer than 2. */
-export function runSpread(medians: readonly number[]): number {
-  if (medians.length < 2) return 0;
+/** d2(k): the expected range of k normal samples in standard deviations (sigma ~ range / d2). */
+const D2 = [0, 0, 1.128, 1.693, 2.059, 2.326, 2.534, 2.704, 2.847, 2.970, 3.078];
+
+/**
+ * Run-to-run noise of repeated runs' medians, as a share: 3 sigma, with sigma estimated from their
+ * range (range / d2(k), the usual estimate for few samples), relative to their median; 0 for
+ * fewer than 2 runs.
+ */
+export function runNoise(medians: readonly number[]): number {
+  const k = Math.min(medians.length, D2.length - 1);
+  if (k < 2) return 0;
   const m = median(medians);
-  return m > 0 ? (Math.max(...medians) - Math.min(...medians)) / m : 0;
+  return m > 0 ? (3 * (Math.max(...medians) - Math.min(...medians))) / m / D2[k]! : 0;
 }
 
 /** A change `ratio` (now / then) against a noise `band`. */
@@ -130,7 +138,7 @@ export function compareWithBaseline(report: SuiteReport, baseline: BaselineFile)
     const band = Math.max(
       noiseBand(f.p50Ms, f.madMs),
       median(saved.map((s) => noiseBand(s.p50Ms, s.madMs))),
-      runSpread(saved.map((s) => s.p50Ms)),
+      runNoise(saved.map((s) => s.p50Ms)),
     );
     const ratio = f.p50Ms / then;
     return { id: f.id, nowMs: f.p50Ms, baselineMs: then, ratio, band, verdict: verdictOf(ratio, band) };

@@ -97,7 +97,8 @@ export function formatComparison(comparison: BaselineComparison): string {
     .map((v) => `${comparison.rows.filter((r) => r.verdict === v).length} ${v}`).join(', ');
   return [
     `### against baseline '${comparison.name}' (${comparison.runs} run${comparison.runs === 1 ? '' : 's'}, last ${comparison.lastDate}; ${comparison.machine})`,
-    '', `${counts}. ratio = now / baseline median; a regression is a ratio above 1 + band.`, '',
+    '', `${counts}. ratio = now / baseline median; a regression is a ratio above 1 + band.` +
+      (comparison.runs < 2 ? ' One saved run: the band covers within-run noise only; save the baseline a few times to measure run-to-run noise.' : ''), '',
     table(['figure', 'now', 'baseline', 'ratio', 'noise band', 'verdict'], rows),
   ].join('\n');
 }

@@ -7,7 +7,7 @@ export { cosineModule } from './modules/cosine.js';
 export { spreadingModule } from './modules/spreading.js';
 export { peersModule } from './modules/peers.js';
 export {
-  compareWithBaseline, loadBaseline, saveBaseline, baselinePath, noiseBand, runSpread, verdictOf, NOISE_FLOOR,
+  compareWithBaseline, loadBaseline, saveBaseline, baselinePath, noiseBand, runNoise, verdictOf, NOISE_FLOOR,
 } from './baseline.js';
 export type { BaselineComparison, BaselineFile, BaselineRow, BaselineRun, Verdict } from './baseline.js';
 export { suitePlots, marksFor } from './plots.js';
