@@ -1,16 +1,18 @@
-// Saved baselines for the benchmarks: `--save-baseline NAME` stores a run's medians with their
-// spread; `--baseline NAME` compares a run with it, each task as a ratio, flagging a regression
-// only beyond a noise band measured from the samples of both runs (these machines are shared
-// and noisy). Files: bench/baselines/<bench>-<NAME>.json.
+// Saved baselines for the single-purpose bench scripts (bench/cpu.bench.mjs): `--save-baseline
+// NAME` stores a run's medians with their spread; `--baseline NAME` compares a run with it, each
+// task as a ratio, flagging a regression only beyond the noise band (3 x relative MAD of either
+// run's samples, at least 3%: src/bench/baseline.ts, shared with the suite's baselines).
+// Files: bench/baselines/<bench>-<NAME>.json. The suite (`npm run bench`) has its own.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { noiseBand as bandOf, verdictOf } from '../dist/bench/baseline.js';
 
 const folder = join(dirname(fileURLToPath(import.meta.url)), 'baselines');
 
-/** The noise band of one task: its relative median absolute deviation x 3, at least 3%. */
+/** The noise band of one task's latency statistics (tinybench): 3 x relative MAD, at least 3%. */
 export function noiseBand(latency) {
-  return Math.max(0.03, (3 * latency.mad) / latency.p50);
+  return bandOf(latency.p50, latency.mad);
 }
 
 /** What a baseline keeps of a tinybench task. */
@@ -43,8 +45,7 @@ export function baselineStep(benchName, argv, tasks, machine) {
     if (!then) return { task: now.task, medianMs: now.medianMs, baselineMs: null, ratio: null, verdict: 'new' };
     const ratio = now.medianMs / then.medianMs;
     const band = Math.max(now.band, then.band);
-    const verdict = ratio > 1 + band ? 'REGRESSION' : ratio < 1 / (1 + band) ? 'faster' : 'same (within noise)';
-    return { task: now.task, medianMs: round(now.medianMs), baselineMs: round(then.medianMs), ratio: round(ratio), bandPct: round(band * 100), verdict };
+    return { task: now.task, medianMs: round(now.medianMs), baselineMs: round(then.medianMs), ratio: round(ratio), bandPct: round(band * 100), verdict: verdictOf(ratio, band) };
   });
   console.log(`compared with baseline ${compare} (${base.date}, ${base.machine?.cpu ?? 'unknown machine'}):`);
   console.table(rows);

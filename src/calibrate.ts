@@ -73,12 +73,7 @@ export async function calibrate(engine: HybridEngine, options: CalibrationOption
     options.onPoint?.(point);
     index.dispose();
   }
-  let crossoverRows: number | null = null;
-  for (let i = points.length - 1; i >= 0; i--) {
-    const s = points[i]!.speedup;
-    if (s === null || s < threshold) break;
-    crossoverRows = points[i]!.rows;
-  }
+  const crossoverRows = findCrossover(points.map((p) => ({ batch: p.rows, speedup: p.speedup })), threshold);
   const reasoning: string[] = [];
   const adapter = engine.info().gpu?.adapter;
   if (!hasGpu) {
@@ -97,4 +92,20 @@ export async function calibrate(engine: HybridEngine, options: CalibrationOption
     '', '[gpu.telemetry]', 'telemetry_enabled = true', `performance_window_size = ${engine.config.performanceWindowSize}`, '');
   return { dim, k, points, crossoverRows, speedupThreshold: threshold, toml: lines.join('\n'), reasoning,
     adapter: adapter ? adapter.description || adapter.device || adapter.vendor : null };
+}
+
+/**
+ * The crossover of a sweep: the smallest batch from which the GPU is at least `threshold` times
+ * faster than the CPU at that batch and at every larger one measured (points in any order; a
+ * point without a GPU figure ends the run). null when the largest batch is not such a point.
+ */
+export function findCrossover(points: ReadonlyArray<{ batch: number; speedup: number | null }>, threshold: number): number | null {
+  const sorted = [...points].sort((a, b) => a.batch - b.batch);
+  let crossover: number | null = null;
+  for (let i = sorted.length - 1; i >= 0; i--) {
+    const s = sorted[i]!.speedup;
+    if (s === null || !(s >= threshold)) break;
+    crossover = sorted[i]!.batch;
+  }
+  return crossover;
 }

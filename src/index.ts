@@ -15,7 +15,5 @@ export type { GpuInfo } from './gpu/info.js';
 export { Graph } from './graph.js';
 export type { FanMode, GraphInput } from './graph.js';
 export type { Decay, SeedSet, SpreadOptions } from './spreading.js';
-export { calibrate } from './calibrate.js';
+export { calibrate, findCrossover } from './calibrate.js';
 export type { CalibrationOptions, CalibrationPoint, CalibrationResult } from './calibrate.js';
-export { runSuite } from './bench-suite.js';
-export type { SuiteOptions, SuiteRow } from './bench-suite.js';

@@ -1,0 +1,9 @@
+// The suite's modules, in the order they run. A new benchmark is a BenchModule (../types.ts) in
+// its own file here, added to this list: the runner, the report, baselines and plots take it
+// from there (`--only NAME` runs it alone).
+import type { BenchModule } from '../types.js';
+import { cosineModule } from './cosine.js';
+import { peersModule } from './peers.js';
+import { spreadingModule } from './spreading.js';
+
+export const SUITE_MODULES: readonly BenchModule[] = [cosineModule, spreadingModule, peersModule];
