@@ -33,11 +33,11 @@ export function l2BlockRows(stride: number): number {
 
 /**
  * Smallest call (in bytes of rows read, times queries) that goes to the worker pool. Below it one
- * thread does the whole call where it was made: a part posted to a worker and answered costs
- * about POOL_ROUND_TRIP_US (measured in docs/PERFORMANCE.md, v0.6), which a 2 MiB scan (~70 us
- * on one core) repays when split in two.
+ * thread does the whole call where it was made. Measured (`npm run bench:threads`, the split's
+ * crossover, docs/PERFORMANCE.md v0.8): posting a part to an idle worker and hearing back costs
+ * ~60 us here, so a scan split in two is slower up to 4 MiB (0.81x) and faster from 8 MiB (1.12x).
  */
-export const POOL_MIN_WORK_BYTES = 2 << 20;
+export const POOL_MIN_WORK_BYTES = 8 << 20;
 
 /** How the CPU backend uses threads. */
 export interface CpuThreading {

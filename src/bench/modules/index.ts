@@ -5,5 +5,7 @@ import type { BenchModule } from '../types.js';
 import { cosineModule } from './cosine.js';
 import { peersModule } from './peers.js';
 import { spreadingModule } from './spreading.js';
+import { threadsModule } from './threads.js';
+import { batchingModule } from './batching.js';
 
-export const SUITE_MODULES: readonly BenchModule[] = [cosineModule, spreadingModule, peersModule];
+export const SUITE_MODULES: readonly BenchModule[] = [cosineModule, spreadingModule, threadsModule, batchingModule, peersModule];
