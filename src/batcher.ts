@@ -47,6 +47,11 @@ export class Batcher<T, R> {
     });
   }
 
+  /** Send what is waiting now (an index write waits for these searches). */
+  flushNow(): void {
+    if (this.waiting.length > 0) this.flush('timer');
+  }
+
   private flush(reason: FlushReason): void {
     if (this.timer !== null) {
       clearTimeout(this.timer);
@@ -56,9 +61,9 @@ export class Batcher<T, R> {
     this.waiting = [];
     if (batch.length === 0) return;
     const now = performance.now();
-    this.record(batch.length, batch.map((w) => now - w.at), reason);
     let results: Promise<R[]>;
     try {
+      this.record(batch.length, batch.map((w) => now - w.at), reason);
       results = this.run(batch.map((w) => w.item));
     } catch (error) {
       results = Promise.reject(error);

@@ -129,7 +129,7 @@ const checks: Record<keyof HybridConfig, Check> = {
     for (const key of Object.keys(entries)) {
       if (key !== 'maxWaitMs' && key !== 'targetBatchSize') unknown(`${field}.${key}`);
     }
-    numberIn(0, Number.MAX_VALUE)(entries.maxWaitMs, `${field}.maxWaitMs`);
+    numberIn(0, 2 ** 31 - 1)(entries.maxWaitMs, `${field}.maxWaitMs`); // setTimeout's limit
     integerAtLeast(1)(entries.targetBatchSize, `${field}.targetBatchSize`);
   },
   warmup: boolean,

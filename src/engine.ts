@@ -106,7 +106,7 @@ export class HybridEngine {
         simd: true,
         threads: this.cpu.threads,
         sharedMemory: this.memory.shared,
-        offMainThread: this.cpu.threads > 1 || this.memory.shared ? this.config.offMainThread : false,
+        offMainThread: this.cpu.offMainThreadActive,
         memoryBytes: this.memory.arena.memoryBytes,
       },
       gpu: this.gpu ? structuredClone(this.gpu.info) : null,

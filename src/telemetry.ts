@@ -175,7 +175,10 @@ export interface BatchingStats {
 
 /** What `stats()` returns. */
 export interface TelemetrySnapshot {
-  /** Dynamic batching of searches (all zero when config.batching is false). */
+  /**
+   * Dynamic batching of searches: counts stay 0 while config.batching is false (or telemetry is
+   * off); meanSize and the wait percentiles are NaN before the first batch.
+   */
   batching: BatchingStats;
   operations: Record<Operation, OperationStats>;
   /** Router decisions per operation, counted by reason (also inside `operations`). */

@@ -78,7 +78,10 @@ export class VectorIndex {
     let done!: () => void;
     this.writing = new Promise<void>((resolve) => { done = resolve; });
     try {
-      await new Promise<void>((resolve) => { this.drained = resolve; });
+      const drained = new Promise<void>((resolve) => { this.drained = resolve; });
+      // Searches waiting in a batch are reads in flight: send them now rather than at maxWaitMs.
+      for (const batcher of this.batchers.values()) batcher.flushNow();
+      await drained;
       this.assertLive();
       this.corpus.append(vectors, 'vectors');
     } finally {
@@ -92,8 +95,9 @@ export class VectorIndex {
     this.assertLive();
     const { k, requested } = this.searchOptions(options);
     assertQuery(query, this.dim);
-    if (this.size === 0) return emptyResult();
+    if (this.size === 0 && !this.writing) return emptyResult();
     return this.running(async () => {
+      if (this.size === 0) return emptyResult();
       // Staging checks the query (NaN, Infinity) before it may join a batch: an input error
       // reaches only its own caller.
       const staged = this.host.stage(query, this.dim, 'query');
@@ -144,7 +148,7 @@ export class VectorIndex {
     const { k, requested } = this.searchOptions(options);
     assertNonEmpty(queries, 'queries');
     const m = assertRows(queries, this.dim, 'queries');
-    if (this.size === 0) {
+    if (this.size === 0 && !this.writing) {
       // Still reject NaN/Infinity, as a non-empty index would.
       this.host.stage(queries, this.dim, 'queries').release();
       return Array.from({ length: m }, emptyResult);
@@ -152,6 +156,7 @@ export class VectorIndex {
     return this.running(async () => {
       const staged = this.host.stage(queries, this.dim, 'queries');
       try {
+        if (this.size === 0) return Array.from({ length: m }, emptyResult);
         return await this.host.search(this, 'searchBatch', staged, k, requested);
       } finally {
         staged.release();

@@ -149,6 +149,50 @@ describe('dynamic batching', () => {
     }
   });
 
+  it('on an index with an int8 copy, mixed k (some too large for it) give the unbatched answers', async () => {
+    const hs = await createHybrid({ gpu: null, batching: { maxWaitMs: 5, targetBatchSize: 50 } });
+    const plain = await createHybrid({ gpu: null, cpuThreads: 1, offMainThread: false });
+    try {
+      const d = 40;
+      const rows = randomMatrix(5000, d, rng(31));
+      const index = await hs.createIndex(rows, { dim: d });
+      const reference = await plain.createIndex(rows, { dim: d });
+      const random = rng(32);
+      // k <= 78 keeps the int8 path (k * 64 <= N); a batch holding a k of 100 or 300 goes to the f32 kernel.
+      const calls = Array.from({ length: 300 }, (_, i) => ({ query: randomMatrix(1, d, random), k: i % 61 === 0 ? 300 : i % 37 === 0 ? 100 : 1 + (i % 12) }));
+      const results = await Promise.all(calls.map(({ query, k }) => index.search(query, { k })));
+      for (let i = 0; i < calls.length; i++) {
+        const want = await reference.search(calls[i]!.query, { k: calls[i]!.k });
+        expectSameValues(results[i]!.indices, want.indices, `call ${i}`);
+        expectSameValues(results[i]!.scores, want.scores, `call ${i}`);
+      }
+      expect(hs.stats().batching.queries).toBe(300);
+    } finally {
+      await hs.dispose();
+      await plain.dispose();
+    }
+  });
+
+  it('add() sends the searches waiting in a batch at once; they answer on the old rows', async () => {
+    const hs = await createHybrid({ gpu: null, batching: { maxWaitMs: 3000, targetBatchSize: 64 } });
+    try {
+      const index = await hs.createIndex(vectors, { dim });
+      const query = vectors.slice(5 * dim, 6 * dim);
+      const start = performance.now();
+      const pending = index.search(query, { k: 1 });
+      const added = index.add(query.map((x) => x * 2)); // same direction as row 5: an exact tie
+      expect((await pending).indices[0]).toBe(5);
+      await added;
+      // Without the flush both would wait for the batch's 3 s timer.
+      expect(performance.now() - start).toBeLessThan(1500);
+      expect(index.size).toBe(n + 1);
+      // A search after add() sees the new row (and waits for its own batch's timer).
+      expect([...(await index.search(query, { k: 2 })).indices]).toEqual([5, n]);
+    } finally {
+      await hs.dispose();
+    }
+  });
+
   it('searches waiting in a batch still answer when the index is disposed meanwhile', async () => {
     const hs = await createHybrid({ gpu: null, batching: { maxWaitMs: 15, targetBatchSize: 64 } });
     try {

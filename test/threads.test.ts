@@ -236,6 +236,89 @@ describe('pool failures, writes and lifetime', () => {
     }
   });
 
+  it('a part that fails after running: pure parts run again here, spreading starts over (no hop added twice)', async () => {
+    const reference = await single();
+    const hs = await splitting(false);
+    try {
+      const pool = cpuOf(hs).pool!;
+      // The workers run every part, but once armed the pool reports the first posted part of a
+      // hop (which adds into the totals) as failed, as a worker dying after its writes would.
+      let armed = false;
+      const real = pool.runSettled.bind(pool);
+      pool.runSettled = async (parts) => {
+        const settled = await real(parts);
+        if (!armed || !parts[0]![0]![0].startsWith('spreadHop')) return settled;
+        armed = false;
+        return settled.map((s, i) => (i === 0 ? { status: 'rejected' as const, reason: new Error('worker died') } : s));
+      };
+      const nodes = 3001;
+      const random = rng(12);
+      const from = Uint32Array.from({ length: 20_000 }, () => Math.floor(random() * nodes));
+      const to = Uint32Array.from({ length: 20_000 }, () => Math.floor(random() * nodes));
+      const weight = Float32Array.from({ length: 20_000 }, () => random());
+      const seeds = { nodes: Uint32Array.from([1, 2, 3, 500]), values: Float32Array.from([1, 0.5, 0.8, 1]) };
+      const options = { seeds, maxHops: 4, threshold: 0.0001, backend: 'cpu' as const };
+      const want = await reference.spreadActivation(reference.createGraph({ nodeCount: nodes, from, to, weight }), options);
+      armed = true;
+      const got = await hs.spreadActivation(hs.createGraph({ nodeCount: nodes, from, to, weight }), options);
+      expect(armed).toBe(false);
+      expectSameValues(got, want, 'spreading after a failed part');
+      expect(cpuOf(hs).poolFailure?.message).toBe('worker died');
+      expect(hs.info().cpu).toMatchObject({ threads: 1, offMainThread: false });
+    } finally {
+      await hs.dispose();
+      await reference.dispose();
+    }
+  });
+
+  it('a failed part of a matrix or top-k call runs again here: same bits as one thread', async () => {
+    const reference = await single();
+    const dim = 45;
+    const vectors = randomMatrix(3001, dim, rng(14));
+    const queries = randomMatrix(3, dim, rng(15));
+    try {
+      const wantMatrix = await reference.cosineSimilarityMatrix(queries, vectors, { dim });
+      const wantTop = await (await reference.createIndex(vectors, { dim })).searchBatch(queries, { k: 5 });
+      for (const call of ['matrix', 'searchBatch'] as const) {
+        const hs = await splitting(false);
+        const pool = cpuOf(hs).pool!;
+        const real = pool.runSettled.bind(pool);
+        pool.runSettled = async (parts) => (await real(parts)).map((s, i) =>
+          (i === parts.length - 1 ? { status: 'rejected' as const, reason: new Error('worker died') } : s));
+        if (call === 'matrix') {
+          expectSameValues(await hs.cosineSimilarityMatrix(queries, vectors, { dim }), wantMatrix, 'matrix');
+        } else {
+          const got = await (await hs.createIndex(vectors, { dim })).searchBatch(queries, { k: 5 });
+          got.forEach((r, q) => {
+            expectSameValues(r.indices, wantTop[q]!.indices, `query ${q}`);
+            expectSameValues(r.scores, wantTop[q]!.scores, `query ${q}`);
+          });
+        }
+        expect(cpuOf(hs).pool).toBeNull();
+        await hs.dispose();
+      }
+    } finally {
+      await reference.dispose();
+    }
+  });
+
+  it('with offMainThread, a top-k whose k is too large to split still runs in a worker', async () => {
+    const hs = await splitting(true);
+    try {
+      const dim = 64;
+      const vectors = randomMatrix(8192, dim, rng(16));
+      const index = await hs.createIndex(vectors, { dim });
+      const before = partsRun(hs);
+      const k = 100; // k * 64 > 8192 / 2: one part, not split
+      const result = await index.search(vectors.subarray(0, dim), { k });
+      expect(result.indices[0]).toBe(0);
+      expect(result.indices.length).toBe(k);
+      expect(partsRun(hs)).toBe(before + 1);
+    } finally {
+      await hs.dispose();
+    }
+  });
+
   it('add() during a search in the workers: the search sees the old rows, later calls the new', async () => {
     const hs = await splitting(true);
     try {

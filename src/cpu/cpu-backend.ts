@@ -84,6 +84,11 @@ export class CpuBackend implements Backend {
     this.minWorkBytes = threading.minWorkBytes ?? POOL_MIN_WORK_BYTES;
   }
 
+  /** Whether large calls run in workers only (false once the pool is given up). */
+  get offMainThreadActive(): boolean {
+    return this.pool !== null && this.offMainThread;
+  }
+
   /** Threads a large call uses (this one included unless offMainThread). */
   get threads(): number {
     if (!this.pool) return 1;
@@ -96,7 +101,7 @@ export class CpuBackend implements Backend {
     const out = arena.alloc(n * 4);
     try {
       const plan = this.plan(n * vectors.stride * 4);
-      const pending = this.execute(plan, splitRows(n, plan.parts).map(([a, b]) => [
+      const pending = this.execute(plan, true, splitRows(n, plan.parts).map(([a, b]) => [
         ['cosineScores', query.ptr, vectors.ptr + a * vectors.stride * 4, b - a, vectors.stride, out + a * 4],
       ]));
       if (pending instanceof Promise) await pending;
@@ -116,8 +121,10 @@ export class CpuBackend implements Backend {
     try {
       const plan = this.plan(m * n * stride * 4);
       const blockRows = l2BlockRows(stride);
-      const pending = this.execute(plan, splitRows(n, plan.parts).map(([a, b]) => [
-        ['normalizePanelRows', vectors.ptr, a, b - a, stride],
+      // Normalising changes the call's rows in place, so it is done here, once: every pooled
+      // part only reads shared inputs and writes its own outputs (safe to run again).
+      this.memory.kernels.normalizePanelRows(vectors.ptr, 0, n, stride);
+      const pending = this.execute(plan, true, splitRows(n, plan.parts).map(([a, b]) => [
         ['dotMatrix', queries.ptr, m, vectors.ptr + a * stride * 4, b - a, stride, out + a * 4, n, blockRows],
       ]));
       if (pending instanceof Promise) await pending;
@@ -133,7 +140,7 @@ export class CpuBackend implements Backend {
     const out = arena.alloc(n * 4);
     try {
       const plan = this.plan(n * corpus.stride * 4);
-      const pending = this.execute(plan, splitRows(n, plan.parts).map(([a, b]) => [
+      const pending = this.execute(plan, true, splitRows(n, plan.parts).map(([a, b]) => [
         ['dotScores', query.ptr, corpus.ptr + a * corpus.stride * 4, b - a, corpus.stride, out + a * 4],
       ]));
       if (pending instanceof Promise) await pending;
@@ -170,7 +177,7 @@ export class CpuBackend implements Backend {
           scratch: alloc(m * blockRows * 4),
         };
       });
-      const pending = this.execute(plan, ranges.map(([a, b], p) => {
+      const pending = this.execute(plan, true, ranges.map(([a, b], p) => {
         const h = heaps[p]!;
         const panels = corpus.ptr + a * stride * 4;
         return [m === 1
@@ -200,7 +207,7 @@ export class CpuBackend implements Backend {
     const stride = corpus.stride;
     let plan = this.plan(n * qstride);
     // Each part must itself be large against k, as usesCompactTopK asks of the whole corpus.
-    if (plan.parts > 1 && k * 64 > Math.floor(n / plan.parts)) plan = INLINE;
+    if (plan.parts > 1 && k * 64 > Math.floor(n / plan.parts)) plan = this.offMainThread ? { parts: 1, here: false } : INLINE;
     const ranges = splitRows(n, plan.parts);
     const blocks: number[] = [];
     const alloc = (bytes: number) => {
@@ -220,7 +227,7 @@ export class CpuBackend implements Backend {
         lower: alloc(TOP_K_BLOCK_ROWS * 4), upper: alloc(TOP_K_BLOCK_ROWS * 4),
         candidates: alloc((b - a) * 4), candidateUpper: alloc((b - a) * 4),
       }));
-      const pending = this.execute(plan, heaps.map((h) => [[
+      const pending = this.execute(plan, true, heaps.map((h) => [[
         'searchTopKCompact', query.ptr, query16, info, slack,
         corpus.ptr + h.a * stride * 4, compact + (h.a / 4) * qstride * 4, meta + (h.a / 4) * 48,
         h.rows, stride, qstride, k, h.scores, h.indices, h.state, h.lowerScores, h.lowerIndices, h.lowerState,
@@ -286,7 +293,7 @@ export class CpuBackend implements Backend {
         }
         work.push(calls);
       }
-      const pending = this.execute(parts === 1 && plan.here ? INLINE : plan, work);
+      const pending = this.execute(parts === 1 && plan.here ? INLINE : plan, true, work);
       if (pending instanceof Promise) await pending;
       const f32 = arena.f32;
       const u32 = arena.u32;
@@ -306,6 +313,18 @@ export class CpuBackend implements Backend {
     const { graph, cols } = job;
     const plan = this.plan((graph.edgeCount + graph.nodeCount) * cols * 8);
     if (plan.parts === 1 && plan.here) return this.spreadNow(job);
+    // A hop adds into the totals, so a part cannot simply be run again: if the pool fails during
+    // the job, the whole job starts again on this thread from its staged seeds.
+    try {
+      return await this.spreadPooled(job, plan);
+    } catch (error) {
+      if (!(error instanceof PoolFailure)) throw error;
+      return this.spreadNow(job);
+    }
+  }
+
+  private async spreadPooled(job: SpreadJob, plan: Plan): Promise<Float32Array> {
+    const { graph, cols } = job;
     const { arena, kernels } = this.memory;
     const n = graph.nodeCount;
     const count = n * cols;
@@ -320,11 +339,11 @@ export class CpuBackend implements Backend {
       const ranges = splitByEdges(arena.u32.subarray(graph.inOffsets >>> 2, (graph.inOffsets >>> 2) + n + 1), plan.parts);
       const rowBytes = cols * 4;
       for (const decay of job.decays) {
-        const pending = this.execute(plan, ranges.map(([a, b]) => [
+        const pending = this.execute(plan, false, ranges.map(([a, b]) => [
           ['scaleRows', f + a * rowBytes, fanInverse + a * 4, g + a * rowBytes, b - a, cols],
         ]));
         if (pending instanceof Promise) await pending;
-        const results = await this.execute(plan, ranges.map(([a, b]) => [cols === 1
+        const results = await this.execute(plan, false, ranges.map(([a, b]) => [cols === 1
           ? ['spreadHopSingle', graph.inOffsets + a * 4, graph.inSources, graph.inWeights, g, fNext + a * rowBytes,
             total + a * rowBytes, b - a, decay, job.threshold, job.maxActivation]
           : ['spreadHopColumns', graph.inOffsets + a * 4, graph.inSources, graph.inWeights, g, fNext + a * rowBytes,
@@ -390,35 +409,45 @@ export class CpuBackend implements Backend {
 
   /**
    * Run the parts: part 0 on this thread when plan.here (after the others are posted, so all run
-   * at once), the rest on workers. If the pool fails (a worker could not start or died), it is
-   * given up and every part runs here: the parts write disjoint outputs, so re-running them
-   * overwrites whatever a failed worker left. Resolves with each part's return values.
+   * at once), the rest on workers; resolves with each part's return values. Nothing returns (and
+   * so nothing is freed) while a posted part may still be running. If the pool fails (a worker
+   * could not start or died), it is given up; with `rerun` the failed parts run again here
+   * (parts read shared inputs and write only their own outputs), else PoolFailure is thrown.
    */
-  private execute(plan: Plan, parts: KernelCall[][]): number[][] | Promise<number[][]> {
+  private execute(plan: Plan, rerun: boolean, parts: KernelCall[][]): number[][] | Promise<number[][]> {
     const pool = this.pool;
     if (parts.length === 1 && plan.here) return [this.runHere(parts[0]!)];
     if (!pool) return parts.map((calls) => this.runHere(calls));
-    return this.executePooled(pool, plan, parts);
+    return this.executePooled(pool, plan, rerun, parts);
   }
 
-  private async executePooled(pool: CpuPool, plan: Plan, parts: KernelCall[][]): Promise<number[][]> {
-    const pending = pool.run(parts.slice(plan.here ? 1 : 0));
+  private async executePooled(pool: CpuPool, plan: Plan, rerun: boolean, parts: KernelCall[][]): Promise<number[][]> {
+    const remote = parts.slice(plan.here ? 1 : 0);
+    const pending = pool.runSettled(remote);
     let local: number[][] = [];
     try {
       if (plan.here) local = [this.runHere(parts[0]!)];
     } catch (error) {
-      pending.catch(() => undefined);
+      // Nothing is freed while a worker may still write: wait for every posted part first.
+      await pending;
       throw error;
     }
-    try {
-      return [...local, ...(await pending)];
-    } catch (error) {
-      this.poolFailure ??= error instanceof Error ? error : new Error(String(error));
-      if (this.pool === pool) {
-        this.pool = null;
-        void pool.terminate();
-      }
-      return parts.map((calls) => this.runHere(calls));
+    const settled = await pending;
+    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (!failed) return [...local, ...settled.map((s) => (s as PromiseFulfilledResult<number[]>).value)];
+    this.givePoolUp(pool, failed.reason);
+    if (!rerun) throw new PoolFailure(failed.reason);
+    // Every pooled part only reads shared inputs and writes its own outputs, so the parts that
+    // failed (and only those: the others are done) are simply run again here.
+    return [...local, ...settled.map((s, i) => (s.status === 'fulfilled' ? s.value : this.runHere(remote[i]!)))];
+  }
+
+  /** Stop using the pool after a failure (a worker that could not start or died). */
+  private givePoolUp(pool: CpuPool, reason: unknown): void {
+    this.poolFailure ??= reason instanceof Error ? reason : new Error(String(reason));
+    if (this.pool === pool) {
+      this.pool = null;
+      void pool.terminate();
     }
   }
 
@@ -430,6 +459,13 @@ export class CpuBackend implements Backend {
   private copyOut(ptr: number, count: number): Float32Array {
     const start = ptr >>> 2;
     return this.memory.arena.f32.slice(start, start + count);
+  }
+}
+
+/** A pooled part failed while the caller asked not to re-run parts (see spread). */
+class PoolFailure extends Error {
+  constructor(readonly reason: unknown) {
+    super(`the CPU worker pool failed: ${reason instanceof Error ? reason.message : String(reason)}`);
   }
 }
 

@@ -160,6 +160,25 @@ export class CpuPool {
     return this.start().then((workers) => this.post(workers, parts));
   }
 
+  /**
+   * run(), but settling every part on its own: resolves only when no part is still running
+   * (a failed part's worker is dead or never started), with each part's outcome.
+   */
+  runSettled(parts: KernelCall[][]): Promise<PromiseSettledResult<number[]>[]> {
+    if (this.closed) return Promise.resolve(parts.map(() => ({ status: 'rejected' as const, reason: new Error('the CPU worker pool was shut down') })));
+    const posted = this.ready
+      ? Promise.resolve(this.postEach(this.ready, parts))
+      : this.start().then((workers) => this.postEach(workers, parts), (error: unknown) => parts.map(() => Promise.reject(error)));
+    return posted.then((jobs) => Promise.allSettled(jobs));
+  }
+
+  private postEach(workers: PoolWorker[], parts: KernelCall[][]): Promise<number[]>[] {
+    this.partsRun += parts.length;
+    const first = this.next;
+    this.next = (this.next + parts.length) % this.size;
+    return parts.map((calls, i) => workers[(first + i) % this.size]!.run(calls));
+  }
+
   private post(workers: PoolWorker[], parts: KernelCall[][]): Promise<number[][]> {
     this.partsRun += parts.length;
     const first = this.next;
