@@ -324,67 +324,62 @@ export class CpuBackend implements Backend {
   }
 
   private async spreadPooled(job: SpreadJob, plan: Plan): Promise<Float32Array> {
-    const { graph, cols } = job;
-    const { arena, kernels } = this.memory;
-    const n = graph.nodeCount;
-    const count = n * cols;
-    const bytes = Math.max(16, count * 4);
-    const blocks = [arena.alloc(bytes), arena.alloc(bytes), arena.alloc(bytes), arena.alloc(bytes)];
-    const [g, total] = [blocks[2]!, blocks[3]!];
-    let [f, fNext] = [blocks[0]!, blocks[1]!];
+    const state = this.spreadStart(job);
     try {
-      arena.f32.copyWithin(f >>> 2, job.seeds >>> 2, (job.seeds >>> 2) + count);
-      kernels.clampInto(f, total, count, job.maxActivation);
-      const fanInverse = graph.fanInverse(job.fan);
-      const ranges = splitByEdges(arena.u32.subarray(graph.inOffsets >>> 2, (graph.inOffsets >>> 2) + n + 1), plan.parts);
-      const rowBytes = cols * 4;
+      const n = job.graph.nodeCount;
+      const offsets = this.memory.arena.u32.subarray(job.graph.inOffsets >>> 2, (job.graph.inOffsets >>> 2) + n + 1);
+      const ranges = splitByEdges(offsets, plan.parts);
       for (const decay of job.decays) {
-        const pending = this.execute(plan, false, ranges.map(([a, b]) => [
-          ['scaleRows', f + a * rowBytes, fanInverse + a * 4, g + a * rowBytes, b - a, cols],
-        ]));
-        if (pending instanceof Promise) await pending;
-        const results = await this.execute(plan, false, ranges.map(([a, b]) => [cols === 1
-          ? ['spreadHopSingle', graph.inOffsets + a * 4, graph.inSources, graph.inWeights, g, fNext + a * rowBytes,
-            total + a * rowBytes, b - a, decay, job.threshold, job.maxActivation]
-          : ['spreadHopColumns', graph.inOffsets + a * 4, graph.inSources, graph.inWeights, g, fNext + a * rowBytes,
-            total + a * rowBytes, b - a, cols, decay, job.threshold, job.maxActivation]]));
-        [f, fNext] = [fNext, f];
-        if (results.every((r) => r[0] === 0)) break; // the frontier died out
+        const scaled = this.execute(plan, false, ranges.map((range) => [spreadCalls(job, state, range, decay).scale]));
+        if (scaled instanceof Promise) await scaled;
+        const results = await this.execute(plan, false, ranges.map((range) => [spreadCalls(job, state, range, decay).hop]));
+        if (!state.next(results.every((r) => r[0] === 0))) break;
       }
-      return arena.f32.slice(total >>> 2, (total >>> 2) + count);
+      return state.totals();
     } finally {
-      for (const ptr of blocks) arena.free(ptr);
+      state.free();
     }
   }
 
   /** spread on this thread, synchronously (the GPU cross-check re-runs it). */
   spreadNow(job: SpreadJob): Float32Array {
+    const state = this.spreadStart(job);
+    try {
+      const all = [0, job.graph.nodeCount] as const;
+      for (const decay of job.decays) {
+        const { scale, hop } = spreadCalls(job, state, all, decay);
+        this.runHere([scale]);
+        if (!state.next(this.runHere([hop])[0] === 0)) break;
+      }
+      return state.totals();
+    } finally {
+      state.free();
+    }
+  }
+
+  /**
+   * A spread's working blocks: f (this hop's activations), fNext, g (f scaled by 1/fan), total;
+   * f starts as the staged seeds and total as them clamped. `next(dead)` swaps f and fNext after
+   * a hop and says whether to go on (false once the frontier died out: no later hop adds anything).
+   */
+  private spreadStart(job: SpreadJob): SpreadState {
     const { arena, kernels } = this.memory;
-    const { graph, cols } = job;
-    const n = graph.nodeCount;
-    const count = n * cols;
+    const count = job.graph.nodeCount * job.cols;
     const bytes = Math.max(16, count * 4);
     const blocks = [arena.alloc(bytes), arena.alloc(bytes), arena.alloc(bytes), arena.alloc(bytes)];
-    const [g, total] = [blocks[2]!, blocks[3]!];
-    let [f, fNext] = [blocks[0]!, blocks[1]!];
-    try {
-      arena.f32.copyWithin(f >>> 2, job.seeds >>> 2, (job.seeds >>> 2) + count);
-      kernels.clampInto(f, total, count, job.maxActivation);
-      const fanInverse = graph.fanInverse(job.fan);
-      for (const decay of job.decays) {
-        kernels.scaleRows(f, fanInverse, g, n, cols);
-        const active = cols === 1
-          ? kernels.spreadHopSingle(graph.inOffsets, graph.inSources, graph.inWeights, g, fNext, total, n,
-            decay, job.threshold, job.maxActivation)
-          : kernels.spreadHopColumns(graph.inOffsets, graph.inSources, graph.inWeights, g, fNext, total, n, cols,
-            decay, job.threshold, job.maxActivation);
-        [f, fNext] = [fNext, f];
-        if (active === 0) break; // the frontier died out: no later hop adds anything
-      }
-      return arena.f32.slice(total >>> 2, (total >>> 2) + count);
-    } finally {
-      for (const ptr of blocks) arena.free(ptr);
-    }
+    const state: SpreadState = {
+      f: blocks[0]!, fNext: blocks[1]!, g: blocks[2]!, total: blocks[3]!,
+      fanInverse: job.graph.fanInverse(job.fan),
+      next(dead) {
+        [state.f, state.fNext] = [state.fNext, state.f];
+        return !dead;
+      },
+      totals: () => arena.f32.slice(state.total >>> 2, (state.total >>> 2) + count),
+      free: () => { for (const ptr of blocks) arena.free(ptr); },
+    };
+    arena.f32.copyWithin(state.f >>> 2, job.seeds >>> 2, (job.seeds >>> 2) + count);
+    kernels.clampInto(state.f, state.total, count, job.maxActivation);
+    return state;
   }
 
   releaseGraph(): void {
@@ -460,6 +455,31 @@ export class CpuBackend implements Backend {
     const start = ptr >>> 2;
     return this.memory.arena.f32.slice(start, start + count);
   }
+}
+
+/** The working blocks of one spread (see CpuBackend.spreadStart). */
+interface SpreadState {
+  f: number;
+  fNext: number;
+  g: number;
+  total: number;
+  fanInverse: number;
+  next(dead: boolean): boolean;
+  totals(): Float32Array;
+  free(): void;
+}
+
+/** The kernel calls of one hop over nodes [a, b): scale f into g, then pull into fNext and total. */
+function spreadCalls(job: SpreadJob, s: SpreadState, [a, b]: Range, decay: number): { scale: KernelCall; hop: KernelCall } {
+  const { graph, cols } = job;
+  const rowBytes = cols * 4;
+  const pull = [graph.inOffsets + a * 4, graph.inSources, graph.inWeights, s.g, s.fNext + a * rowBytes, s.total + a * rowBytes, b - a];
+  return {
+    scale: ['scaleRows', s.f + a * rowBytes, s.fanInverse + a * 4, s.g + a * rowBytes, b - a, cols],
+    hop: cols === 1
+      ? ['spreadHopSingle', ...pull, decay, job.threshold, job.maxActivation]
+      : ['spreadHopColumns', ...pull, cols, decay, job.threshold, job.maxActivation],
+  };
 }
 
 /** A pooled part failed while the caller asked not to re-run parts (see spread). */
