@@ -7,7 +7,8 @@ export { cosineModule } from './modules/cosine.js';
 export { spreadingModule } from './modules/spreading.js';
 export { peersModule } from './modules/peers.js';
 export { threadsModule } from './modules/threads.js';
-export { batchingModule } from './modules/batching.js';
+export { batchingModule, batchingModuleFor } from './modules/batching.js';
+export type { BatchingBench } from './modules/batching.js';
 export {
   compareWithBaseline, loadBaseline, saveBaseline, baselinePath, noiseBand, runNoise, verdictOf, NOISE_FLOOR,
 } from './baseline.js';

@@ -1,20 +1,29 @@
-// The CPU worker pool: the same calls with every core (the engine as users get it: cpuThreads =
-// cores, offMainThread) and on one thread (cpuThreads 1), on one 100k x 768 index and a 200k-node
-// graph. In the report, the column "1 thread / ours (CPU)" is the speedup the threads give.
-// Results of both are checked identical (same bits) before timing.
+// The CPU worker pool: the same calls on every core (the engine as users get it: cpuThreads =
+// cores, offMainThread), on this thread plus workers (offMainThread false) and on one thread
+// (cpuThreads 1), on one 100k x 768 index and a 200k-node graph; then the split's own crossover
+// (d 256 scores over 256 .. 32768 rows, the pool's threshold forced to 0, against one thread).
+// In the report, "... (1 thread) / ours (CPU)" is the speedup the threads give. Every setup's
+// results are checked identical (same bits) to one thread's before timing.
 import { createHybrid, type HybridEngine } from '../../engine.js';
+import type { VectorIndex } from '../../vector-index.js';
 import { fill, seededRandom } from '../data.js';
-import { BenchCheckError, OURS, type BenchModule } from '../types.js';
+import { BenchCheckError, OURS, type BenchModule, type BenchTask } from '../types.js';
 
-/** The implementation name of the one-thread figures. */
+/** The implementation names of the figures beside ours (every core, offMainThread). */
 export const ONE_THREAD = `${OURS} (1 thread)`;
+export const HERE_AND_WORKERS = `${OURS} (this thread + workers)`;
 
 const same = (a: ArrayLike<number>, b: ArrayLike<number>) =>
   a.length === b.length && Array.prototype.every.call(a, (x: number, i: number) => Object.is(x, b[i]));
 
+interface Setup {
+  implementation: string;
+  engine: HybridEngine;
+}
+
 export const threadsModule: BenchModule = {
   name: 'threads',
-  description: 'every core (worker threads) against one thread: top-10, f32 scan, 64-query batch, spreading',
+  description: 'every core (worker threads) against one thread: top-10, f32 scan, 64-query batch, spreading; the split\'s crossover',
   async *groups(context) {
     const rows = context.quick ? 50_000 : 100_000;
     const dim = 768;
@@ -22,54 +31,44 @@ export const threadsModule: BenchModule = {
     const corpus = fill(random, rows * dim);
     const query = fill(random, dim);
     const queries = fill(random, 64 * dim);
-    const engines: HybridEngine[] = [];
+    const setups: Setup[] = [];
     try {
-      const all = await createHybrid({ gpu: null });
-      const one = await createHybrid({ gpu: null, cpuThreads: 1, offMainThread: false });
-      engines.push(all, one);
-      const threads = all.info().cpu.threads;
+      setups.push({ implementation: OURS, engine: await createHybrid({ gpu: null }) });
+      const cores = setups[0]!.engine.config.cpuThreads;
+      setups.push({ implementation: HERE_AND_WORKERS, engine: await createHybrid({ gpu: null, offMainThread: false }) });
+      setups.push({ implementation: ONE_THREAD, engine: await createHybrid({ gpu: null, cpuThreads: 1, offMainThread: false }) });
+      const threads = setups[0]!.engine.info().cpu.threads;
       if (threads < 2) {
-        context.missing(`${OURS} threads`, `this machine or runtime offers ${threads} thread (cpuThreads ${all.config.cpuThreads})`);
+        context.missing(`${OURS} threads`, `this machine or runtime offers ${threads} thread (cpuThreads ${cores})`);
         return;
       }
-      const note = `${threads} worker threads, offMainThread`;
-      const [a, b] = [await all.createIndex(corpus, { dim }), await one.createIndex(corpus, { dim })];
-      const pair = (label: string, x: { indices: ArrayLike<number>; scores: ArrayLike<number> },
-        y: { indices: ArrayLike<number>; scores: ArrayLike<number> }) => {
-        if (!same(x.indices, y.indices) || !same(x.scores, y.scores)) throw new BenchCheckError(`${label}: threads and one thread differ`);
+      const note = `${threads} threads`;
+      const tasks = (run: (setup: Setup, i: number) => Promise<unknown>): BenchTask[] => setups.map((setup, i) => ({
+        implementation: setup.implementation, fn: () => run(setup, i),
+        ...(setup.implementation === OURS ? { backend: 'cpu' as const, note: `${note}, offMainThread` } : {}),
+      }));
+      /** Every setup's answer equals one thread's (the last setup), bit for bit. */
+      const check = async (what: string, call: (i: number) => Promise<ArrayLike<number>[]>) => {
+        const want = await call(setups.length - 1);
+        for (let i = 0; i < setups.length - 1; i++) {
+          const got = await call(i);
+          if (!got.every((values, j) => same(values, want[j]!))) throw new BenchCheckError(`${what}: ${setups[i]!.implementation} differs from one thread`);
+        }
       };
-      pair('search', await a.search(query, { k: 10, backend: 'cpu' }), await b.search(query, { k: 10, backend: 'cpu' }));
-      if (!same(await a.scores(query, { backend: 'cpu' }), await b.scores(query, { backend: 'cpu' }))) {
-        throw new BenchCheckError('scores: threads and one thread differ');
-      }
-      const batchA = await a.searchBatch(queries, { k: 10, backend: 'cpu' });
-      const batchB = await b.searchBatch(queries, { k: 10, backend: 'cpu' });
-      batchA.forEach((r, q) => pair(`searchBatch query ${q}`, r, batchB[q]!));
 
+      const indexes: VectorIndex[] = [];
+      for (const setup of setups) indexes.push(await setup.engine.createIndex(corpus, { dim }));
+      const search = (i: number) => indexes[i]!.search(query, { k: 10, backend: 'cpu' });
+      const scores = (i: number) => indexes[i]!.scores(query, { backend: 'cpu' });
+      const batch = (i: number) => indexes[i]!.searchBatch(queries, { k: 10, backend: 'cpu' });
+      await check('search', async (i) => { const r = await search(i); return [r.indices, r.scores]; });
+      await check('scores', async (i) => [await scores(i)]);
+      await check('searchBatch', async (i) => (await batch(i)).flatMap((r) => [r.indices, r.scores]));
       const shape = `1 x ${rows} x ${dim}`;
-      yield {
-        operation: 'threads: search top-10', batch: rows, batchUnit: 'rows (one query)', shape, routedAs: 'cosine',
-        tasks: [
-          { implementation: OURS, backend: 'cpu', note, fn: () => a.search(query, { k: 10, backend: 'cpu' }) },
-          { implementation: ONE_THREAD, fn: () => b.search(query, { k: 10, backend: 'cpu' }) },
-        ],
-      };
-      yield {
-        operation: 'threads: scores (f32 scan)', batch: rows, batchUnit: 'rows (one query)', shape, routedAs: 'cosine',
-        tasks: [
-          { implementation: OURS, backend: 'cpu', note, fn: () => a.scores(query, { backend: 'cpu' }) },
-          { implementation: ONE_THREAD, fn: () => b.scores(query, { backend: 'cpu' }) },
-        ],
-      };
-      yield {
-        operation: 'threads: searchBatch top-10', batch: 64 * rows, batchUnit: 'queries x rows', shape: `64 x ${rows} x ${dim}`, routedAs: 'cosine',
-        tasks: [
-          { implementation: OURS, backend: 'cpu', note, fn: () => a.searchBatch(queries, { k: 10, backend: 'cpu' }) },
-          { implementation: ONE_THREAD, fn: () => b.searchBatch(queries, { k: 10, backend: 'cpu' }) },
-        ],
-      };
-      a.dispose();
-      b.dispose();
+      yield { operation: 'threads: search top-10', batch: rows, batchUnit: 'rows (one query)', shape, routedAs: 'cosine', tasks: tasks((_, i) => search(i)) };
+      yield { operation: 'threads: scores (f32 scan)', batch: rows, batchUnit: 'rows (one query)', shape, routedAs: 'cosine', tasks: tasks((_, i) => scores(i)) };
+      yield { operation: 'threads: searchBatch top-10', batch: 64 * rows, batchUnit: 'queries x rows', shape: `64 x ${rows} x ${dim}`, routedAs: 'cosine', tasks: tasks((_, i) => batch(i)) };
+      for (const index of indexes) index.dispose();
 
       const nodes = context.quick ? 50_000 : 200_000;
       const edges = nodes * 5;
@@ -80,20 +79,39 @@ export const threadsModule: BenchModule = {
         weight[e] = random();
       }
       const seeds = { nodes: Uint32Array.from({ length: 64 }, (_, i) => (i * 7919) % nodes), values: new Float32Array(64).fill(1) };
-      const [ga, gb] = [all.createGraph({ nodeCount: nodes, from, to, weight }), one.createGraph({ nodeCount: nodes, from, to, weight })];
-      const options = { seeds, maxHops: 4, threshold: 0.001, backend: 'cpu' as const };
-      if (!same(await all.spreadActivation(ga, options), await one.spreadActivation(gb, options))) {
-        throw new BenchCheckError('spreading: threads and one thread differ');
-      }
+      const graphs = setups.map((setup) => setup.engine.createGraph({ nodeCount: nodes, from, to, weight }));
+      const spread = (i: number) => setups[i]!.engine.spreadActivation(graphs[i]!, { seeds, maxHops: 4, threshold: 0.001, backend: 'cpu' });
+      await check('spreading', async (i) => [await spread(i)]);
       yield {
-        operation: 'threads: spreading 4 hops', batch: nodes, batchUnit: 'nodes x seed sets', shape: `${nodes} nodes, ${edges} edges, 1 seed set`, routedAs: 'spreading',
-        tasks: [
-          { implementation: OURS, backend: 'cpu', note, fn: () => all.spreadActivation(ga, options) },
-          { implementation: ONE_THREAD, fn: () => one.spreadActivation(gb, options) },
-        ],
+        operation: 'threads: spreading 4 hops', batch: nodes, batchUnit: 'nodes x seed sets', shape: `${nodes} nodes, ${edges} edges, 1 seed set`,
+        routedAs: 'spreading', tasks: tasks((_, i) => spread(i)),
       };
+      for (const graph of graphs) graph.dispose();
+
+      // The split's crossover: the pool's threshold at 0, so every call is split.
+      const split = setups[1]!.engine;
+      const { cpuOf } = await import('../../testing.js');
+      cpuOf(split).minWorkBytes = 0;
+      const crossDim = 256;
+      const q = fill(random, crossDim);
+      for (let n = 256; n <= (context.quick ? 8192 : 32768); n *= 2) {
+        const data = fill(random, n * crossDim);
+        const [splitIndex, oneIndex] = [await split.createIndex(data, { dim: crossDim }), await setups[2]!.engine.createIndex(data, { dim: crossDim })];
+        const [a, b] = [await splitIndex.scores(q), await oneIndex.scores(q)];
+        if (!same(a, b)) throw new BenchCheckError(`crossover ${n} rows: split differs from one thread`);
+        yield {
+          operation: 'threads: crossover of the split (scores, threshold 0)', batch: n, batchUnit: 'rows (one query)',
+          shape: `1 x ${n} x ${crossDim} (${(n * crossDim * 4) / 1024} KiB)`, routedAs: 'cosine',
+          tasks: [
+            { implementation: OURS, backend: 'cpu', note: 'split: this thread + workers', fn: () => splitIndex.scores(q) },
+            { implementation: ONE_THREAD, fn: () => oneIndex.scores(q) },
+          ],
+        };
+        splitIndex.dispose();
+        oneIndex.dispose();
+      }
     } finally {
-      for (const engine of engines) await engine.dispose();
+      for (const setup of setups) await setup.engine.dispose();
     }
   },
 };
