@@ -116,24 +116,18 @@ function subtitleOf(report: SuiteReport): string {
 export function suitePlots(report: SuiteReport): PlotSpec[] {
   const plots: PlotSpec[] = [];
   if (sweptOperations(report).length) {
-    plots.push({
-      name: 'latency-vs-batch',
+    const sweep = (name: string, text: string, field: 'p50Ms' | 'perSecond', axis: string): PlotSpec => ({
+      name,
       spec: {
         $schema: SCHEMA,
-        title: { text: 'Median latency against batch size, per backend (log-log; lower is better)', subtitle: subtitleOf(report) },
-        vconcat: sweepPanels(report, 'p50Ms', 'median latency (ms)'),
+        title: { text, subtitle: subtitleOf(report) },
+        vconcat: sweepPanels(report, field, axis),
         resolve: { scale: { color: 'independent' } },
       },
     });
-    plots.push({
-      name: 'throughput-vs-batch',
-      spec: {
-        $schema: SCHEMA,
-        title: { text: 'Throughput against batch size, per backend (log-log; higher is better)', subtitle: subtitleOf(report) },
-        vconcat: sweepPanels(report, 'perSecond', 'batch items per second (at the median)'),
-        resolve: { scale: { color: 'independent' } },
-      },
-    });
+    plots.push(sweep('latency-vs-batch', 'Median latency against batch size, per backend (log-log; lower is better)', 'p50Ms', 'median latency (ms)'));
+    plots.push(sweep('throughput-vs-batch', 'Throughput against batch size, per backend (log-log; higher is better)', 'perSecond',
+      'batch items per second (at the median)'));
   }
   const peerOps = [...new Set(report.rows.filter((f) => f.module === 'peers').map((f) => f.operation))];
   if (peerOps.length) {

@@ -139,9 +139,10 @@ export function withSharedMemory(bytes: Uint8Array<ArrayBuffer>): Uint8Array<Arr
 // bundle has its own copy beside it); when the file is not there (a bundle that dropped it, a
 // test run from src/, a page opened from file://), the inline base64 copy is used.
 async function loadFromUrl(): Promise<KernelBinary> {
-  const bytes = new Uint8Array(await loadBytes(new URL('./kernels.wasm', import.meta.url)));
-  // Fail here (and fall back to the inline copy) if the file is not a usable module.
-  await WebAssembly.compile(bytes);
+  const url = new URL('./kernels.wasm', import.meta.url);
+  const bytes = new Uint8Array(await loadBytes(url));
+  // Fail here (and fall back to the inline copy) if the file is not a valid module.
+  if (!WebAssembly.validate(bytes)) throw new Error(`${url.href} is not a valid WebAssembly module`);
   return { bytes, source: 'url' };
 }
 
