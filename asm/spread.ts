@@ -1,115 +1,297 @@
-// Activation spreading, one hop (DESIGN.md, "Activation spreading: the maths"), pulled over the
-// graph stored by target (CSR: for node v, incoming edges inOffsets[v] .. inOffsets[v+1] with
-// their sources and weights, in input order):
+// Activation spreading, one hop at a time (DESIGN.md, "Activation spreading: the maths"):
 //
 //   c[v] = decay * sum over edges u->v of  g[u] * w(u,v),   g[u] = f[u] / fan(u)
 //   f'[v] = c[v] if |c[v]| >= threshold else 0
 //   total[v] = clamp(total[v] + f'[v], 0, maxActivation)
 //
+// The activations are kept pre-scaled: the `g` block holds f * fanInverse (rounded to f32 once,
+// when f is made), so an edge costs one multiply and one add. Each c[v] is summed in ONE fixed
+// order, its incoming edges by ascending source, parallel edges in input order, one f32 add after
+// another from +0: that is the order of the graph stored by target (pull), and the order in which
+// pushing from a frontier sorted by node id, each source's edges by ascending target, reaches v.
+// Push adds only the active sources' terms; pull adds the others too, but those are +-0, and
+// adding +-0 to a sum that starts at +0 never changes it (it never becomes -0). So push, pull,
+// any split of the nodes across threads, and the WGSL kernels (same order) give the same bits.
+//
 // K seed sets are K interleaved columns: node u's activations are `cols` consecutive floats
-// (cols = K rounded up to 4 when K > 1, so SIMD runs over the columns; cols = 1 when K = 1, and
-// then 4 incoming edges are summed at a time into independent partial sums). `g` is prepared per hop by scaleRows, so the
-// edge loop does one multiply-add per column. Returns the number of nodes with a non-zero f'
-// (0 means the frontier died out: the caller stops).
+// (cols = K rounded up to 4 when K > 1, so SIMD runs over the columns; cols = 1 when K = 1). A node
+// is in the frontier when any column is non-zero (one traversal serves every seed set).
+//
+// Blocks (the TypeScript side allocates them; src/spreading/scratch.ts): `g` (this hop), `acc`
+// (push accumulators, or the pull's next g), `total`; all zero between calls except where a call
+// is working, and every kernel leaves what it does not own zero, so that no call pays O(nodes)
+// to clear them. `stamp` marks the nodes touched in a push hop (stamp[v] == stampValue).
 
-/** g[u] = f[u] * fanInverse[u] for every node (cols floats per node, cols % 4 == 0 or cols == 1). */
-export function scaleRows(f: usize, fanInverse: usize, g: usize, n: i32, cols: i32): void {
-  if (cols == 1) {
-    let u = 0;
-    for (; u + 4 <= n; u += 4) {
-      const o = <usize>u << 2;
-      v128.store(g + o, f32x4.mul(v128.load(f + o), v128.load(fanInverse + o)));
-    }
-    for (; u < n; u++) store<f32>(g + (<usize>u << 2), load<f32>(f + (<usize>u << 2)) * load<f32>(fanInverse + (<usize>u << 2)));
-    return;
-  }
+// ------------------------------------------------------------------------------------------------
+// Start: the seeds.
+
+/**
+ * For each seed node nodes[i] (distinct), with its `cols` values at values + i * cols: g = values *
+ * fanInverse and total = clamp(values, 0, maxActivation).
+ */
+export function spreadStart(nodes: usize, count: i32, values: usize, g: usize, total: usize, fanInverse: usize,
+                            cols: i32, maxActivation: f32): void {
   const rowBytes = <usize>cols << 2;
-  for (let u = 0; u < n; u++) {
-    const s = f32x4.splat(load<f32>(fanInverse + (<usize>u << 2)));
-    const from = f + <usize>u * rowBytes, to = g + <usize>u * rowBytes;
-    for (let c = 0; c < cols; c += 4) v128.store(to + (<usize>c << 2), f32x4.mul(v128.load(from + (<usize>c << 2)), s));
+  for (let i = 0; i < count; i++) {
+    const u = <usize>load<u32>(nodes + (<usize>i << 2));
+    const s = load<f32>(fanInverse + (u << 2));
+    const from = values + <usize>i * rowBytes, gRow = g + u * rowBytes, tRow = total + u * rowBytes;
+    for (let c = 0; c < cols; c++) {
+      const o = <usize>c << 2;
+      const x = load<f32>(from + o);
+      store<f32>(gRow + o, x * s);
+      store<f32>(tRow + o, min<f32>(max<f32>(x, 0), maxActivation));
+    }
   }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Push: from the frontier (sorted ascending) along the graph stored by source.
+
+/**
+ * One push hop. The frontier's `count` nodes (ascending) add g[u] * w into acc[v] for their
+ * out-edges (each source's edges by ascending target); the nodes touched are listed in `next` as
+ * they are first reached. Then g is cleared at the frontier, and each touched node v gets its
+ * c = decay * acc[v] (acc[v] back to 0), f' = c cut at the threshold, total and g updated; the
+ * nodes with a non-zero f' are kept in `next` (in the order touched: sort them before the next
+ * hop). Returns how many were kept; info[0] = their out-edges (outOffsets: the CSR by source).
+ */
+export function spreadHopPush(outOffsets: usize, outTargets: usize, outWeights: usize, fanInverse: usize,
+                           g: usize, acc: usize, total: usize, frontier: usize, count: i32, next: usize,
+                           stamp: usize, stampValue: u32, cols: i32,
+                           decay: f32, threshold: f32, maxActivation: f32, info: usize): i32 {
+  let touched = 0;
+  if (cols == 1) {
+    for (let i = 0; i < count; i++) {
+      const u = <usize>load<u32>(frontier + (<usize>i << 2));
+      const gu = load<f32>(g + (u << 2));
+      const end = load<u32>(outOffsets + ((u + 1) << 2));
+      for (let e = load<u32>(outOffsets + (u << 2)); e < end; e++) {
+        const v = <usize>load<u32>(outTargets + (<usize>e << 2));
+        const mark = stamp + (v << 2);
+        if (load<u32>(mark) != stampValue) {
+          store<u32>(mark, stampValue);
+          store<u32>(next + (<usize>touched << 2), <u32>v);
+          touched++;
+        }
+        const a = acc + (v << 2);
+        store<f32>(a, load<f32>(a) + gu * load<f32>(outWeights + (<usize>e << 2)));
+      }
+      store<f32>(g + (u << 2), 0);
+    }
+  } else {
+    const rowBytes = <usize>cols << 2;
+    for (let i = 0; i < count; i++) {
+      const u = <usize>load<u32>(frontier + (<usize>i << 2));
+      const gRow = g + u * rowBytes;
+      const end = load<u32>(outOffsets + ((u + 1) << 2));
+      for (let e = load<u32>(outOffsets + (u << 2)); e < end; e++) {
+        const v = <usize>load<u32>(outTargets + (<usize>e << 2));
+        const mark = stamp + (v << 2);
+        if (load<u32>(mark) != stampValue) {
+          store<u32>(mark, stampValue);
+          store<u32>(next + (<usize>touched << 2), <u32>v);
+          touched++;
+        }
+        const w = f32x4.splat(load<f32>(outWeights + (<usize>e << 2)));
+        const aRow = acc + v * rowBytes;
+        for (let c = 0; c < cols; c += 4) {
+          const o = <usize>c << 2;
+          v128.store(aRow + o, f32x4.add(v128.load(aRow + o), f32x4.mul(v128.load(gRow + o), w)));
+        }
+      }
+      memory.fill(gRow, 0, rowBytes);
+    }
+  }
+  // Finish the touched nodes (g is zero everywhere now).
+  let kept = 0;
+  let edges: u32 = 0;
+  for (let i = 0; i < touched; i++) {
+    const v = <usize>load<u32>(next + (<usize>i << 2));
+    if (finishRow(acc, g, total, fanInverse, v, cols, decay, threshold, maxActivation)) {
+      store<u32>(next + (<usize>kept << 2), <u32>v);
+      kept++;
+      edges += load<u32>(outOffsets + ((v + 1) << 2)) - load<u32>(outOffsets + (v << 2));
+    }
+  }
+  store<u32>(info, edges);
+  return kept;
 }
 
 /**
- * One hop for K = 1 (cols = 1). Four independent partial sums over the incoming edges keep the
- * gathers and adds of successive edges in flight (measured: faster here than gathering 4
- * sources into one f32x4 with replace_lane).
+ * Node v's sums sit in its row of `sums`: c = decay * sum, cut at the threshold into f'; the row
+ * of `sums` goes back to 0, total += f' (clamped), and g's row gets f' * fanInverse (written only
+ * where f' has a non-zero column). Returns whether any column of f' is non-zero.
  */
-export function spreadHopSingle(inOffsets: usize, inSources: usize, inWeights: usize, g: usize,
-                                fNext: usize, total: usize, n: i32,
-                                decay: f32, threshold: f32, maxActivation: f32): i32 {
-  let active = 0;
-  for (let v = 0; v < n; v++) {
-    const start = load<u32>(inOffsets + (<usize>v << 2));
-    const end = load<u32>(inOffsets + (<usize>(v + 1) << 2));
-    let s0: f32 = 0, s1: f32 = 0, s2: f32 = 0, s3: f32 = 0;
-    let e = start;
-    for (; e + 4 <= end; e += 4) {
-      const s = inSources + (<usize>e << 2), w = inWeights + (<usize>e << 2);
-      s0 += load<f32>(g + (<usize>load<u32>(s) << 2)) * load<f32>(w);
-      s1 += load<f32>(g + (<usize>load<u32>(s, 4) << 2)) * load<f32>(w, 4);
-      s2 += load<f32>(g + (<usize>load<u32>(s, 8) << 2)) * load<f32>(w, 8);
-      s3 += load<f32>(g + (<usize>load<u32>(s, 12) << 2)) * load<f32>(w, 12);
-    }
-    for (; e < end; e++) {
-      s0 += load<f32>(g + (<usize>load<u32>(inSources + (<usize>e << 2)) << 2)) * load<f32>(inWeights + (<usize>e << 2));
-    }
-    const c = decay * ((s0 + s1) + (s2 + s3));
+@inline
+function finishRow(sums: usize, g: usize, total: usize, fanInverse: usize, v: usize, cols: i32,
+                   decay: f32, threshold: f32, maxActivation: f32): bool {
+  if (cols == 1) {
+    const s = sums + (v << 2);
+    const c = decay * load<f32>(s);
+    store<f32>(s, 0);
     const next: f32 = Mathf.abs(c) >= threshold ? c : 0;
-    store<f32>(fNext + (<usize>v << 2), next);
-    if (next != 0) {
-      active++;
-      const t = total + (<usize>v << 2);
-      store<f32>(t, min<f32>(max<f32>(load<f32>(t) + next, 0), maxActivation));
-    }
+    if (next == 0) return false;
+    const t = total + (v << 2);
+    store<f32>(t, min<f32>(max<f32>(load<f32>(t) + next, 0), maxActivation));
+    store<f32>(g + (v << 2), next * load<f32>(fanInverse + (v << 2)));
+    return true;
   }
-  return active;
-}
-
-/** One hop for K > 1 (cols % 4 == 0): SIMD over the columns, accumulated in fNext's row. */
-export function spreadHopColumns(inOffsets: usize, inSources: usize, inWeights: usize, g: usize,
-                                 fNext: usize, total: usize, n: i32, cols: i32,
-                                 decay: f32, threshold: f32, maxActivation: f32): i32 {
   const rowBytes = <usize>cols << 2;
   const d = f32x4.splat(decay);
   const thr = f32x4.splat(threshold);
   const zero = f32x4.splat(0);
   const top = f32x4.splat(maxActivation);
-  let active = 0;
-  for (let v = 0; v < n; v++) {
-    const start = load<u32>(inOffsets + (<usize>v << 2));
-    const end = load<u32>(inOffsets + (<usize>(v + 1) << 2));
-    const row = fNext + <usize>v * rowBytes;
-    for (let c = 0; c < cols; c += 4) v128.store(row + (<usize>c << 2), zero);
-    for (let e = start; e < end; e++) {
-      const src = g + <usize>load<u32>(inSources + (<usize>e << 2)) * rowBytes;
-      const w = f32x4.splat(load<f32>(inWeights + (<usize>e << 2)));
-      for (let c = 0; c < cols; c += 4) {
-        const o = <usize>c << 2;
-        v128.store(row + o, f32x4.add(v128.load(row + o), f32x4.mul(v128.load(src + o), w)));
-      }
+  const scale = f32x4.splat(load<f32>(fanInverse + (v << 2)));
+  const sRow = sums + v * rowBytes, tRow = total + v * rowBytes, gRow = g + v * rowBytes;
+  let any = false;
+  for (let c = 0; c < cols; c += 4) {
+    const o = <usize>c << 2;
+    const value = f32x4.mul(v128.load(sRow + o), d);
+    v128.store(sRow + o, zero);
+    const kept = v128.and(value, f32x4.ge(f32x4.abs(value), thr));
+    if (v128.any_true(f32x4.ne(kept, zero))) {
+      any = true;
+      v128.store(tRow + o, f32x4.min(f32x4.max(f32x4.add(v128.load(tRow + o), kept), zero), top));
+      v128.store(gRow + o, f32x4.mul(kept, scale));
     }
-    let any = false;
-    const t = total + <usize>v * rowBytes;
-    for (let c = 0; c < cols; c += 4) {
-      const o = <usize>c << 2;
-      const value = f32x4.mul(v128.load(row + o), d);
-      const kept = v128.and(value, f32x4.ge(f32x4.abs(value), thr));
-      v128.store(row + o, kept);
-      if (v128.any_true(f32x4.ne(kept, zero))) {
-        any = true;
-        v128.store(t + o, f32x4.min(f32x4.max(f32x4.add(v128.load(t + o), kept), zero), top));
-      }
-    }
-    if (any) active++;
   }
-  return active;
+  return any;
 }
 
-/** total = clamp(f0, 0, maxActivation), element-wise over `count` floats. */
-export function clampInto(f: usize, total: usize, count: i32, maxActivation: f32): void {
-  for (let i = 0; i < count; i++) {
-    store<f32>(total + (<usize>i << 2), min<f32>(max<f32>(load<f32>(f + (<usize>i << 2)), 0), maxActivation));
+// ------------------------------------------------------------------------------------------------
+// Pull: every node in [first, end) sums over its incoming edges (the graph stored by target).
+
+/**
+ * One pull hop over nodes [first, end): c[v] from g over v's incoming edges (ascending source),
+ * then as finishRow, into gNext (zero on entry) and total. The nodes with a non-zero f' are
+ * listed, ascending, from `list`; returns how many; info[0] = their out-edges.
+ */
+export function spreadHopPull(inOffsets: usize, inSources: usize, inWeights: usize, outOffsets: usize,
+                           fanInverse: usize, g: usize, gNext: usize, total: usize, first: i32, end: i32, cols: i32,
+                           decay: f32, threshold: f32, maxActivation: f32, list: usize, info: usize): i32 {
+  let kept = 0;
+  let edges: u32 = 0;
+  if (cols == 1) {
+    for (let v = first; v < end; v++) {
+      const stop = load<u32>(inOffsets + (<usize>(v + 1) << 2));
+      let sum: f32 = 0;
+      for (let e = load<u32>(inOffsets + (<usize>v << 2)); e < stop; e++) {
+        sum += load<f32>(g + (<usize>load<u32>(inSources + (<usize>e << 2)) << 2)) * load<f32>(inWeights + (<usize>e << 2));
+      }
+      const c = decay * sum;
+      const next: f32 = Mathf.abs(c) >= threshold ? c : 0;
+      if (next != 0) {
+        const t = total + (<usize>v << 2);
+        store<f32>(t, min<f32>(max<f32>(load<f32>(t) + next, 0), maxActivation));
+        store<f32>(gNext + (<usize>v << 2), next * load<f32>(fanInverse + (<usize>v << 2)));
+        store<u32>(list + (<usize>kept << 2), <u32>v);
+        kept++;
+        edges += load<u32>(outOffsets + (<usize>(v + 1) << 2)) - load<u32>(outOffsets + (<usize>v << 2));
+      }
+    }
+  } else {
+    const rowBytes = <usize>cols << 2;
+    for (let v = first; v < end; v++) {
+      const stop = load<u32>(inOffsets + (<usize>(v + 1) << 2));
+      const row = gNext + <usize>v * rowBytes;
+      for (let e = load<u32>(inOffsets + (<usize>v << 2)); e < stop; e++) {
+        const src = g + <usize>load<u32>(inSources + (<usize>e << 2)) * rowBytes;
+        const w = f32x4.splat(load<f32>(inWeights + (<usize>e << 2)));
+        for (let c = 0; c < cols; c += 4) {
+          const o = <usize>c << 2;
+          v128.store(row + o, f32x4.add(v128.load(row + o), f32x4.mul(v128.load(src + o), w)));
+        }
+      }
+      // The row holds the sums; finishRow turns them into g' in place (after reading them).
+      if (finishInPlace(row, total, fanInverse, <usize>v, cols, decay, threshold, maxActivation)) {
+        store<u32>(list + (<usize>kept << 2), <u32>v);
+        kept++;
+        edges += load<u32>(outOffsets + (<usize>(v + 1) << 2)) - load<u32>(outOffsets + (<usize>v << 2));
+      }
+    }
   }
+  store<u32>(info, edges);
+  return kept;
+}
+
+/** finishRow for K > 1 when the sums and g' share the row (the pull's gNext row). */
+@inline
+function finishInPlace(row: usize, total: usize, fanInverse: usize, v: usize, cols: i32,
+                       decay: f32, threshold: f32, maxActivation: f32): bool {
+  const d = f32x4.splat(decay);
+  const thr = f32x4.splat(threshold);
+  const zero = f32x4.splat(0);
+  const top = f32x4.splat(maxActivation);
+  const scale = f32x4.splat(load<f32>(fanInverse + (v << 2)));
+  const tRow = total + v * (<usize>cols << 2);
+  let any = false;
+  for (let c = 0; c < cols; c += 4) {
+    const o = <usize>c << 2;
+    const value = f32x4.mul(v128.load(row + o), d);
+    const kept = v128.and(value, f32x4.ge(f32x4.abs(value), thr));
+    if (v128.any_true(f32x4.ne(kept, zero))) {
+      any = true;
+      v128.store(tRow + o, f32x4.min(f32x4.max(f32x4.add(v128.load(tRow + o), kept), zero), top));
+      v128.store(row + o, f32x4.mul(kept, scale));
+    } else {
+      v128.store(row + o, zero);
+    }
+  }
+  return any;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Helpers: clearing rows and sorting a frontier.
+
+/** Zero the rows (cols floats each) of the `count` nodes listed at `list`. */
+export function clearRows(base: usize, list: usize, count: i32, cols: i32): void {
+  const rowBytes = <usize>cols << 2;
+  for (let i = 0; i < count; i++) memory.fill(base + <usize>load<u32>(list + (<usize>i << 2)) * rowBytes, 0, rowBytes);
+}
+
+/**
+ * Sort `count` node ids (each below 2^bits) ascending in place: insertion sort when short, else
+ * LSD radix sort by bytes through `tmp` (count u32) with `counts` (256 u32) as the histogram.
+ */
+export function sortNodes(list: usize, count: i32, tmp: usize, counts: usize, bits: i32): void {
+  if (count < 2) return;
+  if (count < 64) {
+    for (let i = 1; i < count; i++) {
+      const x = load<u32>(list + (<usize>i << 2));
+      let j = i - 1;
+      while (j >= 0 && load<u32>(list + (<usize>j << 2)) > x) {
+        store<u32>(list + (<usize>(j + 1) << 2), load<u32>(list + (<usize>j << 2)));
+        j--;
+      }
+      store<u32>(list + (<usize>(j + 1) << 2), x);
+    }
+    return;
+  }
+  let src = list, dst = tmp;
+  for (let shift = 0; shift < bits; shift += 8) {
+    memory.fill(counts, 0, 1024);
+    for (let i = 0; i < count; i++) {
+      const d = counts + (<usize>((load<u32>(src + (<usize>i << 2)) >>> shift) & 255) << 2);
+      store<u32>(d, load<u32>(d) + 1);
+    }
+    let at: u32 = 0;
+    for (let d = 0; d < 256; d++) {
+      const slot = counts + (<usize>d << 2);
+      const n = load<u32>(slot);
+      store<u32>(slot, at);
+      at += n;
+    }
+    for (let i = 0; i < count; i++) {
+      const x = load<u32>(src + (<usize>i << 2));
+      const slot = counts + (<usize>((x >>> shift) & 255) << 2);
+      const to = load<u32>(slot);
+      store<u32>(slot, to + 1);
+      store<u32>(dst + (<usize>to << 2), x);
+    }
+    const swap = src;
+    src = dst;
+    dst = swap;
+  }
+  if (src != list) memory.copy(list, src, <usize>count << 2);
 }

@@ -1,4 +1,4 @@
-import type { SpreadJob } from './spreading.js';
+import type { SpreadJob, SpreadOutcome } from './spreading/types.js';
 
 /** Which processor runs a call. */
 export type BackendKind = 'cpu' | 'gpu';
@@ -62,8 +62,8 @@ export interface Backend {
   corpusScores(corpus: Corpus, query: RowBlock): Promise<Float32Array>;
   /** Top-k of each normalised query over the corpus (k <= corpus.rows, k >= 1). */
   corpusTopK(corpus: Corpus, queries: RowBlock, k: number): Promise<SearchResult[]>;
-  /** Activation spreading: totals, nodeCount x job.cols floats (seed set j in column j). */
-  spread(job: SpreadJob): Promise<Float32Array>;
+  /** Activation spreading: every seed set's totals (nodeCount each), and how its hops went. */
+  spread(job: SpreadJob): Promise<SpreadOutcome>;
   /** Forget whatever this backend holds for a disposed corpus. */
   releaseCorpus(corpus: Corpus): void;
   /** Forget whatever this backend holds for a disposed graph. */

@@ -17,8 +17,11 @@ import {
 } from './validate.js';
 import { VectorIndex } from './vector-index.js';
 import type { FlushReason } from './batcher.js';
-import { Graph, type GraphInput } from './graph.js';
-import { resolveSpreadOptions, stageSeeds, type SeedSet, type SpreadJob, type SpreadOptions } from './spreading.js';
+import { Graph, type GraphInput } from './spreading/graph.js';
+import { resolveSpreadOptions, type ResolvedSpreadOptions, type SeedSet, type SpreadOptions } from './spreading/options.js';
+import { columnsFor, stageSeeds } from './spreading/seeds.js';
+import { estimatedWork } from './spreading/strategy.js';
+import type { SpreadJob } from './spreading/types.js';
 import { ResultVerifier } from './verify.js';
 
 /** Out-of-memory retries on the GPU (each with halved chunks) before the CPU answers. */
@@ -197,9 +200,10 @@ export class HybridEngine {
    */
   createGraph(input: GraphInput): Graph {
     this.assertLive();
-    const graph = new Graph(this.memory, input, (g) => {
+    const graph = Graph.fromInput(this.memory, input, (g) => {
       this.graphs.delete(g);
       this.gpu?.releaseGraph(g.id);
+      this.cpu.releaseGraph(g.id);
     });
     this.graphs.add(graph);
     return graph;
@@ -218,7 +222,7 @@ export class HybridEngine {
     return totals!;
   }
 
-  /** spreadActivation for K seed sets at once (K columns of one product per hop). */
+  /** spreadActivation for K seed sets at once (one traversal of the union of their frontiers, a column per set). */
   async spreadActivationBatch(graph: Graph, options: SpreadOptions & { seedSets: SeedSet[] }): Promise<Float32Array[]> {
     this.assertLive();
     this.assertGraph(graph);
@@ -229,28 +233,31 @@ export class HybridEngine {
     return this.spread(graph, sets, 'seedSets', 'spreadActivationBatch', resolved);
   }
 
+  /**
+   * Stage the seeds (sparse: only the seeded nodes), route by the estimated work (edges the
+   * frontiers touch x seed sets: strategy.ts), run, and count the hops' directions.
+   */
   private async spread(graph: Graph, sets: unknown[], argument: string, method: string,
-    resolved: ReturnType<typeof resolveSpreadOptions>): Promise<Float32Array[]> {
-    const { ptr, cols } = stageSeeds(this.memory, graph, sets, argument);
-    graph.retain();
+    resolved: ResolvedSpreadOptions): Promise<Float32Array[]> {
     const k = sets.length;
+    const cols = columnsFor(k);
+    const seeds = stageSeeds(graph, sets, argument, cols);
     const job: SpreadJob = {
-      graph, k, cols, seeds: ptr, decays: resolved.decays, threshold: resolved.threshold,
-      maxActivation: resolved.maxActivation, fan: resolved.fan,
+      graph, k, cols, seeds, decays: resolved.decays, threshold: resolved.threshold,
+      maxActivation: resolved.maxActivation, fan: resolved.fan, strategy: resolved.strategy,
     };
+    const work = estimatedWork(graph, seeds.edges, resolved.decays.length, k);
+    graph.retain();
     try {
-      const totals = await this.track(this.run('spreading', method, graph.nodeCount * k, resolved.requested,
-        (backend) => backend.spread(job),
+      const outcome = await this.track(this.run('spreading', method, work, resolved.requested,
+        async (backend) => {
+          const result = await backend.spread(job);
+          this.telemetry.recordSpreadHops(backend.kind, result.pushHops, result.pullHops);
+          return result;
+        },
         { verify: (result) => this.verifier.spread(job, result, (j) => this.cpu.spreadNow(j)) }));
-      if (cols === 1) return [totals];
-      const n = graph.nodeCount;
-      return Array.from({ length: k }, (_, j) => {
-        const column = new Float32Array(n);
-        for (let v = 0; v < n; v++) column[v] = totals[v * cols + j]!;
-        return column;
-      });
+      return outcome.totals;
     } finally {
-      this.memory.arena.free(ptr);
       graph.settle();
     }
   }

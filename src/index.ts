@@ -10,10 +10,11 @@ export type { BatchingConfig, HybridConfig, OperationConfig } from './config.js'
 export { defaultConfig } from './config.js';
 export { presets } from './presets.js';
 export { loadConfig, parseConfigToml, configFromEnv, ENV_OVERRIDES } from './config-sources.js';
-export type { BackendStats, Operation, TelemetrySnapshot } from './telemetry.js';
+export type { BackendStats, Operation, SpreadingStats, TelemetrySnapshot } from './telemetry.js';
 export type { GpuInfo } from './gpu/info.js';
-export { Graph } from './graph.js';
-export type { FanMode, GraphInput } from './graph.js';
-export type { Decay, SeedSet, SpreadOptions } from './spreading.js';
+export { Graph } from './spreading/graph.js';
+export type { GraphInput } from './spreading/graph.js';
+export type { FanMode, SpreadStrategy } from './spreading/types.js';
+export type { Decay, SeedSet, SpreadOptions } from './spreading/options.js';
 export { calibrate, findCrossover } from './calibrate.js';
 export type { CalibrationOptions, CalibrationPoint, CalibrationResult } from './calibrate.js';

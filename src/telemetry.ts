@@ -1,5 +1,6 @@
 import type { BackendKind } from './backend.js';
 import type { GpuFailureKind } from './errors.js';
+import { PUSH_PULL_CROSSOVER } from './spreading/strategy.js';
 
 /** Router labels: every cosine-family call is `cosine`; graph calls are `spreading`. */
 export type Operation = 'cosine' | 'spreading';
@@ -173,8 +174,18 @@ export interface BatchingStats {
   waitP99Ms: number;
 }
 
+/** Activation spreading's hops: which way they went, and where `strategy: 'auto'` switches. */
+export interface SpreadingStats {
+  /** Hops by backend: pushed from the frontier (GPU: its targets marked, compacted, pulled into) or pulled over every node. */
+  hops: Record<BackendKind, { push: number; pull: number }>;
+  /** A hop pushes while its frontier's out-edges are at most this share of the graph's edges + nodes (measured; src/spreading/strategy.ts). */
+  crossover: { cpu: number; gpu: number };
+}
+
 /** What `stats()` returns. */
 export interface TelemetrySnapshot {
+  /** Spreading's push and pull hops, and the crossover between them. */
+  spreading: SpreadingStats;
   /**
    * Dynamic batching of searches: counts stay 0 while config.batching is false (or telemetry is
    * off); meanSize and the wait percentiles are NaN before the first batch.
@@ -297,6 +308,7 @@ export class Telemetry {
   private readonly recentWaits: number[] = [];
   private readonly windowSize: number;
   private readonly flushes = { full: 0, timer: 0 };
+  private readonly spreadHops = { cpu: { push: 0, pull: 0 }, gpu: { push: 0, pull: 0 } };
 
   constructor(windowSize: number, enabled: boolean) {
     this.enabled = enabled;
@@ -315,6 +327,13 @@ export class Telemetry {
     }
     const keep = Math.max(this.windowSize, 1000);
     if (this.recentWaits.length > 2 * keep) this.recentWaits.splice(0, this.recentWaits.length - keep);
+  }
+
+  /** The hops of one spreading call, by the backend that answered it. */
+  recordSpreadHops(backend: BackendKind, push: number, pull: number): void {
+    if (!this.enabled) return;
+    this.spreadHops[backend].push += push;
+    this.spreadHops[backend].pull += pull;
   }
 
   /** The router's view of an operation. */
@@ -408,7 +427,11 @@ export class Telemetry {
       };
       decisions[operation] = { ...r.decisions };
     }
-    return { batching: this.batchingSnapshot(), operations, decisions, methods: { ...this.methods }, gpuAvailable };
+    const spreading: SpreadingStats = {
+      hops: { cpu: { ...this.spreadHops.cpu }, gpu: { ...this.spreadHops.gpu } },
+      crossover: { ...PUSH_PULL_CROSSOVER },
+    };
+    return { spreading, batching: this.batchingSnapshot(), operations, decisions, methods: { ...this.methods }, gpuAvailable };
   }
 
   private batchingSnapshot(): BatchingStats {
@@ -462,7 +485,7 @@ export class Telemetry {
     for (const op of OPERATIONS) {
       for (const backend of ['cpu', 'gpu'] as const) histogramSamples(latency, this.records[op][backend].latency, { op, backend });
     }
-    const batches = family('batch_size', 'histogram', 'Batch size of routed calls (cosine: queries x rows; spreading: nodes x seed sets).');
+    const batches = family('batch_size', 'histogram', 'Batch size of routed calls (cosine: queries x rows; spreading: estimated edges x seed sets).');
     for (const op of OPERATIONS) histogramSamples(batches, this.records[op].batches, { op });
     const success = family('gpu_success_rate', 'gauge', 'GPU successes / attempts over the last window of attempts (1 before any).');
     for (const op of OPERATIONS) success.push({ suffix: '', labels: { op }, value: this.records[op].gpuSuccessRate ?? 1 });
@@ -476,6 +499,10 @@ export class Telemetry {
     for (const reason of ['full', 'timer'] as const) formed.push({ suffix: '', labels: { reason }, value: this.flushes[reason] });
     histogramSamples(family('batch_queries', 'histogram', 'Queries merged per batch by dynamic batching.'), this.merged, {});
     histogramSamples(family('batch_wait_seconds', 'histogram', 'Time a query waited for its batch to be sent.'), this.waits, {});
+    const hops = family('spread_hops_total', 'counter', 'Spreading hops, by backend and direction (push, pull).');
+    for (const backend of ['cpu', 'gpu'] as const) {
+      for (const direction of ['push', 'pull'] as const) hops.push({ suffix: '', labels: { backend, direction }, value: this.spreadHops[backend][direction] });
+    }
     family('gpu_available', 'gauge', '1 when a GPU device is held.').push({ suffix: '', labels: {}, value: gpuAvailable ? 1 : 0 });
     return families;
   }

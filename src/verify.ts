@@ -1,6 +1,6 @@
 import type { Corpus, RowBlock, SearchResult } from './backend.js';
 import type { CpuMemory } from './cpu/cpu-memory.js';
-import type { SpreadJob } from './spreading.js';
+import type { SpreadJob, SpreadOutcome } from './spreading/types.js';
 
 /** Entries a cross-check recomputes. */
 const SAMPLES = 3;
@@ -57,17 +57,20 @@ export class ResultVerifier {
 
   /**
    * Spreading totals: a spreading result depends on every hop, so the check re-runs the job on
-   * the CPU (the whole cost of a CPU call, at verifySampleRate) and compares 64 sampled entries.
-   * A node whose |c| sat on the threshold may be cut by one backend and not the other (f32 sums
-   * in another order), so the tolerance admits one threshold's worth of difference.
+   * the CPU (the whole cost of a CPU call, at verifySampleRate) and compares every entry (a sparse
+   * call changes only a few nodes: sampled entries would miss them). The two should be the same
+   * bits (one summation order on both); the tolerance admits one threshold's worth of difference
+   * at a node whose |c| sat on the threshold, for a GPU compiler that fused or reordered anyway.
    */
-  spread(job: SpreadJob, totals: Float32Array, cpuSpread: (job: SpreadJob) => Float32Array): boolean {
-    const want = cpuSpread(job);
-    if (totals.length !== want.length) return false;
+  spread(job: SpreadJob, outcome: SpreadOutcome, cpuSpread: (job: SpreadJob) => SpreadOutcome): boolean {
+    const want = cpuSpread(job).totals;
+    const got = outcome.totals;
+    if (got.length !== want.length) return false;
     const tol = 1e-4 + job.threshold * 1.0001;
-    for (let s = 0; s < 64; s++) {
-      const i = randomIndex(want.length);
-      if (!(Math.abs(totals[i]! - want[i]!) <= tol)) return false;
+    for (let j = 0; j < want.length; j++) {
+      const a = got[j]!, b = want[j]!;
+      if (a.length !== b.length) return false;
+      for (let i = 0; i < b.length; i++) if (!(Math.abs(a[i]! - b[i]!) <= tol)) return false;
     }
     return true;
   }

@@ -147,7 +147,8 @@ describe.each([
       nodes: Uint32Array.from({ length: 3 + j }, () => Math.floor(random() * nodes)),
       values: Float32Array.from({ length: 3 + j }, () => random() * 1.5 - 0.2),
     }));
-    const options = { maxHops: 4, threshold: 0.001, fan: 'sqrtOutDegree' as const, backend: 'cpu' as const };
+    // Pull hops are the ones split across threads (push hops run where the call is made).
+    const options = { maxHops: 4, threshold: 0.001, fan: 'sqrtOutDegree' as const, strategy: 'pull' as const, backend: 'cpu' as const };
     const before = partsRun(many);
     const [a, b] = await Promise.all([one, many].map(async (hs) => {
       const graph = hs.createGraph({ nodeCount: nodes, from, to, weight });

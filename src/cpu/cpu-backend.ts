@@ -1,5 +1,6 @@
 import type { Backend, Corpus, RowBlock, SearchResult } from '../backend.js';
-import type { SpreadJob } from '../spreading.js';
+import { CpuSpreading } from '../spreading/cpu-spreading.js';
+import type { SpreadJob, SpreadOutcome } from '../spreading/types.js';
 import { COMPACT_MIN_DIM, COMPACT_MIN_ROWS, CorpusStore, type CpuMemory } from './cpu-memory.js';
 import type { CpuPool, KernelCall } from './pool.js';
 
@@ -76,12 +77,18 @@ export class CpuBackend implements Backend {
   minWorkBytes: number;
   /** Why the pool was given up (a worker failed to start or died); calls then run here. */
   poolFailure: Error | null = null;
+  private readonly spreading: CpuSpreading;
 
   constructor(memory: CpuMemory, threading: CpuThreading = { pool: null, offMainThread: false }) {
     this.memory = memory;
     this.pool = threading.pool;
     this.offMainThread = threading.offMainThread;
     this.minWorkBytes = threading.minWorkBytes ?? POOL_MIN_WORK_BYTES;
+    this.spreading = new CpuSpreading(memory, {
+      plan: (work) => this.plan(work),
+      execute: (plan, rerun, parts) => this.execute(plan, rerun, parts),
+      isPoolFailure: (error) => error instanceof PoolFailure,
+    });
   }
 
   /** Whether large calls run in workers only (false once the pool is given up). */
@@ -309,81 +316,19 @@ export class CpuBackend implements Backend {
     }
   }
 
-  async spread(job: SpreadJob): Promise<Float32Array> {
-    const { graph, cols } = job;
-    const plan = this.plan((graph.edgeCount + graph.nodeCount) * cols * 8);
-    if (plan.parts === 1 && plan.here) return this.spreadNow(job);
-    // A hop adds into the totals, so a part cannot simply be run again: if the pool fails during
-    // the job, the whole job starts again on this thread from its staged seeds.
-    try {
-      return await this.spreadPooled(job, plan);
-    } catch (error) {
-      if (!(error instanceof PoolFailure)) throw error;
-      return this.spreadNow(job);
-    }
-  }
-
-  private async spreadPooled(job: SpreadJob, plan: Plan): Promise<Float32Array> {
-    const state = this.spreadStart(job);
-    try {
-      const n = job.graph.nodeCount;
-      const offsets = this.memory.arena.u32.subarray(job.graph.inOffsets >>> 2, (job.graph.inOffsets >>> 2) + n + 1);
-      const ranges = splitByEdges(offsets, plan.parts);
-      for (const decay of job.decays) {
-        const scaled = this.execute(plan, false, ranges.map((range) => [spreadCalls(job, state, range, decay).scale]));
-        if (scaled instanceof Promise) await scaled;
-        const results = await this.execute(plan, false, ranges.map((range) => [spreadCalls(job, state, range, decay).hop]));
-        if (!state.next(results.every((r) => r[0] === 0))) break;
-      }
-      return state.totals();
-    } finally {
-      state.free();
-    }
+  /** Activation spreading (src/spreading/cpu-spreading.ts: push and pull hops, pull hops pooled). */
+  spread(job: SpreadJob): Promise<SpreadOutcome> {
+    return this.spreading.spread(job);
   }
 
   /** spread on this thread, synchronously (the GPU cross-check re-runs it). */
-  spreadNow(job: SpreadJob): Float32Array {
-    const state = this.spreadStart(job);
-    try {
-      const all = [0, job.graph.nodeCount] as const;
-      for (const decay of job.decays) {
-        const { scale, hop } = spreadCalls(job, state, all, decay);
-        this.runHere([scale]);
-        if (!state.next(this.runHere([hop])[0] === 0)) break;
-      }
-      return state.totals();
-    } finally {
-      state.free();
-    }
+  spreadNow(job: SpreadJob): SpreadOutcome {
+    return this.spreading.spreadNow(job);
   }
 
-  /**
-   * A spread's working blocks: f (this hop's activations), fNext, g (f scaled by 1/fan), total;
-   * f starts as the staged seeds and total as them clamped. `next(dead)` swaps f and fNext after
-   * a hop and says whether to go on (false once the frontier died out: no later hop adds anything).
-   */
-  private spreadStart(job: SpreadJob): SpreadState {
-    const { arena, kernels } = this.memory;
-    const count = job.graph.nodeCount * job.cols;
-    const bytes = Math.max(16, count * 4);
-    const blocks = [arena.alloc(bytes), arena.alloc(bytes), arena.alloc(bytes), arena.alloc(bytes)];
-    const state: SpreadState = {
-      f: blocks[0]!, fNext: blocks[1]!, g: blocks[2]!, total: blocks[3]!,
-      fanInverse: job.graph.fanInverse(job.fan),
-      next(dead) {
-        [state.f, state.fNext] = [state.fNext, state.f];
-        return !dead;
-      },
-      totals: () => arena.f32.slice(state.total >>> 2, (state.total >>> 2) + count),
-      free: () => { for (const ptr of blocks) arena.free(ptr); },
-    };
-    arena.f32.copyWithin(state.f >>> 2, job.seeds >>> 2, (job.seeds >>> 2) + count);
-    kernels.clampInto(state.f, state.total, count, job.maxActivation);
-    return state;
-  }
-
-  releaseGraph(): void {
-    // The graph's rows belong to the Graph; the CPU keeps nothing else.
+  releaseGraph(graphId: number): void {
+    // The graph's CSRs belong to the Graph; spreading keeps working blocks per graph.
+    this.spreading.releaseGraph(graphId);
   }
 
   releaseCorpus(): void {
@@ -457,32 +402,7 @@ export class CpuBackend implements Backend {
   }
 }
 
-/** The working blocks of one spread (see CpuBackend.spreadStart). */
-interface SpreadState {
-  f: number;
-  fNext: number;
-  g: number;
-  total: number;
-  fanInverse: number;
-  next(dead: boolean): boolean;
-  totals(): Float32Array;
-  free(): void;
-}
-
-/** The kernel calls of one hop over nodes [a, b): scale f into g, then pull into fNext and total. */
-function spreadCalls(job: SpreadJob, s: SpreadState, [a, b]: Range, decay: number): { scale: KernelCall; hop: KernelCall } {
-  const { graph, cols } = job;
-  const rowBytes = cols * 4;
-  const pull = [graph.inOffsets + a * 4, graph.inSources, graph.inWeights, s.g, s.fNext + a * rowBytes, s.total + a * rowBytes, b - a];
-  return {
-    scale: ['scaleRows', s.f + a * rowBytes, s.fanInverse + a * 4, s.g + a * rowBytes, b - a, cols],
-    hop: cols === 1
-      ? ['spreadHopSingle', ...pull, decay, job.threshold, job.maxActivation]
-      : ['spreadHopColumns', ...pull, cols, decay, job.threshold, job.maxActivation],
-  };
-}
-
-/** A pooled part failed while the caller asked not to re-run parts (see spread). */
+/** A pooled part failed while the caller asked not to re-run parts (spreading's hops). */
 class PoolFailure extends Error {
   constructor(readonly reason: unknown) {
     super(`the CPU worker pool failed: ${reason instanceof Error ? reason.message : String(reason)}`);
@@ -502,35 +422,8 @@ export function splitRows(n: number, parts: number): Range[] {
   return ranges;
 }
 
-/**
- * Node ranges with about equal incoming edges plus nodes each (`offsets`: the CSR's n + 1
- * incoming-edge offsets), starting on multiples of 4; none empty.
- */
-export function splitByEdges(offsets: Uint32Array, parts: number): Range[] {
-  const n = offsets.length - 1;
-  if (parts <= 1 || n <= 4) return [[0, n]];
-  const cost = (v: number) => offsets[v]! + v;
-  const totalCost = cost(n);
-  const ranges: Range[] = [];
-  let a = 0;
-  for (let p = 1; p <= parts && a < n; p++) {
-    let b = n;
-    if (p < parts) {
-      const goal = (totalCost * p) / parts;
-      let lo = a;
-      let hi = n;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if (cost(mid) < goal) lo = mid + 1;
-        else hi = mid;
-      }
-      b = Math.min(n, Math.max(a + 4, Math.round(lo / 4) * 4));
-    }
-    ranges.push([a, b]);
-    a = b;
-  }
-  return ranges;
-}
+/** Spreading's split of a pull hop (kept here too for this file's callers). */
+export { splitByEdges } from '../spreading/partition.js';
 
 /** One part's top-k: sorted best first, indices relative to the part's first row `offset`. */
 interface PartialTopK {

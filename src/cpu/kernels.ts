@@ -26,12 +26,16 @@ export interface KernelExports {
     heapScores: number, heapIndices: number, state: number,
     lowerScores: number, lowerIndices: number, lowerState: number,
     lower: number, upper: number, blockRows: number, candidates: number, candidateUpper: number): number;
-  scaleRows(f: number, fanInverse: number, g: number, n: number, cols: number): void;
-  spreadHopSingle(inOffsets: number, inSources: number, inWeights: number, g: number, fNext: number, total: number,
-    n: number, decay: number, threshold: number, maxActivation: number): number;
-  spreadHopColumns(inOffsets: number, inSources: number, inWeights: number, g: number, fNext: number, total: number,
-    n: number, cols: number, decay: number, threshold: number, maxActivation: number): number;
-  clampInto(f: number, total: number, count: number, maxActivation: number): void;
+  spreadStart(nodes: number, count: number, values: number, g: number, total: number, fanInverse: number,
+    cols: number, maxActivation: number): void;
+  spreadHopPush(outOffsets: number, outTargets: number, outWeights: number, fanInverse: number, g: number, acc: number,
+    total: number, frontier: number, count: number, next: number, stamp: number, stampValue: number, cols: number,
+    decay: number, threshold: number, maxActivation: number, info: number): number;
+  spreadHopPull(inOffsets: number, inSources: number, inWeights: number, outOffsets: number, fanInverse: number,
+    g: number, gNext: number, total: number, first: number, end: number, cols: number,
+    decay: number, threshold: number, maxActivation: number, list: number, info: number): number;
+  clearRows(base: number, list: number, count: number, cols: number): void;
+  sortNodes(list: number, count: number, tmp: number, counts: number, bits: number): void;
   searchTopKBatch(queries: number, m: number, panels: number, n: number, stride: number, k: number,
     heapScores: number, heapIndices: number, states: number, scratch: number, blockRows: number): void;
 }

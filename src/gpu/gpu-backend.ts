@@ -1,6 +1,6 @@
 import type { Backend, Corpus, RowBlock, SearchResult } from '../backend.js';
-import type { Graph } from '../graph.js';
-import type { SpreadJob } from '../spreading.js';
+import { GpuSpreading } from '../spreading/gpu-spreading.js';
+import type { SpreadJob, SpreadOutcome } from '../spreading/types.js';
 import type { HybridConfig } from '../config.js';
 import { panelRegionBytes } from '../cpu/cpu-memory.js';
 import type { CpuMemory } from '../cpu/cpu-memory.js';
@@ -43,20 +43,6 @@ interface DeviceRows {
   bytes: number;
 }
 
-/** A graph on the device. */
-interface DeviceGraph {
-  inOffsets: GPUBuffer;
-  inSources: GPUBuffer;
-  inWeights: GPUBuffer;
-  outDegree: GPUBuffer;
-  heavyNodes: GPUBuffer;
-  heavyCount: number;
-}
-
-/** In-degree from which a node's sum is split across a workgroup (kernels/spread.wgsl). */
-const HEAVY_IN_DEGREE = 256;
-const FAN_CODE = { none: 0, outDegree: 1, sqrtOutDegree: 2 } as const;
-
 /** Work recorded for one submission, and what to do once it completed. */
 interface Recorded<T> {
   encoder: GPUCommandEncoder;
@@ -81,7 +67,7 @@ export class GpuBackend implements Backend {
   private readonly pipelines: PipelineCache;
   private readonly pool: BufferPool;
   private readonly resident = new Map<number, DeviceRows>();
-  private readonly graphs = new Map<number, DeviceGraph>();
+  private readonly spreading: GpuSpreading;
   private lostReason: string | null = null;
   private disposed = false;
   /** Largest buffer of rows per binding; halved after an out-of-memory error (halveChunks). */
@@ -101,6 +87,15 @@ export class GpuBackend implements Backend {
     this.chunkLimitBytes = Math.min(context.info.limits.maxStorageBufferBindingSize!, context.info.limits.maxBufferSize!);
     this.pipelines = new PipelineCache(this.device, new Set(context.info.features.filter((f) => f === 'subgroups')));
     this.pool = new BufferPool(this.device);
+    this.spreading = new GpuSpreading({
+      device: this.device,
+      pipelines: this.pipelines,
+      memory,
+      acquire: (bytes, usage, label) => this.acquire(bytes, usage, label),
+      output: (bytes, label) => this.output(bytes, label),
+      writeFromMemory: (buffer, offset, ptr, bytes) => this.writeFromMemory(buffer, offset, ptr, bytes),
+      assertBindable: (bytes, what) => this.assertBindable(bytes, what),
+    });
     void this.device.lost.then((info) => {
       this.lostReason = `${info.reason}: ${info.message}`;
     });
@@ -234,85 +229,13 @@ export class GpuBackend implements Backend {
     }
   }
 
-  spread(job: SpreadJob): Promise<Float32Array> {
-    return this.run(() => {
-      const { graph, cols } = job;
-      const n = graph.nodeCount;
-      const count = n * cols;
-      this.assertBindable(count * 4, 'the activations of the seed sets');
-      const g = this.residentGraph(graph);
-      const source = this.memory.arena.memory.buffer as ArrayBuffer;
-      const fa = this.acquire(count * 4, BufferUsage.STORAGE | BufferUsage.COPY_DST, 'activation');
-      const fb = this.acquire(count * 4, BufferUsage.STORAGE | BufferUsage.COPY_DST, 'activation');
-      const total = this.output(count * 4, 'totals');
-      const flags = this.acquire((job.decays.length + 1) * 4, BufferUsage.STORAGE | BufferUsage.COPY_DST, 'flags');
-      this.writeFromMemory(fa, 0, job.seeds, count * 4);
-      const seeds = new Float32Array(source, job.seeds, count);
-      this.device.queue.writeBuffer(total, 0, seeds.map((x) => Math.min(Math.max(x, 0), job.maxActivation)));
-      this.device.queue.writeBuffer(flags, 0, new Uint32Array(job.decays.length + 1));
-      const encoder = this.device.createCommandEncoder();
-      encoder.clearBuffer(fb);
-      const constants = { COLS: cols, FAN: FAN_CODE[job.fan], HEAVY: HEAVY_IN_DEGREE };
-      const light = this.pipelines.get('spread', 'f32', constants, 'light');
-      const heavy = g.heavyCount > 0 ? this.pipelines.get('spread', 'f32', constants, 'heavy') : null;
-      let [f, fNext] = [fa, fb];
-      job.decays.forEach((decay, index) => {
-        const params = this.acquire(32, BufferUsage.UNIFORM | BufferUsage.COPY_DST, 'params');
-        const data = new ArrayBuffer(32);
-        new Uint32Array(data, 0, 4).set([n, index + 1, g.heavyCount, 0]);
-        new Float32Array(data, 16, 4).set([decay, job.threshold, job.maxActivation, 0]);
-        this.device.queue.writeBuffer(params, 0, data);
-        const buffers = [g.inOffsets, g.inSources, g.inWeights, g.outDegree, f, fNext, total, flags, params];
-        const pass = encoder.beginComputePass();
-        pass.setPipeline(light);
-        pass.setBindGroup(0, this.bindGroup(light, buffers));
-        pass.dispatchWorkgroups(Math.min(Math.ceil(n / 64), MAX_WORKGROUPS_PER_DIMENSION), job.k);
-        if (heavy) {
-          pass.setPipeline(heavy);
-          pass.setBindGroup(0, this.bindGroup(heavy, [...buffers, g.heavyNodes]));
-          pass.dispatchWorkgroups(Math.min(g.heavyCount, MAX_WORKGROUPS_PER_DIMENSION), job.k);
-        }
-        pass.end();
-        [f, fNext] = [fNext, f];
-      });
-      return { encoder, readback: { bytes: count * 4, copies: [{ buffer: total, bytes: count * 4 }] }, finish: (data) => new Float32Array(data!) };
-    }, undefined, job.graph.id);
-  }
-
-  /** The graph on the device (CSR by target, out-degrees, high in-degree nodes), uploaded once. */
-  private residentGraph(graph: Graph): DeviceGraph {
-    let g = this.graphs.get(graph.id);
-    if (g) return g;
-    const n = graph.nodeCount;
-    const e = Math.max(1, graph.edgeCount);
-    this.assertBindable(e * 4, 'the graph\'s edges');
-    const source = this.memory.arena.memory.buffer as ArrayBuffer;
-    const offsets = new Uint32Array(source, graph.inOffsets, n + 1);
-    const heavyList: number[] = [];
-    for (let v = 0; v < n; v++) if (offsets[v + 1]! - offsets[v]! >= HEAVY_IN_DEGREE) heavyList.push(v);
-    const upload = (bytes: number, label: string, data: ArrayBuffer | Uint32Array<ArrayBuffer>, offset = 0) => {
-      const buffer = this.device.createBuffer({ size: Math.max(16, Math.ceil(bytes / 4) * 4), usage: BufferUsage.STORAGE | BufferUsage.COPY_DST, label });
-      if (data instanceof Uint32Array) this.device.queue.writeBuffer(buffer, 0, data);
-      else this.writeFromMemory(buffer, 0, offset, bytes);
-      return buffer;
-    };
-    g = {
-      inOffsets: upload((n + 1) * 4, 'graph offsets', source, graph.inOffsets),
-      inSources: upload(e * 4, 'graph sources', source, graph.inSources),
-      inWeights: upload(e * 4, 'graph weights', source, graph.inWeights),
-      outDegree: upload(n * 4, 'graph out-degrees', graph.outDegree as Uint32Array<ArrayBuffer>),
-      heavyNodes: upload(Math.max(1, heavyList.length) * 4, 'graph heavy nodes', Uint32Array.from(heavyList.length ? heavyList : [0])),
-      heavyCount: heavyList.length,
-    };
-    this.graphs.set(graph.id, g);
-    return g;
+  /** Activation spreading (src/spreading/gpu-spreading.ts), one submission per call. */
+  spread(job: SpreadJob): Promise<SpreadOutcome> {
+    return this.run(() => this.spreading.record(job), undefined, job.graph.id);
   }
 
   releaseGraph(graphId: number): void {
-    const g = this.graphs.get(graphId);
-    if (!g) return;
-    for (const buffer of [g.inOffsets, g.inSources, g.inWeights, g.outDegree, g.heavyNodes]) buffer.destroy();
-    this.graphs.delete(graphId);
+    this.spreading.releaseGraph(graphId);
   }
 
   releaseCorpus(corpus: Corpus): void {
@@ -327,7 +250,7 @@ export class GpuBackend implements Backend {
     this.disposed = true;
     for (const rows of this.resident.values()) for (const chunk of rows.chunks) chunk.buffer.destroy();
     this.resident.clear();
-    for (const id of [...this.graphs.keys()]) this.releaseGraph(id);
+    this.spreading.releaseAll();
     this.pool.destroyAll();
     this.device.destroy();
   }

@@ -1,8 +1,9 @@
-import type { BackendChoice } from './backend.js';
-import type { CpuMemory } from './cpu/cpu-memory.js';
-import { HybridError } from './errors.js';
-import type { FanMode, Graph } from './graph.js';
-import { backendOption, describe, optionsObject } from './validate.js';
+// The options of spreadActivation / spreadActivationBatch: their types, defaults (DESIGN.md) and
+// checks, resolved into what a SpreadJob carries.
+import type { BackendChoice } from '../backend.js';
+import { HybridError } from '../errors.js';
+import { backendOption, describe, optionsObject } from '../validate.js';
+import type { FanMode, SpreadStrategy } from './types.js';
 
 /** decay(h) for hop h = 1 .. maxHops. A number is a constant factor. */
 export type Decay =
@@ -23,6 +24,11 @@ export interface SpreadOptions {
   fan?: FanMode;
   /** Totals are clamped to [0, maxActivation] (default 1). */
   maxActivation?: number;
+  /**
+   * Push from the frontier, pull over every node, or choose per hop (default 'auto'); the
+   * results are the same bits whichever is used, only the time differs.
+   */
+  strategy?: SpreadStrategy;
   backend?: BackendChoice;
 }
 
@@ -32,23 +38,10 @@ export interface SeedSet {
   values: Float32Array;
 }
 
-/** A validated spreading call, its seeds staged in WASM memory. */
-export interface SpreadJob {
-  graph: Graph;
-  /** Seed sets (columns). */
-  k: number;
-  /** Floats per node: 1 when k = 1, else k rounded up to 4 (padding columns stay 0). */
-  cols: number;
-  /** Byte address of f0: nodeCount x cols floats. */
-  seeds: number;
-  /** decay(1) .. decay(maxHops), rounded to f32. */
-  decays: number[];
-  threshold: number;
-  maxActivation: number;
-  fan: FanMode;
-}
+const OPTION_KEYS = ['maxHops', 'decay', 'threshold', 'fan', 'maxActivation', 'strategy', 'backend'];
 
-const OPTION_KEYS = ['maxHops', 'decay', 'threshold', 'fan', 'maxActivation', 'backend'];
+/** @internal The options, checked and resolved (decay(h) per hop, f32 thresholds). */
+export type ResolvedSpreadOptions = ReturnType<typeof resolveSpreadOptions>;
 
 /** @internal Check the options and resolve decay(h) per hop. */
 export function resolveSpreadOptions(options: unknown, seedKey: 'seeds' | 'seedSets') {
@@ -69,11 +62,15 @@ export function resolveSpreadOptions(options: unknown, seedKey: 'seeds' | 'seedS
   if (fan !== 'none' && fan !== 'outDegree' && fan !== 'sqrtOutDegree') {
     throw new HybridError('INVALID_ARGUMENT', `fan must be 'none', 'outDegree' or 'sqrtOutDegree', got ${describe(fan)}`, 'fan');
   }
+  const strategy = opts.strategy ?? 'auto';
+  if (strategy !== 'auto' && strategy !== 'push' && strategy !== 'pull') {
+    throw new HybridError('INVALID_ARGUMENT', `strategy must be 'auto', 'push' or 'pull', got ${describe(strategy)}`, 'strategy');
+  }
   const decay = decayFunction(opts.decay ?? { kind: 'exponential', rate: 0.7 });
   const decays: number[] = [];
   for (let h = 1; h <= maxHops; h++) decays.push(Math.fround(decay(h)));
   return { maxHops, threshold: Math.fround(threshold), maxActivation: Math.fround(maxActivation), fan, decays,
-    requested: backendOption(opts.backend), seeds: opts[seedKey] };
+    strategy: strategy as SpreadStrategy, requested: backendOption(opts.backend), seeds: opts[seedKey] };
 }
 
 /** @internal decay(h) from the option (validated). */
@@ -110,41 +107,4 @@ export function decayFunction(decay: unknown): (h: number) => number {
   }
   const slope = finite(d.slope, 'slope');
   return (h) => Math.max(0, 1 - slope * h);
-}
-
-/** @internal Floats per node for k seed sets. */
-export function columnsFor(k: number): number {
-  return k === 1 ? 1 : Math.ceil(k / 4) * 4;
-}
-
-/**
- * @internal
- * f0 in WASM memory (nodeCount x cols floats): seed set j in column j; duplicate nodes add up.
- * Unknown nodes, non-finite values and mismatched lengths are errors naming the seed set.
- */
-export function stageSeeds(memory: CpuMemory, graph: Graph, seedSets: unknown[], argument: string): { ptr: number; cols: number } {
-  const k = seedSets.length;
-  const cols = columnsFor(k);
-  const n = graph.nodeCount;
-  const values = new Float64Array(n * cols);
-  seedSets.forEach((set, j) => {
-    const name = k === 1 && argument === 'seeds' ? 'seeds' : `${argument}[${j}]`;
-    if (typeof set !== 'object' || set === null) {
-      throw new HybridError('INVALID_ARGUMENT', `${name} must be { nodes: Uint32Array, values: Float32Array }, got ${describe(set)}`, name);
-    }
-    const { nodes, values: v } = set as Partial<SeedSet>;
-    if (!(nodes instanceof Uint32Array)) throw new HybridError('INVALID_ARGUMENT', `${name}.nodes must be a Uint32Array, got ${describe(nodes)}`, `${name}.nodes`);
-    if (!(v instanceof Float32Array)) throw new HybridError('INVALID_ARGUMENT', `${name}.values must be a Float32Array, got ${describe(v)}`, `${name}.values`);
-    if (nodes.length !== v.length) {
-      throw new HybridError('DIMENSION_MISMATCH', `${name}: ${nodes.length} nodes but ${v.length} values`, `${name}.values`);
-    }
-    for (let i = 0; i < nodes.length; i++) {
-      if (nodes[i]! >= n) throw new HybridError('UNKNOWN_NODE', `${name}.nodes[${i}] = ${nodes[i]} is not a node (nodeCount ${n})`, `${name}.nodes`);
-      if (!Number.isFinite(v[i]!)) throw new HybridError('NON_FINITE', `${name}.values[${i}] is ${v[i]}: every value must be finite`, `${name}.values`);
-      values[nodes[i]! * cols + j] = values[nodes[i]! * cols + j]! + v[i]!;
-    }
-  });
-  const ptr = memory.arena.alloc(Math.max(16, n * cols * 4));
-  memory.arena.f32.set(Float32Array.from(values), ptr >>> 2);
-  return { ptr, cols };
 }

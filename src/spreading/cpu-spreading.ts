@@ -1,0 +1,235 @@
+// Activation spreading on the CPU: the hop loop over the WASM kernels (asm/spread.ts), each hop
+// pushed from the frontier or pulled over every node (strategy.ts), pull hops shared out across
+// the worker pool by node ranges. One loop (a generator of kernel-call steps) serves both the
+// pooled path and the synchronous one-thread path (the GPU cross-check re-runs jobs with it).
+import type { CpuMemory } from '../cpu/cpu-memory.js';
+import type { KernelCall } from '../cpu/pool.js';
+import { splitByEdges } from './partition.js';
+import { SpreadScratch } from './scratch.js';
+import { hopDirection, PUSH_PULL_CROSSOVER } from './strategy.js';
+import type { SpreadJob, SpreadOutcome } from './types.js';
+
+/** How a step runs: `parts` shares, the first one on this thread when `here` (cpu-backend's Plan). */
+export interface ExecPlan {
+  parts: number;
+  here: boolean;
+}
+
+/** What spreading needs of the CPU backend: its threads (CpuBackend's plan and execute). */
+export interface CpuExecutor {
+  /** Parts and placement for a step of `work` bytes. */
+  plan(work: number): ExecPlan;
+  /** Run the parts (see CpuBackend.execute; spreading never asks for a re-run). */
+  execute(plan: ExecPlan, rerun: boolean, parts: KernelCall[][]): number[][] | Promise<number[][]>;
+  /** Whether an error is the pool failing (the job then starts over on this thread). */
+  isPoolFailure(error: unknown): boolean;
+}
+
+/** One step of the hop loop: kernel calls in parts, and how to run them. */
+interface Step {
+  plan: ExecPlan;
+  parts: KernelCall[][];
+}
+
+const INLINE: ExecPlan = { parts: 1, here: true };
+
+/** Clean scratch blocks kept per graph between calls (the most recent ones). */
+const CACHED_SCRATCH = 2;
+
+/** The CPU backend's spreading. */
+export class CpuSpreading {
+  private readonly memory: CpuMemory;
+  private readonly exec: CpuExecutor;
+  private readonly cache = new Map<number, SpreadScratch[]>();
+
+  constructor(memory: CpuMemory, exec: CpuExecutor) {
+    this.memory = memory;
+    this.exec = exec;
+  }
+
+  /**
+   * Run a job, pull hops over the pool when large enough. A hop adds into the totals, so a part
+   * cannot simply be run again: if the pool fails during the job, the whole job starts again on
+   * this thread from its seeds (with fresh blocks: the ones in use may be half written).
+   */
+  async spread(job: SpreadJob): Promise<SpreadOutcome> {
+    const scratch = this.take(job);
+    try {
+      const steps = this.steps(job, scratch, true);
+      let step = steps.next();
+      while (!step.done) {
+        const pending = this.exec.execute(step.value.plan, false, step.value.parts);
+        step = steps.next(pending instanceof Promise ? await pending : pending);
+      }
+      this.put(job, scratch);
+      return step.value;
+    } catch (error) {
+      scratch.free();
+      if (!this.exec.isPoolFailure(error)) throw error;
+      return this.spreadNow(job);
+    }
+  }
+
+  /** Run a job on this thread, synchronously. */
+  spreadNow(job: SpreadJob): SpreadOutcome {
+    const scratch = this.take(job);
+    try {
+      const steps = this.steps(job, scratch, false);
+      let step = steps.next();
+      while (!step.done) step = steps.next(step.value.parts.map((calls) => this.runHere(calls)));
+      this.put(job, scratch);
+      return step.value;
+    } catch (error) {
+      scratch.free();
+      throw error;
+    }
+  }
+
+  /** Free the blocks kept for a graph (it was disposed). */
+  releaseGraph(graphId: number): void {
+    for (const scratch of this.cache.get(graphId) ?? []) scratch.free();
+    this.cache.delete(graphId);
+  }
+
+  /** Bytes of scratch kept now for a graph. */
+  scratchBytes(graphId: number): number {
+    return (this.cache.get(graphId) ?? []).reduce((sum, s) => sum + s.bytes, 0);
+  }
+
+  private take(job: SpreadJob): SpreadScratch {
+    const list = this.cache.get(job.graph.id);
+    const at = list ? list.findIndex((s) => s.cols === job.cols) : -1;
+    if (at >= 0) return list!.splice(at, 1)[0]!;
+    return new SpreadScratch(this.memory.arena, job.graph.nodeCount, job.cols);
+  }
+
+  private put(job: SpreadJob, scratch: SpreadScratch): void {
+    let list = this.cache.get(job.graph.id);
+    if (!list) this.cache.set(job.graph.id, (list = []));
+    list.push(scratch);
+    while (list.length > CACHED_SCRATCH) list.shift()!.free();
+  }
+
+  private runHere(calls: KernelCall[]): number[] {
+    const kernels = this.memory.kernels as unknown as Record<string, (...args: number[]) => number | undefined>;
+    return calls.map(([name, ...args]) => kernels[name]!(...args) ?? 0);
+  }
+
+  /**
+   * The hop loop. The frontier (nodes with a non-zero activation in any column, ascending) and
+   * its out-edge count decide each hop's direction; `ever` lists every node whose total may be
+   * non-zero (seeds and frontiers), so that the totals are read out and cleared in O(touched),
+   * unless it outgrows the node count (then every node is read). Yields kernel-call steps and
+   * gets back their results; returns the totals. Leaves `scratch` clean.
+   */
+  private *steps(job: SpreadJob, s: SpreadScratch, pooled: boolean): Generator<Step, SpreadOutcome, number[][]> {
+    const { graph, cols, seeds } = job;
+    const { arena, kernels } = this.memory;
+    const n = graph.nodeCount;
+    const fan = graph.fanInverse(job.fan);
+    const bits = Math.max(1, 32 - Math.clz32(n - 1));
+    let count = seeds.nodes.length;
+    let edges = seeds.edges;
+    arena.u32.set(seeds.nodes, s.frontier >>> 2);
+    const staged = arena.alloc(Math.max(16, seeds.values.byteLength));
+    try {
+      arena.f32.set(seeds.values, staged >>> 2);
+      kernels.spreadStart(s.frontier, count, staged, s.g, s.total, fan, cols, job.maxActivation);
+    } finally {
+      arena.free(staged);
+    }
+    arena.u32.copyWithin(s.ever >>> 2, s.frontier >>> 2, (s.frontier >>> 2) + count);
+    let everCount = count;
+    let dense = false;
+    let pushHops = 0;
+    let pullHops = 0;
+    for (const decay of job.decays) {
+      if (count === 0) break; // the frontier died out: no later hop adds anything
+      if (hopDirection(job.strategy, edges, graph, PUSH_PULL_CROSSOVER.cpu) === 'push') {
+        pushHops++;
+        const plan = pooled ? onePart(this.exec.plan(edges * cols * 8)) : INLINE;
+        const [[kept]] = (yield {
+          plan,
+          parts: [[['spreadHopPush', graph.outOffsets, graph.outTargets, graph.outWeights, fan, s.g, s.acc, s.total,
+            s.frontier, count, s.next, s.stamp, s.nextStamp(), cols, decay, job.threshold, job.maxActivation, s.info]]],
+        }) as [[number]];
+        kernels.sortNodes(s.next, kept, s.sortTmp, s.counts, bits);
+        count = kept;
+        edges = arena.u32[s.info >>> 2]!;
+      } else {
+        pullHops++;
+        const plan = pooled ? this.exec.plan((graph.edgeCount + n) * cols * 8) : INLINE;
+        const ranges = splitByEdges(arena.u32.subarray(graph.inOffsets >>> 2, (graph.inOffsets >>> 2) + n + 1), plan.parts);
+        const results = yield {
+          plan,
+          parts: ranges.map(([a, b], p) => [['spreadHopPull', graph.inOffsets, graph.inSources, graph.inWeights, graph.outOffsets,
+            fan, s.g, s.acc, s.total, a, b, cols, decay, job.threshold, job.maxActivation, s.next + a * 4, s.info + p * 4]]),
+        };
+        // Each part listed its active nodes from its range's start: close the gaps.
+        const u32 = arena.u32;
+        let at = 0;
+        edges = 0;
+        ranges.forEach(([a], p) => {
+          const kept = results[p]![0]!;
+          if (at !== a) u32.copyWithin((s.next >>> 2) + at, (s.next >>> 2) + a, (s.next >>> 2) + a + kept);
+          at += kept;
+          edges += u32[(s.info >>> 2) + p]!;
+        });
+        kernels.clearRows(s.g, s.frontier, count, cols);
+        s.swapRows();
+        count = at;
+      }
+      s.swapFrontier();
+      if (!dense && everCount + count <= n) {
+        arena.u32.copyWithin((s.ever >>> 2) + everCount, s.frontier >>> 2, (s.frontier >>> 2) + count);
+        everCount += count;
+      } else {
+        dense = true;
+      }
+    }
+    kernels.clearRows(s.g, s.frontier, count, cols);
+    const totals = this.readTotals(job, s, dense || everCount * 4 > n ? -1 : everCount);
+    return { totals, pushHops, pullHops };
+  }
+
+  /**
+   * Each seed set's totals as its own array, and `total` cleared: from the `everCount` nodes
+   * listed in `ever` (duplicates allowed), or every node when everCount is -1.
+   */
+  private readTotals(job: SpreadJob, s: SpreadScratch, everCount: number): Float32Array[] {
+    const { k, cols } = job;
+    const n = job.graph.nodeCount;
+    const { arena, kernels } = this.memory;
+    const f32 = arena.f32;
+    const t = s.total >>> 2;
+    const out = Array.from({ length: k }, () => new Float32Array(n));
+    if (everCount < 0) {
+      if (cols === 1) out[0]!.set(f32.subarray(t, t + n));
+      else {
+        for (let j = 0; j < k; j++) {
+          const column = out[j]!;
+          for (let v = 0; v < n; v++) column[v] = f32[t + v * cols + j]!;
+        }
+      }
+      f32.fill(0, t, t + n * cols);
+      return out;
+    }
+    const ever = arena.u32.subarray(s.ever >>> 2, (s.ever >>> 2) + everCount);
+    if (cols === 1) {
+      const column = out[0]!;
+      for (let i = 0; i < everCount; i++) column[ever[i]!] = f32[t + ever[i]!]!;
+    } else {
+      for (let i = 0; i < everCount; i++) {
+        const base = t + ever[i]! * cols;
+        for (let j = 0; j < k; j++) out[j]![ever[i]!] = f32[base + j]!;
+      }
+    }
+    kernels.clearRows(s.total, s.ever, everCount, cols);
+    return out;
+  }
+}
+
+/** A push hop is one part: on this thread, or (offMainThread) on one worker. */
+function onePart(plan: ExecPlan): ExecPlan {
+  return plan.here ? INLINE : { parts: 1, here: false };
+}

@@ -1,0 +1,323 @@
+// The graph store: a validated directed weighted graph in the CPU's WASM memory, stored twice:
+// by target (what a pull reads) and by source (what a push reads), both in the canonical order
+// that fixes every sum (asm/spread.ts).
+import type { CpuMemory } from '../cpu/cpu-memory.js';
+import { HybridError } from '../errors.js';
+import { assertFloat32Array, describe } from '../validate.js';
+import type { FanMode } from './types.js';
+
+/** What createGraph takes: edges from[i] -> to[i] with weight[i] (default 1). */
+export interface GraphInput {
+  nodeCount: number;
+  from: Uint32Array;
+  to: Uint32Array;
+  weight?: Float32Array;
+  /** Store each edge u-v (u != v) as u->v and v->u; a self-loop once. */
+  undirected?: boolean;
+}
+
+/**
+ * @internal
+ * A graph's stored edges in the canonical order: the CSR by target, each node's incoming edges by
+ * ascending source, parallel edges in input order (what `Graph.canonicalEdges` exports and
+ * `Graph.fromCanonical` rebuilds an identical graph from; issue 15 saves and loads these).
+ */
+export interface CanonicalEdges {
+  nodeCount: number;
+  /** u32[nodeCount + 1]: node v's incoming edges are offsets[v] .. offsets[v + 1]. */
+  offsets: Uint32Array;
+  /** u32[E]: the source of each incoming edge. */
+  sources: Uint32Array;
+  /** f32[E]: its weight. */
+  weights: Float32Array;
+}
+
+let nextGraphId = 1;
+
+/**
+ * A directed weighted graph, validated and stored in WASM memory as two CSRs: by target (offsets,
+ * sources, weights; each node's incoming edges by ascending source, parallel edges in input order)
+ * and by source (offsets, targets, weights; each node's outgoing edges by ascending target,
+ * parallel edges in input order). That order is the one every activation sum follows, whichever
+ * way a hop goes. Parallel edges are kept (they add up); self-loops are allowed. Create with
+ * `engine.createGraph`. (It is the SpreadGraph the backends read.)
+ */
+export class Graph {
+  readonly nodeCount: number;
+  /** Stored directed edges (an undirected edge u-v with u != v counts twice). */
+  readonly edgeCount: number;
+  /** @internal */
+  readonly id = nextGraphId++;
+  /** Out-degree of every node (stored edges leaving it). */
+  readonly outDegree: Uint32Array;
+  /** @internal byte addresses in WASM memory: u32[n + 1], u32[E], f32[E] (by target) */
+  readonly inOffsets: number;
+  /** @internal */
+  readonly inSources: number;
+  /** @internal */
+  readonly inWeights: number;
+  /** @internal byte addresses in WASM memory: u32[n + 1], u32[E], f32[E] (by source) */
+  readonly outOffsets: number;
+  /** @internal */
+  readonly outTargets: number;
+  /** @internal */
+  readonly outWeights: number;
+  private readonly memory: CpuMemory;
+  private readonly fanBlocks = new Map<FanMode, number>();
+  private readonly released: (graph: Graph) => void;
+  private disposed = false;
+  private inFlight = 0;
+  private freed = false;
+
+  /** @internal use engine.createGraph (fromInput) or fromCanonical */
+  private constructor(memory: CpuMemory, edges: CanonicalEdges, released: (graph: Graph) => void) {
+    this.memory = memory;
+    this.released = released;
+    const { nodeCount: n, offsets, sources, weights } = edges;
+    const e = sources.length;
+    this.nodeCount = n;
+    this.edgeCount = e;
+    // CSR by source: a stable counting sort of the incoming edges (ascending target) by source,
+    // so each source's edges come by ascending target, parallel edges in the stored order.
+    this.outDegree = new Uint32Array(n);
+    for (let i = 0; i < e; i++) this.outDegree[sources[i]!]!++;
+    const outOffsets = new Uint32Array(n + 1);
+    for (let u = 0; u < n; u++) outOffsets[u + 1] = outOffsets[u]! + this.outDegree[u]!;
+    const fill = outOffsets.slice(0, n);
+    const outTargets = new Uint32Array(e);
+    const outWeights = new Float32Array(e);
+    for (let v = 0; v < n; v++) {
+      for (let i = offsets[v]!; i < offsets[v + 1]!; i++) {
+        const at = fill[sources[i]!]!++;
+        outTargets[at] = v;
+        outWeights[at] = weights[i]!;
+      }
+    }
+    const arena = memory.arena;
+    const blocks: number[] = [];
+    const put = (data: Uint32Array | Float32Array) => {
+      const ptr = arena.alloc(Math.max(4, data.byteLength));
+      blocks.push(ptr);
+      if (data instanceof Uint32Array) arena.u32.set(data, ptr >>> 2);
+      else arena.f32.set(data, ptr >>> 2);
+      return ptr;
+    };
+    try {
+      this.inOffsets = put(offsets);
+      this.inSources = put(sources);
+      this.inWeights = put(weights);
+      this.outOffsets = put(outOffsets);
+      this.outTargets = put(outTargets);
+      this.outWeights = put(outWeights);
+    } catch (error) {
+      for (const ptr of blocks) arena.free(ptr);
+      throw error;
+    }
+  }
+
+  /** @internal a graph from createGraph's input (validated; see GraphInput). */
+  static fromInput(memory: CpuMemory, input: GraphInput, released: (graph: Graph) => void): Graph {
+    return new Graph(memory, canonicalOrder(expand(input)), released);
+  }
+
+  /**
+   * @internal
+   * A graph rebuilt from `canonicalEdges()` of another: the same CSRs in and out, so the same
+   * results bit for bit. Checked (offsets, node ids, the order, finite weights): INVALID_ARGUMENT
+   * names what is wrong.
+   */
+  static fromCanonical(memory: CpuMemory, edges: CanonicalEdges, released: (graph: Graph) => void): Graph {
+    assertCanonical(edges);
+    return new Graph(memory, edges, released);
+  }
+
+  /** @internal copies of the stored edges in the canonical order (see CanonicalEdges). */
+  canonicalEdges(): CanonicalEdges {
+    const arena = this.memory.arena;
+    const e = this.edgeCount;
+    return {
+      nodeCount: this.nodeCount,
+      offsets: arena.u32.slice(this.inOffsets >>> 2, (this.inOffsets >>> 2) + this.nodeCount + 1),
+      sources: arena.u32.slice(this.inSources >>> 2, (this.inSources >>> 2) + e),
+      weights: arena.f32.slice(this.inWeights >>> 2, (this.inWeights >>> 2) + e),
+    };
+  }
+
+  /**
+   * @internal bytes the two CSRs take in WASM memory: by target (n + 1) * 4 + 8E, by source the
+   * same (plus 4n per fan mode used, and the JS out-degrees, 4n).
+   */
+  get storedBytes(): number {
+    return 2 * ((this.nodeCount + 1) * 4 + this.edgeCount * 8);
+  }
+
+  /** @internal 1 / fan(u) for every node, in WASM memory (built once per mode). */
+  fanInverse(mode: FanMode): number {
+    let ptr = this.fanBlocks.get(mode);
+    if (ptr === undefined) {
+      ptr = this.memory.arena.alloc(Math.max(4, this.nodeCount * 4));
+      const values = new Float32Array(this.nodeCount);
+      for (let u = 0; u < this.nodeCount; u++) values[u] = fanInverseOf(this.outDegree[u]!, mode);
+      this.memory.arena.f32.set(values, ptr >>> 2);
+      this.fanBlocks.set(mode, ptr);
+    }
+    return ptr;
+  }
+
+  /** @internal */
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
+  /** @internal a call starts using the graph */
+  retain(): void {
+    this.inFlight++;
+  }
+
+  /** @internal a call that used the graph settled */
+  settle(): void {
+    this.inFlight--;
+    if (this.disposed && this.inFlight === 0) this.free();
+  }
+
+  /**
+   * Free the graph (CPU and GPU copies). Further calls throw DISPOSED; calls already running
+   * finish first (the memory is freed when the last one settles). Idempotent.
+   */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    if (this.inFlight === 0) this.free();
+  }
+
+  private free(): void {
+    if (this.freed) return;
+    this.freed = true;
+    this.released(this);
+    const arena = this.memory.arena;
+    for (const ptr of [this.inOffsets, this.inSources, this.inWeights, this.outOffsets, this.outTargets, this.outWeights,
+      ...this.fanBlocks.values()]) arena.free(ptr);
+    this.fanBlocks.clear();
+  }
+}
+
+/** 1 / fan(u): 1, 1 / outDegree, or 1 / sqrt(outDegree) (a node with no edges out is never read). */
+export function fanInverseOf(degree: number, mode: FanMode): number {
+  if (mode === 'none' || degree === 0) return 1;
+  return mode === 'outDegree' ? 1 / degree : 1 / Math.sqrt(degree);
+}
+
+/** Stored directed edges, in input order. */
+interface EdgeList {
+  nodeCount: number;
+  sources: Uint32Array;
+  targets: Uint32Array;
+  weights: Float32Array;
+}
+
+/**
+ * @internal
+ * The CSR by target in the canonical order: two stable counting sorts, by source and then by
+ * target, leave the edges by target, then source, then input position.
+ */
+export function canonicalOrder({ nodeCount: n, sources, targets, weights }: EdgeList): CanonicalEdges {
+  const e = sources.length;
+  const bySource = countingOrder(n, sources, null);
+  const order = countingOrder(n, targets, bySource);
+  const offsets = new Uint32Array(n + 1);
+  for (let i = 0; i < e; i++) offsets[targets[i]! + 1]!++;
+  for (let v = 0; v < n; v++) offsets[v + 1]! += offsets[v]!;
+  const inSources = new Uint32Array(e);
+  const inWeights = new Float32Array(e);
+  for (let i = 0; i < e; i++) {
+    inSources[i] = sources[order[i]!]!;
+    inWeights[i] = weights[order[i]!]!;
+  }
+  return { nodeCount: n, offsets, sources: inSources, weights: inWeights };
+}
+
+/** The edge positions `within` (null: 0 .. E-1), stably reordered by key[position]. */
+function countingOrder(n: number, key: Uint32Array, within: Uint32Array | null): Uint32Array {
+  const e = key.length;
+  const start = new Uint32Array(n + 1);
+  for (let i = 0; i < e; i++) start[key[i]! + 1]!++;
+  for (let v = 0; v < n; v++) start[v + 1]! += start[v]!;
+  const out = new Uint32Array(e);
+  for (let i = 0; i < e; i++) {
+    const at = within ? within[i]! : i;
+    out[start[key[at]!]!++] = at;
+  }
+  return out;
+}
+
+/** Check a CanonicalEdges (fromCanonical's input, e.g. read back from a file). */
+function assertCanonical(edges: CanonicalEdges): void {
+  const bad = (message: string, argument: string) => new HybridError('INVALID_ARGUMENT', `canonical graph: ${message}`, argument);
+  const { nodeCount: n, offsets, sources, weights } = edges;
+  if (!Number.isInteger(n) || n < 1 || n > 2 ** 31) throw bad(`nodeCount must be an integer >= 1, got ${describe(n)}`, 'nodeCount');
+  if (!(offsets instanceof Uint32Array) || offsets.length !== n + 1) throw bad(`offsets must be a Uint32Array of nodeCount + 1 = ${n + 1}`, 'offsets');
+  if (!(sources instanceof Uint32Array)) throw bad('sources must be a Uint32Array', 'sources');
+  if (!(weights instanceof Float32Array) || weights.length !== sources.length) throw bad(`weights must be a Float32Array of ${sources.length}`, 'weights');
+  if (offsets[0] !== 0 || offsets[n] !== sources.length) throw bad(`offsets must run from 0 to ${sources.length}`, 'offsets');
+  for (let v = 0; v < n; v++) {
+    if (offsets[v + 1]! < offsets[v]!) throw bad(`offsets[${v + 1}] < offsets[${v}]`, 'offsets');
+    for (let i = offsets[v]!; i < offsets[v + 1]!; i++) {
+      if (sources[i]! >= n) throw bad(`sources[${i}] = ${sources[i]} is not a node`, 'sources');
+      if (i > offsets[v]! && sources[i]! < sources[i - 1]!) throw bad(`node ${v}'s sources are not ascending at ${i}`, 'sources');
+      if (!Number.isFinite(weights[i]!)) throw bad(`weights[${i}] is ${weights[i]}`, 'weights');
+    }
+  }
+}
+
+/** Validate, then list the stored directed edges (undirected edges doubled, self-loops once). */
+function expand(input: GraphInput): EdgeList {
+  if (typeof input !== 'object' || input === null) {
+    throw new HybridError('INVALID_ARGUMENT', `createGraph takes { nodeCount, from, to, weight?, undirected? }, got ${describe(input)}`, 'graph');
+  }
+  for (const key of Object.keys(input)) {
+    if (!['nodeCount', 'from', 'to', 'weight', 'undirected'].includes(key)) {
+      throw new HybridError('INVALID_ARGUMENT', `graph.${key} is not a known field (known: nodeCount, from, to, weight, undirected)`, key);
+    }
+  }
+  const { nodeCount, from, to, weight, undirected } = input;
+  if (typeof nodeCount !== 'number' || !Number.isInteger(nodeCount) || nodeCount < 1 || nodeCount > 2 ** 31) {
+    throw new HybridError('INVALID_ARGUMENT', `nodeCount must be an integer >= 1, got ${describe(nodeCount)}`, 'nodeCount');
+  }
+  for (const [name, array] of [['from', from], ['to', to]] as const) {
+    if (!(array instanceof Uint32Array)) {
+      throw new HybridError('INVALID_ARGUMENT', `${name} must be a Uint32Array, got ${describe(array)}`, name);
+    }
+  }
+  if (from.length !== to.length) {
+    throw new HybridError('DIMENSION_MISMATCH', `from has ${from.length} edges, to has ${to.length}`, 'to');
+  }
+  if (weight !== undefined) {
+    assertFloat32Array(weight, 'weight');
+    if (weight.length !== from.length) {
+      throw new HybridError('DIMENSION_MISMATCH', `weight has ${weight.length} values for ${from.length} edges`, 'weight');
+    }
+  }
+  if (undirected !== undefined && typeof undirected !== 'boolean') {
+    throw new HybridError('INVALID_ARGUMENT', `undirected must be true or false, got ${describe(undirected)}`, 'undirected');
+  }
+  for (let i = 0; i < from.length; i++) {
+    if (from[i]! >= nodeCount) throw new HybridError('UNKNOWN_NODE', `edge ${i}: from[${i}] = ${from[i]} is not a node (nodeCount ${nodeCount})`, 'from');
+    if (to[i]! >= nodeCount) throw new HybridError('UNKNOWN_NODE', `edge ${i}: to[${i}] = ${to[i]} is not a node (nodeCount ${nodeCount})`, 'to');
+    if (weight && !Number.isFinite(weight[i]!)) {
+      throw new HybridError('NON_FINITE', `edge ${i}: weight[${i}] is ${weight[i]}: every weight must be finite`, 'weight');
+    }
+  }
+  const weights = weight ?? new Float32Array(from.length).fill(1);
+  if (!undirected) return { nodeCount, sources: from, targets: to, weights };
+  let count = 0;
+  for (let i = 0; i < from.length; i++) count += from[i] === to[i] ? 1 : 2;
+  const sources = new Uint32Array(count);
+  const targets = new Uint32Array(count);
+  const doubled = new Float32Array(count);
+  let at = 0;
+  for (let i = 0; i < from.length; i++) {
+    sources[at] = from[i]!; targets[at] = to[i]!; doubled[at++] = weights[i]!;
+    if (from[i] !== to[i]) { sources[at] = to[i]!; targets[at] = from[i]!; doubled[at++] = weights[i]!; }
+  }
+  return { nodeCount, sources, targets, weights: doubled };
+}

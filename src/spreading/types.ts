@@ -1,0 +1,69 @@
+// The shapes the parts of activation spreading share: the engine builds a SpreadJob, a backend
+// (backend.ts) runs it and answers a SpreadOutcome. This file imports nothing, so that backend.ts
+// can name these types without pulling in the graph store or the CPU memory.
+
+/** How a node's outgoing activation is divided: not, by its out-degree, or by its square root. */
+export type FanMode = 'none' | 'outDegree' | 'sqrtOutDegree';
+
+/**
+ * Which way hops go: `push` from the frontier's out-edges (on the GPU: mark the frontier's
+ * targets, compact them, pull into those only), `pull` over every node's in-edges, or `auto`:
+ * per hop, push while the frontier's out-edges are few against the graph's (strategy.ts).
+ * Every strategy gives the same bits.
+ */
+export type SpreadStrategy = 'auto' | 'push' | 'pull';
+
+/** What a backend reads of a graph: its sizes and where its CSR blocks sit in WASM memory. */
+export interface SpreadGraph {
+  readonly id: number;
+  readonly nodeCount: number;
+  readonly edgeCount: number;
+  /** Out-degree of every node. */
+  readonly outDegree: Uint32Array;
+  /** Byte addresses of the CSR by target: u32[n + 1] offsets, u32[E] sources, f32[E] weights. */
+  readonly inOffsets: number;
+  readonly inSources: number;
+  readonly inWeights: number;
+  /** Byte addresses of the CSR by source: u32[n + 1] offsets, u32[E] targets, f32[E] weights. */
+  readonly outOffsets: number;
+  readonly outTargets: number;
+  readonly outWeights: number;
+  /** Byte address of f32[n]: 1 / fan(u) for every node (built once per mode). */
+  fanInverse(mode: FanMode): number;
+}
+
+/**
+ * The seed sets of a call, validated and summed (duplicates add up in float64, then f32): the
+ * nodes with any non-zero value, ascending, and their values, `cols` floats per node (seed set j in
+ * column j, padding columns 0). `edges`: the out-edges of those nodes (the first hop's work).
+ */
+export interface StagedSeeds {
+  nodes: Uint32Array;
+  values: Float32Array;
+  edges: number;
+}
+
+/** A validated spreading call. */
+export interface SpreadJob {
+  graph: SpreadGraph;
+  /** Seed sets (columns). */
+  k: number;
+  /** Floats per node: 1 when k = 1, else k rounded up to 4 (padding columns stay 0). */
+  cols: number;
+  seeds: StagedSeeds;
+  /** decay(1) .. decay(maxHops), rounded to f32. */
+  decays: number[];
+  threshold: number;
+  maxActivation: number;
+  fan: FanMode;
+  strategy: SpreadStrategy;
+}
+
+/** What a backend answers: every seed set's totals, and how its hops went. */
+export interface SpreadOutcome {
+  /** nodeCount totals per seed set. */
+  totals: Float32Array[];
+  /** Hops run by pushing (GPU: mark, compact, pull into the marked) and by pulling over every node. */
+  pushHops: number;
+  pullHops: number;
+}
