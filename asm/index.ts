@@ -4,7 +4,7 @@ export { normalizeRows, normalizePanelRows, padRows, toPanels, findNonFinite } f
 export { dotScores, cosineScores, dotMatrix, dotMatrixBlock } from './scores';
 export { selectTopK, sortHeap, searchTopK, searchTopKBatch } from './topk';
 export { quantizePanelRows, quantizeQuery, compactBounds, searchTopKCompact } from './compact';
-export { spreadStart, spreadHopPush, spreadHopPull, clearRows, sortNodes } from './spread';
+export { spreadStart, spreadHopPush, spreadHopPushSets, spreadHopPull, clearRows, sortNodes } from './spread';
 
 /** First byte the TypeScript allocator may use (after this module's static data). */
 export function heapBase(): usize {

@@ -1,115 +1,257 @@
-// Spreading benchmark (tinybench): 4 hops on random graphs (1k nodes / 5k edges, 100k / 1M,
-// 1M / 10M where memory allows), K = 1 and K = 16 seed sets, CPU vs a straightforward JS CSR
-// implementation in the same run, and the GPU when an adapter exists (lavapipe here: a harness
-// check). Threshold 0, so every hop runs (no early stop): the worst case.
-// Usage: node bench/spreading.bench.mjs [--quick] [--out FILE]
+// Spreading benchmark (tinybench medians), the targets of issue 16, every figure in one run:
+//   semantic  a generated graph shaped like a semantic network (118k nodes, 378k edges, power-law
+//             out-degrees, hubs; src/bench/semantic-graph.ts), 1-5 seeds, 4 hops, threshold 0.01,
+//             fan outDegree: ours (auto, push, pull), the library before (--baseline), and a plain
+//             JS frontier loop (Maps, float64) as the peer; 32 seed sets taken in turn.
+//   batch     the same with K = 16 seed sets in one spreadActivationBatch call, against one set.
+//   dense     threshold 0 on a random 1M-node / 10M-edge graph (quick: 200k / 2M): ours (auto, pull)
+//             against the library before.
+//   small     1k nodes / 5k edges, 4 hops, threshold 0: ours against the library before and JS.
+//   crossover one hop from frontiers of growing out-edge share, push against pull, K 1 and 16,
+//             on the semantic graph and the dense one: where pushing stops paying.
+// Every result is checked first: our strategies against each other (bit for bit), ours against
+// the JS loop (float64) and the library before.
+// Usage: node bench/spreading.bench.mjs [--quick] [--only semantic,batch,dense,small,crossover]
+//        [--baseline /path/to/older/dist/index.js] [--out FILE]
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Bench } from 'tinybench';
 import { createHybrid } from '../dist/index.js';
-import { isSoftwareAdapterInfo } from '../dist/gpu/device.js';
+import { randomGraph, seededRandom } from '../dist/bench/data.js';
+import { semanticGraph, semanticSeeds } from '../dist/bench/semantic-graph.js';
 
-const quick = process.argv.includes('--quick');
-const outAt = process.argv.indexOf('--out');
-const round = (x) => Math.round(x * 1000) / 1000;
-const benchOptions = quick ? { time: 300, warmupTime: 100, iterations: 3 } : { time: 1500, warmupTime: 300, iterations: 8 };
+const argv = process.argv.slice(2);
+const quick = argv.includes('--quick');
+const option = (name) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);
+const only = new Set((option('--only') ?? 'semantic,batch,dense,small,crossover').split(','));
+const baselinePath = option('--baseline');
+const benchOptions = quick ? { time: 300, warmupTime: 100, iterations: 5 } : { time: 1500, warmupTime: 300, iterations: 10 };
 const HOPS = 4;
-const options = { maxHops: HOPS, threshold: 0, decay: { kind: 'exponential', rate: 0.7 }, fan: 'outDegree' };
+const round = (x, digits = 4) => (x === undefined ? undefined : Number(x.toPrecision(digits)));
+const say = (line) => process.stderr.write(`${line}\n`);
 
-let seed = 12345;
-const random = () => { seed = (seed * 1664525 + 1013904223) >>> 0; return seed / 4294967296; };
-function graphOf(nodes, edges) {
-  const from = new Uint32Array(edges), to = new Uint32Array(edges), weight = new Float32Array(edges);
-  for (let i = 0; i < edges; i++) {
-    from[i] = Math.floor(nodes * random() ** 2); // skewed out-degrees
-    to[i] = Math.floor(nodes * random());
-    weight[i] = random();
-  }
-  return { nodeCount: nodes, from, to, weight };
-}
-function seedSets(nodes, k) {
-  return Array.from({ length: k }, () => ({
-    nodes: Uint32Array.from({ length: 10 }, () => Math.floor(nodes * random())), values: new Float32Array(10).fill(1),
-  }));
+const hs = await createHybrid({ gpu: null });
+const before = baselinePath ? await (await import(pathToFileURL(baselinePath).href)).createHybrid({ gpu: null }) : null;
+say(`threads: ours ${hs.info().cpu.threads}${before ? `, before ${before.info().cpu.threads}` : ''}`);
+
+/** Medians (ms) of the tasks, timed one after another with tinybench. */
+async function time(tasks, settings = benchOptions) {
+  const bench = new Bench(settings);
+  for (const [name, fn] of Object.entries(tasks)) bench.add(name, fn);
+  await bench.run();
+  return Object.fromEntries(bench.tasks.map((t) => [t.name, t.result.latency.p50]));
 }
 
-/** The straightforward JS version: CSR by target, Float32Array state, one seed set at a time. */
-function jsSpread(csr, seeds) {
-  const { n, offsets, sources, weights, fanInverse } = csr;
-  let f = new Float32Array(n);
-  for (let i = 0; i < seeds.nodes.length; i++) f[seeds.nodes[i]] += seeds.values[i];
-  const total = f.map((x) => Math.min(Math.max(x, 0), 1));
-  for (let h = 1; h <= HOPS; h++) {
-    const d = Math.exp(-0.7 * h);
-    const next = new Float32Array(n);
-    for (let v = 0; v < n; v++) {
-      let sum = 0;
-      for (let e = offsets[v]; e < offsets[v + 1]; e++) sum += f[sources[e]] * fanInverse[sources[e]] * weights[e];
-      next[v] = d * sum;
-      total[v] = Math.min(Math.max(total[v] + next[v], 0), 1);
+/** The graph by source in input order: what a plain JS loop would build. */
+function outCsr({ nodeCount: n, from, to, weight }) {
+  const offsets = new Uint32Array(n + 1);
+  for (const u of from) offsets[u + 1]++;
+  for (let u = 0; u < n; u++) offsets[u + 1] += offsets[u];
+  const fill = offsets.slice(0, n), targets = new Uint32Array(from.length), weights = new Float64Array(from.length);
+  for (let i = 0; i < from.length; i++) { const at = fill[from[i]]++; targets[at] = to[i]; weights[at] = weight[i]; }
+  return { n, offsets, targets, weights };
+}
+
+/**
+ * The peer: a plain JavaScript frontier loop (the rule of DESIGN.md in float64, fan outDegree,
+ * exponential decay 0.7, maxActivation 1): follows only the active nodes' out-edges.
+ */
+function jsFrontier(g, seeds, threshold, hops = HOPS) {
+  const { n, offsets, targets, weights } = g;
+  const total = new Float32Array(n);
+  let frontier = new Map();
+  for (let i = 0; i < seeds.nodes.length; i++) frontier.set(seeds.nodes[i], (frontier.get(seeds.nodes[i]) ?? 0) + seeds.values[i]);
+  for (const [u, x] of frontier) total[u] = Math.min(Math.max(x, 0), 1);
+  for (let h = 1; h <= hops && frontier.size > 0; h++) {
+    const decay = Math.fround(Math.exp(-0.7 * h));
+    const sums = new Map();
+    for (const [u, x] of frontier) {
+      const share = x / (offsets[u + 1] - offsets[u]);
+      for (let e = offsets[u]; e < offsets[u + 1]; e++) sums.set(targets[e], (sums.get(targets[e]) ?? 0) + share * weights[e]);
     }
-    f = next;
+    frontier = new Map();
+    for (const [v, sum] of sums) {
+      const c = decay * sum;
+      if (c !== 0 && Math.abs(c) >= threshold) {
+        frontier.set(v, c);
+        total[v] = Math.min(Math.max(total[v] + c, 0), 1);
+      }
+    }
   }
   return total;
 }
-function jsCsr(g) {
-  const n = g.nodeCount, e = g.from.length;
-  const offsets = new Uint32Array(n + 1), out = new Uint32Array(n);
-  for (let i = 0; i < e; i++) { offsets[g.to[i] + 1]++; out[g.from[i]]++; }
-  for (let v = 0; v < n; v++) offsets[v + 1] += offsets[v];
-  const fill = offsets.slice(0, n), sources = new Uint32Array(e), weights = new Float32Array(e);
-  for (let i = 0; i < e; i++) { const at = fill[g.to[i]]++; sources[at] = g.from[i]; weights[at] = g.weight[i]; }
-  const fanInverse = Float32Array.from(out, (d) => (d === 0 ? 1 : 1 / d));
-  return { n, offsets, sources, weights, fanInverse };
+
+function difference(a, b) {
+  let worst = 0, at = -1, over = 0;
+  for (let v = 0; v < b.length; v++) {
+    const e = Math.abs(a[v] - b[v]);
+    if (e > 1e-5) over++;
+    if (!(e <= worst)) { worst = e; at = v; }
+  }
+  return { worst, at, over };
 }
 
-let gpu = null;
-try { gpu = (await import('webgpu')).create([]); } catch { gpu = null; }
-const hs = await createHybrid({ gpu, operations: { spreading: { gpuMinBatchSize: 1 } } });
-const hasGpu = hs.info().gpu !== null;
-// A software adapter (lavapipe) only checks the harness: keep it to the smaller graphs.
-const software = hasGpu && isSoftwareAdapterInfo(hs.info().gpu.adapter);
-const gpuMaxNodes = software || quick ? 100_000 : 1_000_000;
-const sizes = quick ? [[1000, 5000], [100_000, 1_000_000]] : [[1000, 5000], [100_000, 1_000_000], [1_000_000, 10_000_000]];
-const rows = [];
-for (const [nodes, edges] of sizes) {
-  const input = graphOf(nodes, edges);
-  const graph = hs.createGraph(input);
-  const csr = jsCsr(input);
-  for (const k of [1, 16]) {
-    const sets = seedSets(nodes, k);
-    // Check before timing: the CPU, the GPU and the JS version agree.
-    const cpu = await hs.spreadActivationBatch(graph, { seedSets: sets, ...options, backend: 'cpu' });
-    const js = jsSpread(csr, sets[0]);
-    let worst = 0;
-    for (let v = 0; v < nodes; v++) worst = Math.max(worst, Math.abs(cpu[0][v] - js[v]));
-    if (worst > 1e-4) throw new Error(`CPU and JS differ by ${worst} on ${nodes} nodes`);
-    if (hasGpu && nodes <= gpuMaxNodes) {
-      const onGpu = await hs.spreadActivationBatch(graph, { seedSets: sets, ...options, backend: 'gpu' });
-      for (let v = 0; v < nodes; v++) worst = Math.max(worst, Math.abs(cpu[0][v] - onGpu[0][v]));
-      if (worst > 1e-4) throw new Error(`CPU and GPU differ by ${worst} on ${nodes} nodes`);
-    }
-    const bench = new Bench(benchOptions);
-    bench.add('cpu', () => hs.spreadActivationBatch(graph, { seedSets: sets, ...options, backend: 'cpu' }));
-    if (k === 1 || nodes <= 100_000) bench.add('js', () => { for (const s of sets) jsSpread(csr, s); });
-    if (hasGpu && nodes <= gpuMaxNodes) bench.add('gpu', () => hs.spreadActivationBatch(graph, { seedSets: sets, ...options, backend: 'gpu' }));
-    process.stderr.write(`${nodes} nodes / ${edges} edges, K ${k} ...\n`);
-    await bench.run();
-    const ms = Object.fromEntries(bench.tasks.map((t) => [t.name, t.result.latency.p50]));
-    rows.push({
-      graph: `${nodes} / ${edges}`, k, cpuMs: round(ms.cpu), jsMs: ms.js ? round(ms.js) : null,
-      cpuVsJs: ms.js ? round(ms.js / ms.cpu) : null, gpuMs: ms.gpu ? round(ms.gpu) : null,
-      gpuVsCpu: ms.gpu ? round(ms.cpu / ms.gpu) : null,
-    });
+function sameBits(a, b, what) {
+  const x = new Uint32Array(a.buffer, a.byteOffset, a.length), y = new Uint32Array(b.buffer, b.byteOffset, b.length);
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) throw new Error(`${what}: node ${i} is ${a[i]} vs ${b[i]}`);
+}
+
+const results = { date: new Date().toISOString(), machine: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: process.version }, quick, baseline: baselinePath ?? null };
+const opts = (threshold, strategy) => ({ maxHops: HOPS, threshold, fan: 'outDegree', decay: { kind: 'exponential', rate: 0.7 }, ...(strategy ? { strategy } : {}) });
+
+if (only.has('semantic') || only.has('batch') || only.has('crossover')) {
+  const sg = semanticGraph();
+  const graph = hs.createGraph(sg.input);
+  const old = before?.createGraph(sg.input);
+  const csr = outCsr(sg.input);
+  const sets = semanticSeeds(sg, 32);
+  // Checks: every strategy the same bits; ours against the float64 loop and the library before.
+  let worst = 0, over = 0, worstBefore = 0;
+  const touched = [];
+  for (const seeds of sets) {
+    const [auto, push, pull] = await Promise.all(['auto', 'push', 'pull'].map((s) => hs.spreadActivation(graph, { seeds, ...opts(0.01, s) })));
+    sameBits(push, auto, 'semantic push vs auto');
+    sameBits(pull, auto, 'semantic pull vs auto');
+    const d = difference(auto, jsFrontier(csr, seeds, 0.01));
+    worst = Math.max(worst, d.worst);
+    over += d.over;
+    if (old) worstBefore = Math.max(worstBefore, difference(auto, await before.spreadActivation(old, { seeds, ...opts(0.01) })).worst);
+    touched.push(auto.reduce((a, x) => a + (x > 0 ? 1 : 0), 0));
   }
+  const hops = hs.stats().spreading.hops.cpu;
+  say(`semantic: ${sg.input.nodeCount} nodes / ${sg.input.from.length} edges; vs float64 JS loop worst ${worst} (${over} entries > 1e-5), vs before ${worstBefore}; active nodes per set ${Math.min(...touched)}..${Math.max(...touched)}`);
+  results.semanticCheck = { worstVsJs: worst, entriesOver1e5: over, worstVsBefore: worstBefore, activeNodes: touched };
+  let turn = 0;
+  const next = () => sets[turn++ % sets.length];
+  if (only.has('semantic')) {
+    const tasks = {
+      'ours auto': () => hs.spreadActivation(graph, { seeds: next(), ...opts(0.01) }),
+      'ours push': () => hs.spreadActivation(graph, { seeds: next(), ...opts(0.01, 'push') }),
+      'ours pull': () => hs.spreadActivation(graph, { seeds: next(), ...opts(0.01, 'pull') }),
+      'JS frontier loop': () => jsFrontier(csr, next(), 0.01),
+      ...(old ? { before: () => before.spreadActivation(old, { seeds: next(), ...opts(0.01) }) } : {}),
+    };
+    const ms = await time(tasks);
+    results.semantic = ms;
+    console.table(Object.fromEntries(Object.entries(ms).map(([k, v]) => [k, { ms: round(v), 'vs ours auto': round(v / ms['ours auto'], 3) }])));
+  }
+  if (only.has('batch')) {
+    const batchSets = () => { const first = turn; turn += 16; return Array.from({ length: 16 }, (_, j) => sets[(first + j) % sets.length]); };
+    const sixteen = batchSets();
+    const batch = await hs.spreadActivationBatch(graph, { seedSets: sixteen, ...opts(0.01) });
+    for (let j = 0; j < 16; j++) sameBits(batch[j], await hs.spreadActivation(graph, { seeds: sixteen[j], ...opts(0.01) }), `batch column ${j}`);
+    const ms = await time({
+      'ours, 1 set': () => hs.spreadActivation(graph, { seeds: next(), ...opts(0.01) }),
+      'ours, 16 sets in one call': () => hs.spreadActivationBatch(graph, { seedSets: batchSets(), ...opts(0.01) }),
+      'ours, 16 single calls': async () => { for (const s of batchSets()) await hs.spreadActivation(graph, { seeds: s, ...opts(0.01) }); },
+      'JS frontier loop, 16 sets': () => { for (const s of batchSets()) jsFrontier(csr, s, 0.01); },
+      ...(old ? { 'before, 16 sets in one call': () => before.spreadActivationBatch(old, { seedSets: batchSets(), ...opts(0.01) }) } : {}),
+    });
+    results.batch = ms;
+    console.table(Object.fromEntries(Object.entries(ms).map(([k, v]) => [k, { ms: round(v), 'vs 1 set': round(v / ms['ours, 1 set'], 3) }])));
+  }
+  if (only.has('crossover')) results.crossoverSemantic = await crossover(graph, sg.input, 'semantic');
+  graph.dispose();
+  old?.dispose();
+}
+
+if (only.has('dense') || only.has('crossover')) {
+  const [nodes, edges] = quick ? [200_000, 2_000_000] : [1_000_000, 10_000_000];
+  const input = randomGraph(seededRandom(12345), nodes, edges);
+  const graph = hs.createGraph(input);
+  const random = seededRandom(777);
+  const seeds = { nodes: Uint32Array.from({ length: 10 }, () => Math.floor(nodes * (random() + 1) / 2) % nodes), values: new Float32Array(10).fill(1) };
+  if (only.has('dense')) {
+    const old = before?.createGraph(input);
+    const auto = await hs.spreadActivation(graph, { seeds, ...opts(0) });
+    sameBits(await hs.spreadActivation(graph, { seeds, ...opts(0, 'pull') }), auto, 'dense pull vs auto');
+    sameBits(await hs.spreadActivation(graph, { seeds, ...opts(0, 'push') }), auto, 'dense push vs auto');
+    if (old) say(`dense: ours vs before, worst ${difference(auto, await before.spreadActivation(old, { seeds, ...opts(0) })).worst}`);
+    const hopsBefore = { ...hs.stats().spreading.hops.cpu };
+    await hs.spreadActivation(graph, { seeds, ...opts(0) });
+    const hopsAfter = hs.stats().spreading.hops.cpu;
+    say(`dense auto: ${hopsAfter.push - hopsBefore.push} push + ${hopsAfter.pull - hopsBefore.pull} pull hops`);
+    const denseSettings = quick ? { time: 500, warmupTime: 100, iterations: 5 } : { time: 3000, warmupTime: 500, iterations: 10 };
+    const ms = await time({
+      'ours auto': () => hs.spreadActivation(graph, { seeds, ...opts(0) }),
+      'ours pull': () => hs.spreadActivation(graph, { seeds, ...opts(0, 'pull') }),
+      ...(old ? { before: () => before.spreadActivation(old, { seeds, ...opts(0) }) } : {}),
+    }, denseSettings);
+    results.dense = { graph: `${nodes} / ${edges}`, ms };
+    console.table(Object.fromEntries(Object.entries(ms).map(([k, v]) => [k, { ms: round(v), 'vs before': ms.before ? round(v / ms.before, 3) : undefined }])));
+    old?.dispose();
+  }
+  if (only.has('crossover')) results.crossoverDense = await crossover(graph, input, `random ${nodes} / ${edges}`);
   graph.dispose();
 }
-console.table(rows);
-console.log(`targets: CPU >= 5x JS; 1k / 5k / 4 hops (K 1) < 0.5 ms: ${rows[0].cpuMs} ms` + (hasGpu ? `; GPU: ${hs.info().gpu.adapter.description}` : ''));
+
+if (only.has('small')) {
+  const input = randomGraph(seededRandom(99), 1000, 5000);
+  const graph = hs.createGraph(input);
+  const old = before?.createGraph(input);
+  const csr = outCsr(input);
+  const random = seededRandom(5);
+  const seeds = { nodes: Uint32Array.from({ length: 10 }, () => Math.floor(1000 * (random() + 1) / 2) % 1000), values: new Float32Array(10).fill(1) };
+  const ours = await hs.spreadActivation(graph, { seeds, ...opts(0) });
+  say(`small: vs JS worst ${difference(ours, jsFrontier(csr, seeds, 0)).worst}`);
+  const ms = await time({
+    'ours auto': () => hs.spreadActivation(graph, { seeds, ...opts(0) }),
+    'JS frontier loop': () => jsFrontier(csr, seeds, 0),
+    ...(old ? { before: () => before.spreadActivation(old, { seeds, ...opts(0) }) } : {}),
+  });
+  results.small = ms;
+  console.table(Object.fromEntries(Object.entries(ms).map(([k, v]) => [k, { ms: round(v), 'vs ours auto': round(v / ms['ours auto'], 3) }])));
+  graph.dispose();
+  old?.dispose();
+}
+
+/**
+ * One hop (maxHops 1, threshold 0) from frontiers whose out-edges are a growing share of the
+ * graph's edges + nodes, timed pushing and pulling, for 1 and 16 seed sets (the 16 sets share the
+ * frontier). Returns the rows and the share where push and pull cost the same (log-interpolated).
+ */
+async function crossover(graph, input, name) {
+  const n = input.nodeCount, e = input.from.length;
+  const degree = new Uint32Array(n);
+  for (const u of input.from) degree[u]++;
+  const order = Uint32Array.from({ length: n }, (_, i) => i);
+  const random = seededRandom(4242);
+  for (let i = n - 1; i > 0; i--) { const j = Math.floor(((random() + 1) / 2) * (i + 1)) % (i + 1); [order[i], order[j]] = [order[j], order[i]]; }
+  const shares = quick ? [0.003, 0.01, 0.03, 0.1, 0.3] : [0.001, 0.003, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.3];
+  const out = { graph: name, rows: [], crossover: {} };
+  for (const k of [1, 16]) {
+    let previous = null;
+    for (const share of shares) {
+      const nodes = [];
+      let edges = 0;
+      for (let i = 0; i < n && edges < share * (e + n); i++) { nodes.push(order[i]); edges += degree[order[i]]; }
+      const seeds = { nodes: Uint32Array.from(nodes), values: new Float32Array(nodes.length).fill(0.5) };
+      const sets = Array.from({ length: k }, () => seeds);
+      const call = (strategy) => (k === 1
+        ? hs.spreadActivation(graph, { seeds, ...opts(0, strategy), maxHops: 1 })
+        : hs.spreadActivationBatch(graph, { seedSets: sets, ...opts(0, strategy), maxHops: 1 }));
+      const [a, b] = [await call('push'), await call('pull')];
+      sameBits(k === 1 ? a : a[k - 1], k === 1 ? b : b[k - 1], `crossover ${name} share ${share}`);
+      const ms = await time({ push: () => call('push'), pull: () => call('pull') }, quick ? { time: 200, warmupTime: 50, iterations: 5 } : { time: 600, warmupTime: 100, iterations: 8 });
+      const ratio = ms.pull / ms.push;
+      out.rows.push({ k, share: round(edges / (e + n), 3), seeds: nodes.length, pushMs: round(ms.push), pullMs: round(ms.pull), 'pull / push': round(ratio, 3) });
+      if (previous && previous.ratio >= 1 && ratio < 1 && out.crossover[k] === undefined) {
+        const t = Math.log(previous.ratio) / (Math.log(previous.ratio) - Math.log(ratio));
+        out.crossover[k] = round(Math.exp(Math.log(previous.share) + t * (Math.log(edges / (e + n)) - Math.log(previous.share))), 3);
+      }
+      previous = { ratio, share: edges / (e + n) };
+    }
+  }
+  console.table(out.rows);
+  say(`crossover on ${name}: push pays below a frontier out-edge share of ${JSON.stringify(out.crossover)}`);
+  return out;
+}
+
 await hs.dispose();
-const out = outAt >= 0 ? process.argv[outAt + 1] : join(dirname(fileURLToPath(import.meta.url)), 'results', quick ? 'spreading-quick.json' : 'spreading.json');
-mkdirSync(dirname(out), { recursive: true });
-writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), machine: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: process.version }, hops: HOPS, options, results: rows }, null, 2) + '\n');
-console.log(`wrote ${out}`);
+await before?.dispose();
+const file = option('--out') ?? join(dirname(fileURLToPath(import.meta.url)), 'results', quick ? 'spreading-quick.json' : 'spreading.json');
+mkdirSync(dirname(file), { recursive: true });
+writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
+say(`wrote ${file}`);

@@ -178,8 +178,12 @@ export interface BatchingStats {
 export interface SpreadingStats {
   /** Hops by backend: pushed from the frontier (GPU: its targets marked, compacted, pulled into) or pulled over every node. */
   hops: Record<BackendKind, { push: number; pull: number }>;
-  /** A hop pushes while its frontier's out-edges are at most this share of the graph's edges + nodes (measured; src/spreading/strategy.ts). */
-  crossover: { cpu: number; gpu: number };
+  /**
+   * A hop pushes while its push work is at most this share of the graph's edges + nodes: the
+   * frontier's out-edges (cpu: one seed set; cpuSets: summed over the sets, K > 1; gpu: the union's).
+   * Measured; src/spreading/strategy.ts.
+   */
+  crossover: { cpu: number; cpuSets: number; gpu: number };
 }
 
 /** What `stats()` returns. */

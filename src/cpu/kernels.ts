@@ -29,7 +29,11 @@ export interface KernelExports {
   spreadStart(nodes: number, count: number, values: number, g: number, total: number, fanInverse: number,
     cols: number, maxActivation: number): void;
   spreadHopPush(outOffsets: number, outTargets: number, outWeights: number, fanInverse: number, g: number, acc: number,
-    total: number, frontier: number, count: number, next: number, stamp: number, stampValue: number, cols: number,
+    total: number, frontier: number, count: number, next: number, marks: number,
+    decay: number, threshold: number, maxActivation: number, info: number): number;
+  spreadHopPushSets(outOffsets: number, outTargets: number, outWeights: number, fanInverse: number, g: number,
+    acc: number, total: number, frontier: number, count: number, next: number, marks: number, live: number,
+    touched: number, lists: number, cols: number, k: number,
     decay: number, threshold: number, maxActivation: number, info: number): number;
   spreadHopPull(inOffsets: number, inSources: number, inWeights: number, outOffsets: number, fanInverse: number,
     g: number, gNext: number, total: number, first: number, end: number, cols: number,

@@ -54,8 +54,8 @@ export class CpuSpreading {
    */
   async spread(job: SpreadJob): Promise<SpreadOutcome> {
     const scratch = this.take(job);
+    const steps = this.steps(job, scratch, true);
     try {
-      const steps = this.steps(job, scratch, true);
       let step = steps.next();
       while (!step.done) {
         const pending = this.exec.execute(step.value.plan, false, step.value.parts);
@@ -64,7 +64,7 @@ export class CpuSpreading {
       this.put(job, scratch);
       return step.value;
     } catch (error) {
-      scratch.free();
+      abandon(steps, scratch);
       if (!this.exec.isPoolFailure(error)) throw error;
       return this.spreadNow(job);
     }
@@ -73,14 +73,14 @@ export class CpuSpreading {
   /** Run a job on this thread, synchronously. */
   spreadNow(job: SpreadJob): SpreadOutcome {
     const scratch = this.take(job);
+    const steps = this.steps(job, scratch, false);
     try {
-      const steps = this.steps(job, scratch, false);
       let step = steps.next();
       while (!step.done) step = steps.next(step.value.parts.map((calls) => this.runHere(calls)));
       this.put(job, scratch);
       return step.value;
     } catch (error) {
-      scratch.free();
+      abandon(steps, scratch);
       throw error;
     }
   }
@@ -129,7 +129,9 @@ export class CpuSpreading {
     const fan = graph.fanInverse(job.fan);
     const bits = Math.max(1, 32 - Math.clz32(n - 1));
     let count = seeds.nodes.length;
-    let edges = seeds.edges;
+    // Push work: the frontier's out-edges, summed over the seed sets each node is active in.
+    let work = seeds.setEdges;
+    const crossover = cols === 1 ? PUSH_PULL_CROSSOVER.cpu : PUSH_PULL_CROSSOVER.cpuSets;
     arena.u32.set(seeds.nodes, s.frontier >>> 2);
     const staged = arena.alloc(Math.max(16, seeds.values.byteLength));
     try {
@@ -143,19 +145,29 @@ export class CpuSpreading {
     let dense = false;
     let pushHops = 0;
     let pullHops = 0;
+    const common = [job.threshold, job.maxActivation, s.info] as const;
     for (const decay of job.decays) {
       if (count === 0) break; // the frontier died out: no later hop adds anything
-      if (hopDirection(job.strategy, edges, graph, PUSH_PULL_CROSSOVER.cpu) === 'push') {
+      if (hopDirection(job.strategy, work, graph, crossover) === 'push') {
         pushHops++;
-        const plan = pooled ? onePart(this.exec.plan(edges * cols * 8)) : INLINE;
-        const [[kept]] = (yield {
-          plan,
-          parts: [[['spreadHopPush', graph.outOffsets, graph.outTargets, graph.outWeights, fan, s.g, s.acc, s.total,
-            s.frontier, count, s.next, s.stamp, s.nextStamp(), cols, decay, job.threshold, job.maxActivation, s.info]]],
-        }) as [[number]];
+        const plan = pooled ? onePart(this.exec.plan(work * 8)) : INLINE;
+        const out = [graph.outOffsets, graph.outTargets, graph.outWeights, fan, s.g, s.acc, s.total, s.frontier, count, s.next, s.marks] as const;
+        // K > 1: one list per seed set, of up to `count` nodes each.
+        const lists = cols === 1 ? 0 : arena.alloc(Math.max(16, job.k * count * 4));
+        let kept: number;
+        try {
+          [[kept]] = (yield {
+            plan,
+            parts: [[cols === 1
+              ? ['spreadHopPush', ...out, decay, ...common]
+              : ['spreadHopPushSets', ...out, s.live, s.touched, lists, cols, job.k, decay, ...common]]],
+          }) as [[number]];
+        } finally {
+          if (lists) arena.free(lists);
+        }
         kernels.sortNodes(s.next, kept, s.sortTmp, s.counts, bits);
         count = kept;
-        edges = arena.u32[s.info >>> 2]!;
+        work = arena.u32[(s.info >>> 2) + 1]!;
       } else {
         pullHops++;
         const plan = pooled ? this.exec.plan((graph.edgeCount + n) * cols * 8) : INLINE;
@@ -163,17 +175,17 @@ export class CpuSpreading {
         const results = yield {
           plan,
           parts: ranges.map(([a, b], p) => [['spreadHopPull', graph.inOffsets, graph.inSources, graph.inWeights, graph.outOffsets,
-            fan, s.g, s.acc, s.total, a, b, cols, decay, job.threshold, job.maxActivation, s.next + a * 4, s.info + p * 4]]),
+            fan, s.g, s.acc, s.total, a, b, cols, decay, job.threshold, job.maxActivation, s.next + a * 4, s.info + p * 8]]),
         };
         // Each part listed its active nodes from its range's start: close the gaps.
         const u32 = arena.u32;
         let at = 0;
-        edges = 0;
+        work = 0;
         ranges.forEach(([a], p) => {
           const kept = results[p]![0]!;
           if (at !== a) u32.copyWithin((s.next >>> 2) + at, (s.next >>> 2) + a, (s.next >>> 2) + a + kept);
           at += kept;
-          edges += u32[(s.info >>> 2) + p]!;
+          work += u32[(s.info >>> 2) + p * 2 + 1]!;
         });
         kernels.clearRows(s.g, s.frontier, count, cols);
         s.swapRows();
@@ -226,6 +238,18 @@ export class CpuSpreading {
     }
     kernels.clearRows(s.total, s.ever, everCount, cols);
     return out;
+  }
+}
+
+/**
+ * After a failed step: end the loop (its `finally` blocks free what the step held) and free the
+ * scratch, which may be half written.
+ */
+function abandon(steps: Generator<Step, SpreadOutcome, number[][]>, scratch: SpreadScratch): void {
+  try {
+    steps.return(undefined as unknown as SpreadOutcome);
+  } finally {
+    scratch.free();
   }
 }
 

@@ -63,10 +63,14 @@ export function stageSeeds(graph: SpreadGraph, seedSets: unknown[], argument: st
   const nodes = Uint32Array.from(kept);
   const values = new Float32Array(nodes.length * cols);
   let edges = 0;
+  let setEdges = 0;
   nodes.forEach((u, i) => {
     const base = rowOf.get(u)! * cols;
-    for (let c = 0; c < cols; c++) values[i * cols + c] = sums[base + c]!;
+    for (let c = 0; c < cols; c++) {
+      values[i * cols + c] = sums[base + c]!;
+      if (values[i * cols + c] !== 0) setEdges += graph.outDegree[u]!;
+    }
     edges += graph.outDegree[u]!;
   });
-  return { nodes, values, edges };
+  return { nodes, values, edges, setEdges };
 }

@@ -3,11 +3,13 @@
 import type { SpreadStrategy } from './types.js';
 
 /**
- * A hop pushes while its frontier's out-edges are at most this share of the graph's edges plus
- * nodes (a pull reads every edge and visits every node); else it pulls. Measured on this machine
- * (`npm run bench:spreading`, the crossover groups; docs/PERFORMANCE.md, v0.9): see there.
+ * A hop pushes while its push work is at most this share of the graph's edges plus nodes (what a
+ * pull reads and visits); else it pulls. Push work: the frontier's out-edges, on the CPU with K > 1
+ * summed over the seed sets each frontier node is active in (the CPU pushes set by set; one pull
+ * serves every set with SIMD over the columns), on the GPU once (it marks the union's targets).
+ * Measured on this machine (`npm run bench:spreading -- --only crossover`; docs/PERFORMANCE.md, v0.9).
  */
-export const PUSH_PULL_CROSSOVER = { cpu: 0.05, gpu: 0.05 } as const;
+export const PUSH_PULL_CROSSOVER = { cpu: 0.05, cpuSets: 0.1, gpu: 0.05 } as const;
 
 /** The graph's sizes the choice reads. */
 interface Sizes {
@@ -15,10 +17,10 @@ interface Sizes {
   readonly edgeCount: number;
 }
 
-/** Push or pull for a hop whose frontier has `frontierEdges` out-edges. */
-export function hopDirection(strategy: SpreadStrategy, frontierEdges: number, graph: Sizes, crossover: number): 'push' | 'pull' {
+/** Push or pull for a hop whose push work (see PUSH_PULL_CROSSOVER) is `work`. */
+export function hopDirection(strategy: SpreadStrategy, work: number, graph: Sizes, crossover: number): 'push' | 'pull' {
   if (strategy !== 'auto') return strategy;
-  return frontierEdges <= crossover * (graph.edgeCount + graph.nodeCount) ? 'push' : 'pull';
+  return work <= crossover * (graph.edgeCount + graph.nodeCount) ? 'push' : 'pull';
 }
 
 /** The largest frontier out-edge count that still pushes (the GPU's plan kernel compares with it). */

@@ -35,12 +35,14 @@ export interface SpreadGraph {
 /**
  * The seed sets of a call, validated and summed (duplicates add up in float64, then f32): the
  * nodes with any non-zero value, ascending, and their values, `cols` floats per node (seed set j in
- * column j, padding columns 0). `edges`: the out-edges of those nodes (the first hop's work).
+ * column j, padding columns 0). `edges`: the out-edges of those nodes; `setEdges`: the same summed
+ * over the seed sets each node is seeded in (the first hop's push work).
  */
 export interface StagedSeeds {
   nodes: Uint32Array;
   values: Float32Array;
   edges: number;
+  setEdges: number;
 }
 
 /** A validated spreading call. */
