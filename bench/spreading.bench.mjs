@@ -120,7 +120,6 @@ if (only.has('semantic') || only.has('batch') || only.has('crossover')) {
     if (old) worstBefore = Math.max(worstBefore, difference(auto, await before.spreadActivation(old, { seeds, ...opts(0.01) })).worst);
     touched.push(auto.reduce((a, x) => a + (x > 0 ? 1 : 0), 0));
   }
-  const hops = hs.stats().spreading.hops.cpu;
   say(`semantic: ${sg.input.nodeCount} nodes / ${sg.input.from.length} edges; vs float64 JS loop worst ${worst} (${over} entries > 1e-5), vs before ${worstBefore}; active nodes per set ${Math.min(...touched)}..${Math.max(...touched)}`);
   results.semanticCheck = { worstVsJs: worst, entriesOver1e5: over, worstVsBefore: worstBefore, activeNodes: touched };
   let turn = 0;
