@@ -6,7 +6,7 @@ import type { CpuMemory } from '../cpu/cpu-memory.js';
 import type { KernelCall } from '../cpu/pool.js';
 import { splitByEdges } from './partition.js';
 import { SpreadScratch } from './scratch.js';
-import { hopDirection, PUSH_PULL_CROSSOVER } from './strategy.js';
+import { hopDirection, PUSH_PULL_CROSSOVER, pushLimit } from './strategy.js';
 import type { SpreadJob, SpreadOutcome } from './types.js';
 
 /** How a step runs: `parts` shares, the first one on this thread when `here` (cpu-backend's Plan). */
@@ -187,6 +187,8 @@ export class CpuSpreading {
           at += kept;
           work += u32[(s.info >>> 2) + p * 2 + 1]!;
         });
+        // K = 1: the kernel leaves the out-edges to us; counted only up to where push cannot win.
+        if (cols === 1) work = frontierEdges(u32.subarray(s.next >>> 2, (s.next >>> 2) + at), graph.outDegree, pushLimit(graph, crossover));
         kernels.clearRows(s.g, s.frontier, count, cols);
         s.swapRows();
         count = at;
@@ -239,6 +241,13 @@ export class CpuSpreading {
     kernels.clearRows(s.total, s.ever, everCount, cols);
     return out;
   }
+}
+
+/** Out-edges of the listed nodes, counted until they pass `limit` (then limit + 1). */
+function frontierEdges(list: Uint32Array, outDegree: Uint32Array, limit: number): number {
+  let edges = 0;
+  for (let i = 0; i < list.length && edges <= limit; i++) edges += outDegree[list[i]!]!;
+  return edges;
 }
 
 /**

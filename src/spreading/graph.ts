@@ -4,6 +4,7 @@
 import type { CpuMemory } from '../cpu/cpu-memory.js';
 import { HybridError } from '../errors.js';
 import { assertFloat32Array, describe } from '../validate.js';
+import { byTargetThenSource, expandOffsets, offsetsOf, stableSortBy } from './csr-build.js';
 import type { FanMode } from './types.js';
 
 /** What createGraph takes: edges from[i] -> to[i] with weight[i] (default 1). */
@@ -70,29 +71,14 @@ export class Graph {
   private freed = false;
 
   /** @internal use engine.createGraph (fromInput) or fromCanonical */
-  private constructor(memory: CpuMemory, edges: CanonicalEdges, released: (graph: Graph) => void) {
+  private constructor(memory: CpuMemory, csr: BothCsrs, released: (graph: Graph) => void) {
     this.memory = memory;
     this.released = released;
-    const { nodeCount: n, offsets, sources, weights } = edges;
-    const e = sources.length;
+    const n = csr.in.offsets.length - 1;
     this.nodeCount = n;
-    this.edgeCount = e;
-    // CSR by source: a stable counting sort of the incoming edges (ascending target) by source,
-    // so each source's edges come by ascending target, parallel edges in the stored order.
+    this.edgeCount = csr.in.sources.length;
     this.outDegree = new Uint32Array(n);
-    for (let i = 0; i < e; i++) this.outDegree[sources[i]!]!++;
-    const outOffsets = new Uint32Array(n + 1);
-    for (let u = 0; u < n; u++) outOffsets[u + 1] = outOffsets[u]! + this.outDegree[u]!;
-    const fill = outOffsets.slice(0, n);
-    const outTargets = new Uint32Array(e);
-    const outWeights = new Float32Array(e);
-    for (let v = 0; v < n; v++) {
-      for (let i = offsets[v]!; i < offsets[v + 1]!; i++) {
-        const at = fill[sources[i]!]!++;
-        outTargets[at] = v;
-        outWeights[at] = weights[i]!;
-      }
-    }
+    for (let u = 0; u < n; u++) this.outDegree[u] = csr.out.offsets[u + 1]! - csr.out.offsets[u]!;
     const arena = memory.arena;
     const blocks: number[] = [];
     const put = (data: Uint32Array | Float32Array) => {
@@ -103,12 +89,12 @@ export class Graph {
       return ptr;
     };
     try {
-      this.inOffsets = put(offsets);
-      this.inSources = put(sources);
-      this.inWeights = put(weights);
-      this.outOffsets = put(outOffsets);
-      this.outTargets = put(outTargets);
-      this.outWeights = put(outWeights);
+      this.inOffsets = put(csr.in.offsets);
+      this.inSources = put(csr.in.sources);
+      this.inWeights = put(csr.in.weights);
+      this.outOffsets = put(csr.out.offsets);
+      this.outTargets = put(csr.out.targets);
+      this.outWeights = put(csr.out.weights);
     } catch (error) {
       for (const ptr of blocks) arena.free(ptr);
       throw error;
@@ -117,7 +103,8 @@ export class Graph {
 
   /** @internal a graph from createGraph's input (validated; see GraphInput). */
   static fromInput(memory: CpuMemory, input: GraphInput, released: (graph: Graph) => void): Graph {
-    return new Graph(memory, canonicalOrder(expand(input)), released);
+    const { nodeCount, sources, targets, weights } = expand(input);
+    return new Graph(memory, bothCsrs(byTargetThenSource({ sources, targets, weights }, nodeCount), nodeCount), released);
   }
 
   /**
@@ -128,7 +115,8 @@ export class Graph {
    */
   static fromCanonical(memory: CpuMemory, edges: CanonicalEdges, released: (graph: Graph) => void): Graph {
     assertCanonical(edges);
-    return new Graph(memory, edges, released);
+    const sorted = { sources: edges.sources, targets: expandOffsets(edges.offsets), weights: edges.weights };
+    return new Graph(memory, bothCsrs(sorted, edges.nodeCount), released);
   }
 
   /** @internal copies of the stored edges in the canonical order (see CanonicalEdges). */
@@ -215,39 +203,21 @@ interface EdgeList {
   weights: Float32Array;
 }
 
-/**
- * @internal
- * The CSR by target in the canonical order: two stable counting sorts, by source and then by
- * target, leave the edges by target, then source, then input position.
- */
-export function canonicalOrder({ nodeCount: n, sources, targets, weights }: EdgeList): CanonicalEdges {
-  const e = sources.length;
-  const bySource = countingOrder(n, sources, null);
-  const order = countingOrder(n, targets, bySource);
-  const offsets = new Uint32Array(n + 1);
-  for (let i = 0; i < e; i++) offsets[targets[i]! + 1]!++;
-  for (let v = 0; v < n; v++) offsets[v + 1]! += offsets[v]!;
-  const inSources = new Uint32Array(e);
-  const inWeights = new Float32Array(e);
-  for (let i = 0; i < e; i++) {
-    inSources[i] = sources[order[i]!]!;
-    inWeights[i] = weights[order[i]!]!;
-  }
-  return { nodeCount: n, offsets, sources: inSources, weights: inWeights };
+/** A graph's two CSRs (what the constructor stores). */
+interface BothCsrs {
+  in: { offsets: Uint32Array; sources: Uint32Array; weights: Float32Array };
+  out: { offsets: Uint32Array; targets: Uint32Array; weights: Float32Array };
 }
 
-/** The edge positions `within` (null: 0 .. E-1), stably reordered by key[position]. */
-function countingOrder(n: number, key: Uint32Array, within: Uint32Array | null): Uint32Array {
-  const e = key.length;
-  const start = new Uint32Array(n + 1);
-  for (let i = 0; i < e; i++) start[key[i]! + 1]!++;
-  for (let v = 0; v < n; v++) start[v + 1]! += start[v]!;
-  const out = new Uint32Array(e);
-  for (let i = 0; i < e; i++) {
-    const at = within ? within[i]! : i;
-    out[start[key[at]!]!++] = at;
-  }
-  return out;
+/**
+ * Both CSRs from the edges in the canonical in-order (by target, then source, then input): the
+ * CSR by source is a stable sort of that sequence by source, so each source's edges come by
+ * ascending target, parallel edges in the same order as in the CSR by target.
+ */
+function bothCsrs(sorted: { sources: Uint32Array; targets: Uint32Array; weights: Float32Array }, n: number): BothCsrs {
+  const inCsr = { offsets: offsetsOf(sorted.targets, n), sources: sorted.sources, weights: sorted.weights };
+  const bySource = stableSortBy(sorted, 'sources', n);
+  return { in: inCsr, out: { offsets: offsetsOf(bySource.sources, n), targets: bySource.targets, weights: bySource.weights } };
 }
 
 /** Check a CanonicalEdges (fromCanonical's input, e.g. read back from a file). */

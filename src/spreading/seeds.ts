@@ -18,29 +18,50 @@ export function columnsFor(k: number): number {
 export function stageSeeds(graph: SpreadGraph, seedSets: unknown[], argument: string, cols: number): StagedSeeds {
   const k = seedSets.length;
   const n = graph.nodeCount;
+  const checked = seedSets.map((set, j) => checkSeedSet(set, k === 1 && argument === 'seeds' ? 'seeds' : `${argument}[${j}]`, n));
+  const entries = checked.reduce((sum, s) => sum + s.nodes.length, 0);
+  // Few seeds (the usual call): rows for the seeded nodes only. Many: one row per node is faster.
+  const { nodes, rows } = entries * 16 < n ? sparseRows(checked, cols) : denseRows(checked, cols, n);
+  const values = Float32Array.from(rows);
+  let edges = 0;
+  let setEdges = 0;
+  for (let i = 0; i < nodes.length; i++) {
+    const degree = graph.outDegree[nodes[i]!]!;
+    edges += degree;
+    for (let c = 0; c < cols; c++) if (values[i * cols + c] !== 0) setEdges += degree;
+  }
+  return { nodes, values, edges, setEdges };
+}
+
+/** A seed set, checked: Uint32Array nodes below n, as many finite Float32Array values. */
+function checkSeedSet(set: unknown, name: string, n: number): SeedSet {
+  if (typeof set !== 'object' || set === null) {
+    throw new HybridError('INVALID_ARGUMENT', `${name} must be { nodes: Uint32Array, values: Float32Array }, got ${describe(set)}`, name);
+  }
+  const { nodes, values } = set as Partial<SeedSet>;
+  if (!(nodes instanceof Uint32Array)) throw new HybridError('INVALID_ARGUMENT', `${name}.nodes must be a Uint32Array, got ${describe(nodes)}`, `${name}.nodes`);
+  if (!(values instanceof Float32Array)) throw new HybridError('INVALID_ARGUMENT', `${name}.values must be a Float32Array, got ${describe(values)}`, `${name}.values`);
+  if (nodes.length !== values.length) {
+    throw new HybridError('DIMENSION_MISMATCH', `${name}: ${nodes.length} nodes but ${values.length} values`, `${name}.values`);
+  }
+  for (let i = 0; i < nodes.length; i++) {
+    if (nodes[i]! >= n) throw new HybridError('UNKNOWN_NODE', `${name}.nodes[${i}] = ${nodes[i]} is not a node (nodeCount ${n})`, `${name}.nodes`);
+    if (!Number.isFinite(values[i]!)) throw new HybridError('NON_FINITE', `${name}.values[${i}] is ${values[i]}: every value must be finite`, `${name}.values`);
+  }
+  return { nodes, values };
+}
+
+/** Float64 sums per seeded node (ascending), from a map of the seeded nodes. */
+function sparseRows(sets: SeedSet[], cols: number): { nodes: Uint32Array; rows: Float64Array } {
   const rowOf = new Map<number, number>();
   let sums = new Float64Array(Math.max(16, cols * 16));
-  let rows = 0;
-  seedSets.forEach((set, j) => {
-    const name = k === 1 && argument === 'seeds' ? 'seeds' : `${argument}[${j}]`;
-    if (typeof set !== 'object' || set === null) {
-      throw new HybridError('INVALID_ARGUMENT', `${name} must be { nodes: Uint32Array, values: Float32Array }, got ${describe(set)}`, name);
-    }
-    const { nodes, values } = set as Partial<SeedSet>;
-    if (!(nodes instanceof Uint32Array)) throw new HybridError('INVALID_ARGUMENT', `${name}.nodes must be a Uint32Array, got ${describe(nodes)}`, `${name}.nodes`);
-    if (!(values instanceof Float32Array)) throw new HybridError('INVALID_ARGUMENT', `${name}.values must be a Float32Array, got ${describe(values)}`, `${name}.values`);
-    if (nodes.length !== values.length) {
-      throw new HybridError('DIMENSION_MISMATCH', `${name}: ${nodes.length} nodes but ${values.length} values`, `${name}.values`);
-    }
+  sets.forEach(({ nodes, values }, j) => {
     for (let i = 0; i < nodes.length; i++) {
-      const u = nodes[i]!;
-      if (u >= n) throw new HybridError('UNKNOWN_NODE', `${name}.nodes[${i}] = ${u} is not a node (nodeCount ${n})`, `${name}.nodes`);
-      if (!Number.isFinite(values[i]!)) throw new HybridError('NON_FINITE', `${name}.values[${i}] is ${values[i]}: every value must be finite`, `${name}.values`);
-      let row = rowOf.get(u);
+      let row = rowOf.get(nodes[i]!);
       if (row === undefined) {
-        row = rows++;
-        rowOf.set(u, row);
-        if (rows * cols > sums.length) {
+        row = rowOf.size;
+        rowOf.set(nodes[i]!, row);
+        if ((row + 1) * cols > sums.length) {
           const grown = new Float64Array(sums.length * 2);
           grown.set(sums);
           sums = grown;
@@ -50,27 +71,27 @@ export function stageSeeds(graph: SpreadGraph, seedSets: unknown[], argument: st
     }
   });
   const order = Uint32Array.from(rowOf.keys()).sort();
-  const kept: number[] = [];
-  for (const u of order) {
-    const base = rowOf.get(u)! * cols;
-    for (let c = 0; c < cols; c++) {
-      if (Math.fround(sums[base + c]!) !== 0) {
-        kept.push(u);
-        break;
-      }
-    }
-  }
-  const nodes = Uint32Array.from(kept);
-  const values = new Float32Array(nodes.length * cols);
-  let edges = 0;
-  let setEdges = 0;
-  nodes.forEach((u, i) => {
-    const base = rowOf.get(u)! * cols;
-    for (let c = 0; c < cols; c++) {
-      values[i * cols + c] = sums[base + c]!;
-      if (values[i * cols + c] !== 0) setEdges += graph.outDegree[u]!;
-    }
-    edges += graph.outDegree[u]!;
+  const kept = order.filter((u) => hasValue(sums, rowOf.get(u)! * cols, cols));
+  const rows = new Float64Array(kept.length * cols);
+  kept.forEach((u, i) => rows.set(sums.subarray(rowOf.get(u)! * cols, (rowOf.get(u)! + 1) * cols), i * cols));
+  return { nodes: kept, rows };
+}
+
+/** The same from one row per node (many seeds). */
+function denseRows(sets: SeedSet[], cols: number, n: number): { nodes: Uint32Array; rows: Float64Array } {
+  const sums = new Float64Array(n * cols);
+  sets.forEach(({ nodes, values }, j) => {
+    for (let i = 0; i < nodes.length; i++) sums[nodes[i]! * cols + j] = sums[nodes[i]! * cols + j]! + values[i]!;
   });
-  return { nodes, values, edges, setEdges };
+  const kept: number[] = [];
+  for (let u = 0; u < n; u++) if (hasValue(sums, u * cols, cols)) kept.push(u);
+  const rows = new Float64Array(kept.length * cols);
+  kept.forEach((u, i) => rows.set(sums.subarray(u * cols, (u + 1) * cols), i * cols));
+  return { nodes: Uint32Array.from(kept), rows };
+}
+
+/** Whether a row of float64 sums has a value that is not 0 in f32. */
+function hasValue(sums: Float64Array, at: number, cols: number): boolean {
+  for (let c = 0; c < cols; c++) if (Math.fround(sums[at + c]!) !== 0) return true;
+  return false;
 }
