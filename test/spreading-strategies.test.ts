@@ -1,0 +1,211 @@
+// Direction-optimizing spreading (issue 16): every case of the spreading table, and graphs shaped
+// like a semantic network (power-law out-degrees, hubs, sparse seeds under a threshold) and dense
+// ones, on every strategy (push, pull, auto), thread setup (one thread; this thread + workers with
+// every pull hop split; workers only) and backend: the totals are the same bits everywhere, and
+// within tolerance of the float64 reference (test/spreading-reference.ts).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHybrid, type HybridEngine, type SpreadStrategy } from '../src/index.js';
+import { semanticGraph, semanticSeeds } from '../src/bench/semantic-graph.js';
+import { cpuOf, gpuOf, poisonFreeMemory } from '../src/testing.js';
+import { engineFor, requireGpuInCi, runGpuTests } from './gpu-setup.js';
+import {
+  base, caseSeedSets, expectTotalsClose, GRAPHS, randomGraph, randomSeeds, reference, settledOptions, SPREADING_CASES,
+  type Options, type Seeds, type TestGraph,
+} from './spreading-reference.js';
+
+requireGpuInCi();
+
+const STRATEGIES: SpreadStrategy[] = ['push', 'pull', 'auto'];
+
+/** The engines every case runs on. */
+interface Setup { name: string; engine: HybridEngine; gpu: boolean }
+const setups: Setup[] = [];
+
+beforeAll(async () => {
+  setups.push({ name: 'cpu, 1 thread', engine: await createHybrid({ gpu: null, cpuThreads: 1 }), gpu: false });
+  setups.push({ name: 'cpu, this thread + 2 workers, every hop split', engine: await engineFor('cpu-split'), gpu: false });
+  const off = await createHybrid({ gpu: null, cpuThreads: 2, offMainThread: true });
+  cpuOf(off).minWorkBytes = 0;
+  setups.push({ name: 'cpu, 2 workers only', engine: off, gpu: false });
+  if (runGpuTests) setups.push({ name: 'gpu', engine: await engineFor('gpu'), gpu: true });
+});
+
+afterAll(async () => {
+  for (const s of setups.splice(0)) await s.engine.dispose();
+});
+
+/** The same bits (an f32 NaN or -0 would differ from its neighbours here too). */
+function expectSameBits(actual: Float32Array, expected: Float32Array, label: string): void {
+  expect(actual.length, label).toBe(expected.length);
+  const a = new Uint32Array(actual.buffer, actual.byteOffset, actual.length);
+  const b = new Uint32Array(expected.buffer, expected.byteOffset, expected.length);
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] !== b[i]) expect.fail(`${label}: node ${i} is ${actual[i]}, want ${expected[i]} (the same bits)`);
+  }
+}
+
+/**
+ * Run K seed sets (and, for K = 1, the single call) on every setup and strategy (`gpuStrategies`
+ * on the GPU); check the first against the float64 reference and every other against the first,
+ * bit for bit. Returns the totals of the first run.
+ */
+async function runEverywhere(graph: TestGraph, seedSets: Seeds[], o: Options, label: string,
+  gpuStrategies: SpreadStrategy[] = STRATEGIES, only?: (setup: Setup) => boolean): Promise<Float32Array[]> {
+  let first: Float32Array[] | null = null;
+  for (const setup of setups.filter(only ?? (() => true))) {
+    const g = setup.engine.createGraph(graph);
+    try {
+      poisonFreeMemory(setup.engine);
+      for (const strategy of setup.gpu ? gpuStrategies : STRATEGIES) {
+        const backend = setup.gpu ? 'gpu' as const : 'cpu' as const;
+        const where = `${label}, ${setup.name}, ${strategy}`;
+        const totals = await setup.engine.spreadActivationBatch(g, { seedSets, ...o, strategy, backend });
+        if (seedSets.length === 1) {
+          expectSameBits(await setup.engine.spreadActivation(g, { seeds: seedSets[0]!, ...o, strategy, backend }), totals[0]!, `${where}, single call`);
+        }
+        if (!first) {
+          first = totals;
+          seedSets.forEach((seeds, j) => expectTotalsClose(totals[j]!, reference(graph, seeds, o).total, `${where}, seed set ${j}`));
+        } else {
+          totals.forEach((t, j) => expectSameBits(t, first![j]!, `${where}, seed set ${j}`));
+        }
+      }
+    } finally {
+      g.dispose();
+    }
+  }
+  return first!;
+}
+
+describe('every strategy, thread setup and backend: the same bits', () => {
+  it.each(SPREADING_CASES.filter((c) => c.graph !== 'large'))('$name', async (c) => {
+    const graph = GRAPHS[c.graph]();
+    const seedSets = caseSeedSets(graph, c.k);
+    await runEverywhere(graph, seedSets, settledOptions(graph, seedSets, c.options), c.name);
+  });
+
+  // The 200k-node cases (seconds each; auto on every backend is in spreading.test.ts): one set on
+  // one thread, split, and the GPU; more sets on one thread.
+  it.each(SPREADING_CASES.filter((c) => c.graph === 'large'))('$name', async (c) => {
+    const graph = GRAPHS[c.graph]();
+    const seedSets = caseSeedSets(graph, c.k);
+    await runEverywhere(graph, seedSets, settledOptions(graph, seedSets, c.options), c.name, STRATEGIES,
+      (setup) => setup.name === 'cpu, 1 thread' || (c.k === 1 && setup.name !== 'cpu, 2 workers only'));
+  }, 60_000);
+
+  it('a semantic-network-shaped graph: sparse seeds under a threshold, K 1 and 16', async () => {
+    const sg = semanticGraph(20_000, 64_000, 7);
+    const graph: TestGraph = { ...sg.input, undirected: false };
+    const sets = semanticSeeds(sg, 16, 3);
+    const o = settledOptions(graph, sets, { ...base, fan: 'outDegree' });
+    const one = await runEverywhere(graph, [sets[0]!], o, 'semantic K 1');
+    const batch = await runEverywhere(graph, sets, o, 'semantic K 16', ['push', 'pull']);
+    expectSameBits(batch[0]!, one[0]!, 'semantic: set 0 alone and in the batch');
+    // Sparse: a few nodes active, most untouched.
+    const active = one[0]!.filter((x) => x > 0).length;
+    expect(active).toBeGreaterThan(0);
+    expect(active).toBeLessThan(graph.nodeCount / 20);
+  });
+
+  it('dense frontiers (threshold 0, many seeds, hubs with thousands of in-edges)', async () => {
+    const graph = randomGraph(3000, 40_000, 21);
+    const seedSets = [randomSeeds(3000, 400, 22), randomSeeds(3000, 3, 23)];
+    await runEverywhere(graph, seedSets, { ...base, threshold: 0, decay: 0.5, fan: 'sqrtOutDegree', maxHops: 5 }, 'dense');
+  });
+});
+
+describe('strategy: how hops go, and what stats() tells', () => {
+  let hs: HybridEngine;
+  beforeAll(async () => { hs = await createHybrid({ gpu: null, cpuThreads: 1 }); });
+  afterAll(async () => { await hs.dispose(); });
+
+  it('auto pushes sparse hops and pulls dense ones; stats() counts them and names the crossover', async () => {
+    const sg = semanticGraph(20_000, 64_000, 7);
+    const graph = hs.createGraph(sg.input);
+    const hops = () => ({ ...hs.stats().spreading.hops.cpu });
+    let before = hops();
+    await hs.spreadActivation(graph, { seeds: semanticSeeds(sg, 1, 3)[0]!, fan: 'outDegree' });
+    let after = hops();
+    expect(after.push - before.push).toBeGreaterThan(0);
+    expect(after.pull - before.pull).toBe(0);
+    // Every node seeded: the first hop pushes along every edge, which is a pull's work.
+    const all = { nodes: Uint32Array.from({ length: 20_000 }, (_, i) => i), values: new Float32Array(20_000).fill(0.5) };
+    before = hops();
+    await hs.spreadActivation(graph, { seeds: all, threshold: 0, maxHops: 2 });
+    after = hops();
+    expect(after.pull - before.pull).toBe(2);
+    before = hops();
+    await hs.spreadActivation(graph, { seeds: all, threshold: 0, maxHops: 2, strategy: 'push' });
+    expect(hops().push - before.push).toBe(2);
+    const { crossover } = hs.stats().spreading;
+    for (const share of [crossover.cpu, crossover.cpuSets, crossover.gpu]) {
+      expect(share).toBeGreaterThan(0);
+      expect(share).toBeLessThan(1);
+    }
+    expect(hs.metrics()).toMatch(/hybrid_similarity_spread_hops_total\{backend="cpu",direction="push"\} [1-9]/);
+    graph.dispose();
+  });
+
+  it('rejects an unknown strategy', async () => {
+    const graph = hs.createGraph({ nodeCount: 3, from: new Uint32Array([0, 1]), to: new Uint32Array([1, 2]) });
+    await expect(hs.spreadActivation(graph, { seeds: { nodes: new Uint32Array([0]), values: new Float32Array([1]) }, strategy: 'sideways' as never }))
+      .rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/strategy must be 'auto', 'push' or 'pull'/) });
+    graph.dispose();
+  });
+
+  it('keeps its working blocks between calls (no block per call) and frees them with the graph', async () => {
+    const arena = (hs as unknown as { memory: { arena: { liveBlocks: number } } }).memory.arena;
+    const start = arena.liveBlocks;
+    const graph = randomGraph(5000, 20_000, 4);
+    const g = hs.createGraph(graph);
+    const seeds = randomSeeds(5000, 5, 9);
+    const o = settledOptions(graph, [seeds], base);
+    const want = reference(graph, seeds, o).total;
+    await hs.spreadActivation(g, { seeds, ...o });
+    const held = arena.liveBlocks;
+    for (let i = 0; i < 20; i++) {
+      // Calls with other seeds in between: the blocks they leave must be clean for the next.
+      await hs.spreadActivation(g, { seeds: randomSeeds(5000, 1 + i, 100 + i), ...o, threshold: 0 });
+      expectTotalsClose(await hs.spreadActivation(g, { seeds, ...o }), want, `call ${i}`);
+    }
+    expect(arena.liveBlocks).toBe(held);
+    g.dispose();
+    expect(arena.liveBlocks).toBe(start);
+  });
+
+  it('overlapping calls on one graph (each with its own blocks) give each its own answer', async () => {
+    const graph = randomGraph(4000, 30_000, 31);
+    const split = await engineFor('cpu-split');
+    try {
+      const g = split.createGraph(graph);
+      const sets = Array.from({ length: 6 }, (_, i) => randomSeeds(4000, 2 + i, 40 + i));
+      const o = { ...base, threshold: 0, maxHops: 3 };
+      const results = await Promise.all(sets.map((seeds, i) => split.spreadActivation(g, { seeds, ...o, strategy: STRATEGIES[i % 3]! })));
+      results.forEach((totals, i) => expectTotalsClose(totals, reference(graph, sets[i]!, o).total, `call ${i}`));
+    } finally {
+      await split.dispose();
+    }
+  });
+});
+
+describe.skipIf(!runGpuTests)('the GPU: marked hops and dense hops in one submission', () => {
+  it('auto marks sparse hops and pulls dense ones on the device; stats() counts them', async () => {
+    const hs = await engineFor('gpu');
+    try {
+      const graph = randomGraph(3000, 20_000, 41);
+      const g = hs.createGraph(graph);
+      gpuOf(hs)!.poisonOutputs = true;
+      const hops = () => ({ ...hs.stats().spreading.hops.gpu });
+      const before = hops();
+      const seeds = randomSeeds(3000, 2, 42);
+      const o = settledOptions(graph, [seeds], { ...base, threshold: 0, maxHops: 6, decay: 0.9 });
+      expectTotalsClose(await hs.spreadActivation(g, { seeds, ...o, backend: 'gpu' }), reference(graph, seeds, o).total, 'gpu auto');
+      const after = hops();
+      expect(after.push - before.push, 'sparse first hops').toBeGreaterThan(0);
+      expect(after.pull - before.pull, 'dense later hops').toBeGreaterThan(0);
+      g.dispose();
+    } finally {
+      await hs.dispose();
+    }
+  });
+});
