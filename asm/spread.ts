@@ -204,12 +204,13 @@ function finishRow(sums: usize, g: usize, total: usize, fanInverse: usize, v: us
 /**
  * One pull hop over nodes [first, end): c[v] from g over v's incoming edges (ascending source),
  * then as finishRow, into gNext (zero on entry) and total. The nodes with a non-zero f' are
- * listed, ascending, from `list`; returns how many. K > 1: info[0] = their out-edges, info[1] =
+ * listed, ascending, from `list`, the first `listCap` of them (a frontier that large is pulled
+ * again and cleared whole: listing it would be a stream more for nothing); returns how many. K > 1: info[0] = their out-edges, info[1] =
  * the out-edges summed over the seed sets each node is active in (K = 1: not counted).
  */
 export function spreadHopPull(inOffsets: usize, inSources: usize, inWeights: usize, outOffsets: usize,
                            fanInverse: usize, g: usize, gNext: usize, total: usize, first: i32, end: i32, cols: i32,
-                           decay: f32, threshold: f32, maxActivation: f32, list: usize, info: usize): i32 {
+                           decay: f32, threshold: f32, maxActivation: f32, list: usize, listCap: i32, info: usize): i32 {
   let kept = 0;
   let edges: u32 = 0;
   let setEdges: u32 = 0;
@@ -222,7 +223,7 @@ export function spreadHopPull(inOffsets: usize, inSources: usize, inWeights: usi
       let sum: f32 = 0;
       for (let e = load<u32>(inOffsets + (<usize>v << 2)); e < stop; e++) sum += term(inSources, inWeights, g, e);
       if (finishOne(v, sum, gNext, total, fanInverse, decay, threshold, maxActivation)) {
-        store<u32>(list + (<usize>kept << 2), <u32>v);
+        if (kept < listCap) store<u32>(list + (<usize>kept << 2), <u32>v);
         kept++;
       }
     }
@@ -242,7 +243,7 @@ export function spreadHopPull(inOffsets: usize, inSources: usize, inWeights: usi
       // The row holds the sums; finishRow turns them into g' in place (after reading them).
       const sets = finishInPlace(row, total, fanInverse, <usize>v, cols, decay, threshold, maxActivation);
       if (sets > 0) {
-        store<u32>(list + (<usize>kept << 2), <u32>v);
+        if (kept < listCap) store<u32>(list + (<usize>kept << 2), <u32>v);
         kept++;
         const degree = load<u32>(outOffsets + (<usize>(v + 1) << 2)) - load<u32>(outOffsets + (<usize>v << 2));
         edges += degree;
@@ -315,8 +316,16 @@ function finishInPlace(row: usize, total: usize, fanInverse: usize, v: usize, co
 
 /** Zero the rows (cols floats each) of the `count` nodes listed at `list`. */
 export function clearRows(base: usize, list: usize, count: i32, cols: i32): void {
+  if (cols == 1) {
+    for (let i = 0; i < count; i++) store<f32>(base + (<usize>load<u32>(list + (<usize>i << 2)) << 2), 0);
+    return;
+  }
   const rowBytes = <usize>cols << 2;
-  for (let i = 0; i < count; i++) memory.fill(base + <usize>load<u32>(list + (<usize>i << 2)) * rowBytes, 0, rowBytes);
+  const zero = f32x4.splat(0);
+  for (let i = 0; i < count; i++) {
+    const row = base + <usize>load<u32>(list + (<usize>i << 2)) * rowBytes;
+    for (let c = 0; c < cols; c += 4) v128.store(row + (<usize>c << 2), zero);
+  }
 }
 
 /**

@@ -1,4 +1,4 @@
-// Spreading benchmark (tinybench medians), the targets of issue 16, every figure in one run:
+// Spreading benchmark (medians of interleaved calls), the targets of issue 16, every figure in one run:
 //   semantic  a generated graph shaped like a semantic network (118k nodes, 378k edges, power-law
 //             out-degrees, hubs; src/bench/semantic-graph.ts), 1-5 seeds, 4 hops, threshold 0.01,
 //             fan outDegree: ours (auto, push, pull), the library before (--baseline), and a plain
@@ -12,12 +12,11 @@
 // Every result is checked first: our strategies against each other (bit for bit), ours against
 // the JS loop (float64) and the library before.
 // Usage: node bench/spreading.bench.mjs [--quick] [--only semantic,batch,dense,small,crossover]
-//        [--baseline /path/to/older/dist/index.js] [--out FILE]
+//        [--baseline /path/to/older/dist/index.js] [--crossover-sets 1,4,16] [--gpu] [--out FILE]
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Bench } from 'tinybench';
 import { createHybrid } from '../dist/index.js';
 import { randomGraph, seededRandom } from '../dist/bench/data.js';
 import { semanticGraph, semanticSeeds } from '../dist/bench/semantic-graph.js';
@@ -27,21 +26,57 @@ const quick = argv.includes('--quick');
 const option = (name) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);
 const only = new Set((option('--only') ?? 'semantic,batch,dense,small,crossover').split(','));
 const baselinePath = option('--baseline');
-const benchOptions = quick ? { time: 300, warmupTime: 100, iterations: 5 } : { time: 1500, warmupTime: 300, iterations: 10 };
+const crossoverSets = (option('--crossover-sets') ?? '1,4,16').split(',').map(Number);
+const benchOptions = quick ? { rounds: 6, slice: 40, warmup: 100 } : { rounds: 20, slice: 80, warmup: 300 };
 const HOPS = 4;
 const round = (x, digits = 4) => (x === undefined ? undefined : Number(x.toPrecision(digits)));
 const say = (line) => process.stderr.write(`${line}\n`);
 
 const hs = await createHybrid({ gpu: null });
+// --gpu: the GPU's crossover too (on a software adapter such as lavapipe: a harness check only).
+const gpuEngine = argv.includes('--gpu') ? await createHybrid({ gpu: (await import('webgpu')).create([]) }) : null;
 const before = baselinePath ? await (await import(pathToFileURL(baselinePath).href)).createHybrid({ gpu: null }) : null;
 say(`threads: ours ${hs.info().cpu.threads}${before ? `, before ${before.info().cpu.threads}` : ''}`);
 
-/** Medians (ms) of the tasks, timed one after another with tinybench. */
+/**
+ * Medians (ms) of the tasks, timed interleaved: `rounds` rounds, each task in turn for about
+ * `slice` ms per round (calls timed one by one), so that a slow spell of this shared machine falls
+ * on every task alike; tinybench runs one task after another. Also each task's median per-round
+ * ratio to the first task (`ratios`).
+ */
 async function time(tasks, settings = benchOptions) {
-  const bench = new Bench(settings);
-  for (const [name, fn] of Object.entries(tasks)) bench.add(name, fn);
-  await bench.run();
-  return Object.fromEntries(bench.tasks.map((t) => [t.name, t.result.latency.p50]));
+  const { rounds, slice, warmup } = settings;
+  const names = Object.keys(tasks);
+  for (const name of names) { const end = performance.now() + warmup; while (performance.now() < end) await tasks[name](); }
+  const samples = Object.fromEntries(names.map((n) => [n, []]));
+  const perRound = Object.fromEntries(names.map((n) => [n, []]));
+  for (let r = 0; r < rounds; r++) {
+    for (const name of r % 2 ? [...names].reverse() : names) {
+      const mine = [];
+      const end = performance.now() + slice;
+      do {
+        const t = performance.now();
+        await tasks[name]();
+        mine.push(performance.now() - t);
+      } while (performance.now() < end || mine.length < 3);
+      samples[name].push(...mine);
+      perRound[name].push(median(mine));
+    }
+  }
+  const ms = Object.fromEntries(names.map((n) => [n, median(samples[n])]));
+  const ratios = Object.fromEntries(names.map((n) => [n, median(perRound[n].map((x, r) => x / perRound[names[0]][r]))]));
+  return { ...ms, ratios };
+}
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** Medians and the median per-round ratio to the first task. */
+function table(ms, label) {
+  console.table(Object.fromEntries(Object.entries(ms).filter(([k]) => k !== 'ratios').map(([k, v]) => [k, { 'median ms': round(v), [label]: round(ms.ratios[k], 3) }])));
 }
 
 /** The graph by source in input order: what a plain JS loop would build. */
@@ -134,7 +169,7 @@ if (only.has('semantic') || only.has('batch') || only.has('crossover')) {
     };
     const ms = await time(tasks);
     results.semantic = ms;
-    console.table(Object.fromEntries(Object.entries(ms).map(([k, v]) => [k, { ms: round(v), 'vs ours auto': round(v / ms['ours auto'], 3) }])));
+    table(ms, 'vs ours auto');
   }
   if (only.has('batch')) {
     const batchSets = () => { const first = turn; turn += 16; return Array.from({ length: 16 }, (_, j) => sets[(first + j) % sets.length]); };
@@ -149,9 +184,15 @@ if (only.has('semantic') || only.has('batch') || only.has('crossover')) {
       ...(old ? { 'before, 16 sets in one call': () => before.spreadActivationBatch(old, { seedSets: batchSets(), ...opts(0.01) }) } : {}),
     });
     results.batch = ms;
-    console.table(Object.fromEntries(Object.entries(ms).map(([k, v]) => [k, { ms: round(v), 'vs 1 set': round(v / ms['ours, 1 set'], 3) }])));
+    table(ms, 'vs 1 set');
   }
   if (only.has('crossover')) results.crossoverSemantic = await crossover(graph, sg.input, 'semantic');
+  if (only.has('crossover') && gpuEngine) {
+    // The GPU's sparse (mark, compact, pull into the marked) against dense hops, one seed set.
+    const onGpu = gpuEngine.createGraph(sg.input);
+    results.crossoverGpu = await crossover(onGpu, sg.input, `semantic on the GPU (${gpuEngine.info().gpu.adapter.description})`, gpuEngine, 'gpu', [1]);
+    onGpu.dispose();
+  }
   graph.dispose();
   old?.dispose();
 }
@@ -160,26 +201,32 @@ if (only.has('dense') || only.has('crossover')) {
   const [nodes, edges] = quick ? [200_000, 2_000_000] : [1_000_000, 10_000_000];
   const input = randomGraph(seededRandom(12345), nodes, edges);
   const graph = hs.createGraph(input);
-  const random = seededRandom(777);
-  const seeds = { nodes: Uint32Array.from({ length: 10 }, () => Math.floor(nodes * (random() + 1) / 2) % nodes), values: new Float32Array(10).fill(1) };
   if (only.has('dense')) {
     const old = before?.createGraph(input);
-    const auto = await hs.spreadActivation(graph, { seeds, ...opts(0) });
-    sameBits(await hs.spreadActivation(graph, { seeds, ...opts(0, 'pull') }), auto, 'dense pull vs auto');
-    sameBits(await hs.spreadActivation(graph, { seeds, ...opts(0, 'push') }), auto, 'dense push vs auto');
-    if (old) say(`dense: ours vs before, worst ${difference(auto, await before.spreadActivation(old, { seeds, ...opts(0) })).worst}`);
-    const hopsBefore = { ...hs.stats().spreading.hops.cpu };
-    await hs.spreadActivation(graph, { seeds, ...opts(0) });
-    const hopsAfter = hs.stats().spreading.hops.cpu;
-    say(`dense auto: ${hopsAfter.push - hopsBefore.push} push + ${hopsAfter.pull - hopsBefore.pull} pull hops`);
-    const denseSettings = quick ? { time: 500, warmupTime: 100, iterations: 5 } : { time: 3000, warmupTime: 500, iterations: 10 };
-    const ms = await time({
-      'ours auto': () => hs.spreadActivation(graph, { seeds, ...opts(0) }),
-      'ours pull': () => hs.spreadActivation(graph, { seeds, ...opts(0, 'pull') }),
-      ...(old ? { before: () => before.spreadActivation(old, { seeds, ...opts(0) }) } : {}),
-    }, denseSettings);
-    results.dense = { graph: `${nodes} / ${edges}`, ms };
-    console.table(Object.fromEntries(Object.entries(ms).map(([k, v]) => [k, { ms: round(v), 'vs before': ms.before ? round(v / ms.before, 3) : undefined }])));
+    results.dense = [];
+    // 10 seeds (the frontier grows from a few nodes) and 100k (every hop pulls from the first).
+    for (const count of [10, nodes / 10]) {
+      const random = seededRandom(777 + count);
+      const seeds = { nodes: Uint32Array.from({ length: count }, () => Math.floor(nodes * (random() + 1) / 2) % nodes), values: new Float32Array(count).fill(1) };
+      const auto = await hs.spreadActivation(graph, { seeds, ...opts(0) });
+      sameBits(await hs.spreadActivation(graph, { seeds, ...opts(0, 'pull') }), auto, 'dense pull vs auto');
+      if (count <= 10) sameBits(await hs.spreadActivation(graph, { seeds, ...opts(0, 'push') }), auto, 'dense push vs auto');
+      if (old) say(`dense, ${count} seeds: ours vs before, worst ${difference(auto, await before.spreadActivation(old, { seeds, ...opts(0) })).worst}`);
+      const hopsBefore = { ...hs.stats().spreading.hops.cpu };
+      await hs.spreadActivation(graph, { seeds, ...opts(0) });
+      const hopsAfter = hs.stats().spreading.hops.cpu;
+      const hops = `${hopsAfter.push - hopsBefore.push} push + ${hopsAfter.pull - hopsBefore.pull} pull hops`;
+      say(`dense, ${count} seeds, auto: ${hops}`);
+      const denseSettings = quick ? { rounds: 3, slice: 300, warmup: 300 } : { rounds: 8, slice: 600, warmup: 1000 };
+      const ms = await time({
+        ...(old ? { before: () => before.spreadActivation(old, { seeds, ...opts(0) }) } : {}),
+        'ours auto': () => hs.spreadActivation(graph, { seeds, ...opts(0) }),
+        'ours pull': () => hs.spreadActivation(graph, { seeds, ...opts(0, 'pull') }),
+      }, denseSettings);
+      results.dense.push({ graph: `${nodes} / ${edges}`, seeds: count, autoHops: hops, ms });
+      say(`dense, ${nodes} / ${edges}, ${count} seeds:`);
+      table(ms, old ? 'vs before' : 'vs ours auto');
+    }
     old?.dispose();
   }
   if (only.has('crossover')) results.crossoverDense = await crossover(graph, input, `random ${nodes} / ${edges}`);
@@ -201,7 +248,7 @@ if (only.has('small')) {
     ...(old ? { before: () => before.spreadActivation(old, { seeds, ...opts(0) }) } : {}),
   });
   results.small = ms;
-  console.table(Object.fromEntries(Object.entries(ms).map(([k, v]) => [k, { ms: round(v), 'vs ours auto': round(v / ms['ours auto'], 3) }])));
+  table(ms, 'vs ours auto');
   graph.dispose();
   old?.dispose();
 }
@@ -211,7 +258,7 @@ if (only.has('small')) {
  * graph's edges + nodes, timed pushing and pulling, for 1 and 16 seed sets (the 16 sets share the
  * frontier). Returns the rows and the share where push and pull cost the same (log-interpolated).
  */
-async function crossover(graph, input, name) {
+async function crossover(graph, input, name, engine = hs, backend = 'cpu', sets = crossoverSets) {
   const n = input.nodeCount, e = input.from.length;
   const degree = new Uint32Array(n);
   for (const u of input.from) degree[u]++;
@@ -220,21 +267,21 @@ async function crossover(graph, input, name) {
   for (let i = n - 1; i > 0; i--) { const j = Math.floor(((random() + 1) / 2) * (i + 1)) % (i + 1); [order[i], order[j]] = [order[j], order[i]]; }
   const shares = quick ? [0.003, 0.01, 0.03, 0.1, 0.3] : [0.001, 0.003, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.3];
   const out = { graph: name, rows: [], crossover: {} };
-  for (const k of [1, 16]) {
+  for (const k of sets) {
     let previous = null;
     for (const share of shares) {
       const nodes = [];
       let edges = 0;
       for (let i = 0; i < n && edges < share * (e + n); i++) { nodes.push(order[i]); edges += degree[order[i]]; }
       const seeds = { nodes: Uint32Array.from(nodes), values: new Float32Array(nodes.length).fill(0.5) };
-      const sets = Array.from({ length: k }, () => seeds);
+      const seedSets = Array.from({ length: k }, () => seeds);
       const call = (strategy) => (k === 1
-        ? hs.spreadActivation(graph, { seeds, ...opts(0, strategy), maxHops: 1 })
-        : hs.spreadActivationBatch(graph, { seedSets: sets, ...opts(0, strategy), maxHops: 1 }));
+        ? engine.spreadActivation(graph, { seeds, ...opts(0, strategy), maxHops: 1, backend })
+        : engine.spreadActivationBatch(graph, { seedSets, ...opts(0, strategy), maxHops: 1, backend }));
       const [a, b] = [await call('push'), await call('pull')];
       sameBits(k === 1 ? a : a[k - 1], k === 1 ? b : b[k - 1], `crossover ${name} share ${share}`);
-      const ms = await time({ push: () => call('push'), pull: () => call('pull') }, quick ? { time: 200, warmupTime: 50, iterations: 5 } : { time: 600, warmupTime: 100, iterations: 8 });
-      const ratio = ms.pull / ms.push;
+      const ms = await time({ push: () => call('push'), pull: () => call('pull') }, quick ? { rounds: 4, slice: 40, warmup: 50 } : { rounds: 10, slice: 60, warmup: 100 });
+      const ratio = ms.ratios.pull;
       out.rows.push({ k, share: round(edges / (e + n), 3), seeds: nodes.length, pushMs: round(ms.push), pullMs: round(ms.pull), 'pull / push': round(ratio, 3) });
       if (previous && previous.ratio >= 1 && ratio < 1 && out.crossover[k] === undefined) {
         const t = Math.log(previous.ratio) / (Math.log(previous.ratio) - Math.log(ratio));
@@ -250,6 +297,7 @@ async function crossover(graph, input, name) {
 
 await hs.dispose();
 await before?.dispose();
+await gpuEngine?.dispose();
 const file = option('--out') ?? join(dirname(fileURLToPath(import.meta.url)), 'results', quick ? 'spreading-quick.json' : 'spreading.json');
 mkdirSync(dirname(file), { recursive: true });
 writeFileSync(file, JSON.stringify(results, null, 2) + '\n');

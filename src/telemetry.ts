@@ -179,11 +179,12 @@ export interface SpreadingStats {
   /** Hops by backend: pushed from the frontier (GPU: its targets marked, compacted, pulled into) or pulled over every node. */
   hops: Record<BackendKind, { push: number; pull: number }>;
   /**
-   * A hop pushes while its push work is at most this share of the graph's edges + nodes: the
-   * frontier's out-edges (cpu: one seed set; cpuSets: summed over the sets, K > 1; gpu: the union's).
-   * Measured; src/spreading/strategy.ts.
+   * Where `strategy: 'auto'` switches: a hop pushes while its push work (the frontier's out-edges;
+   * on the CPU summed over the seed sets) is at most a share of the graph's edges + nodes. CPU:
+   * `small` (graphs of up to `smallNodes` nodes) or `large`, times cols^setExponent (cols: the
+   * seed sets rounded up to 4, or 1); GPU: `gpu`. Measured; src/spreading/strategy.ts.
    */
-  crossover: { cpu: number; cpuSets: number; gpu: number };
+  crossover: { cpu: { small: number; large: number; smallNodes: number; setExponent: number }; gpu: number };
 }
 
 /** What `stats()` returns. */
@@ -433,7 +434,7 @@ export class Telemetry {
     }
     const spreading: SpreadingStats = {
       hops: { cpu: { ...this.spreadHops.cpu }, gpu: { ...this.spreadHops.gpu } },
-      crossover: { ...PUSH_PULL_CROSSOVER },
+      crossover: { cpu: { ...PUSH_PULL_CROSSOVER.cpu }, gpu: PUSH_PULL_CROSSOVER.gpu },
     };
     return { spreading, batching: this.batchingSnapshot(), operations, decisions, methods: { ...this.methods }, gpuAvailable };
   }

@@ -138,10 +138,11 @@ describe('strategy: how hops go, and what stats() tells', () => {
     await hs.spreadActivation(graph, { seeds: all, threshold: 0, maxHops: 2, strategy: 'push' });
     expect(hops().push - before.push).toBe(2);
     const { crossover } = hs.stats().spreading;
-    for (const share of [crossover.cpu, crossover.cpuSets, crossover.gpu]) {
+    for (const share of [crossover.cpu.small, crossover.cpu.large, crossover.gpu]) {
       expect(share).toBeGreaterThan(0);
       expect(share).toBeLessThan(1);
     }
+    expect(crossover.cpu.smallNodes).toBeGreaterThan(0);
     expect(hs.metrics()).toMatch(/hybrid_similarity_spread_hops_total\{backend="cpu",direction="push"\} [1-9]/);
     graph.dispose();
   });

@@ -37,7 +37,7 @@ export interface KernelExports {
     decay: number, threshold: number, maxActivation: number, info: number): number;
   spreadHopPull(inOffsets: number, inSources: number, inWeights: number, outOffsets: number, fanInverse: number,
     g: number, gNext: number, total: number, first: number, end: number, cols: number,
-    decay: number, threshold: number, maxActivation: number, list: number, info: number): number;
+    decay: number, threshold: number, maxActivation: number, list: number, listCap: number, info: number): number;
   clearRows(base: number, list: number, count: number, cols: number): void;
   sortNodes(list: number, count: number, tmp: number, counts: number, bits: number): void;
   searchTopKBatch(queries: number, m: number, panels: number, n: number, stride: number, k: number,

@@ -6,7 +6,7 @@ import type { CpuMemory } from '../cpu/cpu-memory.js';
 import type { KernelCall } from '../cpu/pool.js';
 import { splitByEdges } from './partition.js';
 import { SpreadScratch } from './scratch.js';
-import { hopDirection, PUSH_PULL_CROSSOVER, pushLimit } from './strategy.js';
+import { cpuCrossover, hopDirection, pushLimit } from './strategy.js';
 import type { SpreadJob, SpreadOutcome } from './types.js';
 
 /** How a step runs: `parts` shares, the first one on this thread when `here` (cpu-backend's Plan). */
@@ -131,7 +131,7 @@ export class CpuSpreading {
     let count = seeds.nodes.length;
     // Push work: the frontier's out-edges, summed over the seed sets each node is active in.
     let work = seeds.setEdges;
-    const crossover = cols === 1 ? PUSH_PULL_CROSSOVER.cpu : PUSH_PULL_CROSSOVER.cpuSets;
+    const crossover = cpuCrossover(n, cols);
     arena.u32.set(seeds.nodes, s.frontier >>> 2);
     const staged = arena.alloc(Math.max(16, seeds.values.byteLength));
     try {
@@ -143,6 +143,8 @@ export class CpuSpreading {
     arena.u32.copyWithin(s.ever >>> 2, s.frontier >>> 2, (s.frontier >>> 2) + count);
     let everCount = count;
     let dense = false;
+    /** Whether the frontier is listed (false after a pull hop left more than its cap). */
+    let listed = true;
     let pushHops = 0;
     let pullHops = 0;
     const common = [job.threshold, job.maxActivation, s.info] as const;
@@ -172,38 +174,56 @@ export class CpuSpreading {
         pullHops++;
         const plan = pooled ? this.exec.plan((graph.edgeCount + n) * cols * 8) : INLINE;
         const ranges = splitByEdges(arena.u32.subarray(graph.inOffsets >>> 2, (graph.inOffsets >>> 2) + n + 1), plan.parts);
+        // A frontier of more than `cap` nodes has more than the push limit of edges out (sinks
+        // aside): the next hop pulls whatever, and its list is not needed.
+        const cap = job.strategy === 'pull' ? 0 : Math.min(n, pushLimit(graph, crossover) + graph.sinkCount);
         const results = yield {
           plan,
           parts: ranges.map(([a, b], p) => [['spreadHopPull', graph.inOffsets, graph.inSources, graph.inWeights, graph.outOffsets,
-            fan, s.g, s.acc, s.total, a, b, cols, decay, job.threshold, job.maxActivation, s.next + a * 4, s.info + p * 8]]),
+            fan, s.g, s.acc, s.total, a, b, cols, decay, job.threshold, job.maxActivation, s.next + a * 4, cap, s.info + p * 8]]),
         };
-        // Each part listed its active nodes from its range's start: close the gaps.
         const u32 = arena.u32;
         let at = 0;
         work = 0;
-        ranges.forEach(([a], p) => {
-          const kept = results[p]![0]!;
-          if (at !== a) u32.copyWithin((s.next >>> 2) + at, (s.next >>> 2) + a, (s.next >>> 2) + a + kept);
-          at += kept;
+        for (let p = 0; p < ranges.length; p++) {
+          at += results[p]![0]!;
           work += u32[(s.info >>> 2) + p * 2 + 1]!;
-        });
-        // K = 1: the kernel leaves the out-edges to us; counted only up to where push cannot win.
-        if (cols === 1) work = frontierEdges(u32.subarray(s.next >>> 2, (s.next >>> 2) + at), graph.outDegree, pushLimit(graph, crossover));
-        kernels.clearRows(s.g, s.frontier, count, cols);
+        }
+        this.clear(s.g, s.frontier, listed ? count : n, n, cols);
         s.swapRows();
         count = at;
+        listed = at <= cap;
+        if (listed) {
+          // Each part listed its active nodes from its range's start: close the gaps.
+          let to = 0;
+          ranges.forEach(([a], p) => {
+            const kept = results[p]![0]!;
+            if (to !== a) u32.copyWithin((s.next >>> 2) + to, (s.next >>> 2) + a, (s.next >>> 2) + a + kept);
+            to += kept;
+          });
+          // K = 1: the kernel leaves the out-edges to us; counted only up to where push cannot win.
+          if (cols === 1) work = frontierEdges(u32.subarray(s.next >>> 2, (s.next >>> 2) + at), graph.outDegree, pushLimit(graph, crossover));
+        } else {
+          work = Infinity;
+        }
       }
       s.swapFrontier();
-      if (!dense && everCount + count <= n) {
+      if (listed && !dense && everCount + count <= n) {
         arena.u32.copyWithin((s.ever >>> 2) + everCount, s.frontier >>> 2, (s.frontier >>> 2) + count);
         everCount += count;
       } else {
         dense = true;
       }
     }
-    kernels.clearRows(s.g, s.frontier, count, cols);
+    this.clear(s.g, s.frontier, listed ? count : n, n, cols);
     const totals = this.readTotals(job, s, dense || everCount * 4 > n ? -1 : everCount);
     return { totals, pushHops, pullHops };
+  }
+
+  /** Zero the rows of the `count` nodes listed at `list` in `block` (all n rows when that is faster, or count is n). */
+  private clear(block: number, list: number, count: number, n: number, cols: number): void {
+    if (count * 8 > n) this.memory.arena.f32.fill(0, block >>> 2, (block >>> 2) + n * cols);
+    else this.memory.kernels.clearRows(block, list, count, cols);
   }
 
   /**

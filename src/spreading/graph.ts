@@ -51,6 +51,8 @@ export class Graph {
   readonly id = nextGraphId++;
   /** Out-degree of every node (stored edges leaving it). */
   readonly outDegree: Uint32Array;
+  /** @internal nodes with no edge out */
+  readonly sinkCount: number;
   /** @internal byte addresses in WASM memory: u32[n + 1], u32[E], f32[E] (by target) */
   readonly inOffsets: number;
   /** @internal */
@@ -78,7 +80,12 @@ export class Graph {
     this.nodeCount = n;
     this.edgeCount = csr.in.sources.length;
     this.outDegree = new Uint32Array(n);
-    for (let u = 0; u < n; u++) this.outDegree[u] = csr.out.offsets[u + 1]! - csr.out.offsets[u]!;
+    let sinks = 0;
+    for (let u = 0; u < n; u++) {
+      this.outDegree[u] = csr.out.offsets[u + 1]! - csr.out.offsets[u]!;
+      if (this.outDegree[u] === 0) sinks++;
+    }
+    this.sinkCount = sinks;
     const arena = memory.arena;
     const blocks: number[] = [];
     const put = (data: Uint32Array | Float32Array) => {

@@ -22,13 +22,16 @@ export function stageSeeds(graph: SpreadGraph, seedSets: unknown[], argument: st
   const entries = checked.reduce((sum, s) => sum + s.nodes.length, 0);
   // Few seeds (the usual call): rows for the seeded nodes only. Many: one row per node is faster.
   const { nodes, rows } = entries * 16 < n ? sparseRows(checked, cols) : denseRows(checked, cols, n);
-  const values = Float32Array.from(rows);
+  const values = new Float32Array(rows.length);
+  values.set(rows);
   let edges = 0;
   let setEdges = 0;
+  const degrees = graph.outDegree;
   for (let i = 0; i < nodes.length; i++) {
-    const degree = graph.outDegree[nodes[i]!]!;
+    const degree = degrees[nodes[i]!]!;
     edges += degree;
-    for (let c = 0; c < cols; c++) if (values[i * cols + c] !== 0) setEdges += degree;
+    if (cols === 1) setEdges += degree;
+    else for (let c = 0; c < cols; c++) if (values[i * cols + c] !== 0) setEdges += degree;
   }
   return { nodes, values, edges, setEdges };
 }
@@ -51,43 +54,51 @@ function checkSeedSet(set: unknown, name: string, n: number): SeedSet {
   return { nodes, values };
 }
 
-/** Float64 sums per seeded node (ascending), from a map of the seeded nodes. */
+/** Float64 sums per seeded node (ascending), from the (node, set, value) entries sorted by node. */
 function sparseRows(sets: SeedSet[], cols: number): { nodes: Uint32Array; rows: Float64Array } {
-  const rowOf = new Map<number, number>();
-  let sums = new Float64Array(Math.max(16, cols * 16));
+  // Sorted by node; the sort is stable, so each set's duplicates add up in their input order.
+  const entries: Array<[node: number, set: number, value: number]> = [];
   sets.forEach(({ nodes, values }, j) => {
-    for (let i = 0; i < nodes.length; i++) {
-      let row = rowOf.get(nodes[i]!);
-      if (row === undefined) {
-        row = rowOf.size;
-        rowOf.set(nodes[i]!, row);
-        if ((row + 1) * cols > sums.length) {
-          const grown = new Float64Array(sums.length * 2);
-          grown.set(sums);
-          sums = grown;
-        }
-      }
-      sums[row * cols + j] = sums[row * cols + j]! + values[i]!;
-    }
+    for (let i = 0; i < nodes.length; i++) entries.push([nodes[i]!, j, values[i]!]);
   });
-  const order = Uint32Array.from(rowOf.keys()).sort();
-  const kept = order.filter((u) => hasValue(sums, rowOf.get(u)! * cols, cols));
-  const rows = new Float64Array(kept.length * cols);
-  kept.forEach((u, i) => rows.set(sums.subarray(rowOf.get(u)! * cols, (rowOf.get(u)! + 1) * cols), i * cols));
-  return { nodes: kept, rows };
+  entries.sort((a, b) => a[0] - b[0]);
+  const nodes: number[] = [];
+  const rows: number[] = [];
+  for (let e = 0; e < entries.length;) {
+    const node = entries[e]![0];
+    const row = new Array<number>(cols).fill(0);
+    for (; e < entries.length && entries[e]![0] === node; e++) row[entries[e]![1]]! += entries[e]![2];
+    if (row.some((x) => Math.fround(x) !== 0)) {
+      nodes.push(node);
+      for (const x of row) rows.push(x);
+    }
+  }
+  return { nodes: Uint32Array.from(nodes), rows: Float64Array.from(rows) };
 }
 
-/** The same from one row per node (many seeds). */
+/** The same from one row per node (many seeds): sums in place, then the rows that are not 0. */
 function denseRows(sets: SeedSet[], cols: number, n: number): { nodes: Uint32Array; rows: Float64Array } {
   const sums = new Float64Array(n * cols);
   sets.forEach(({ nodes, values }, j) => {
     for (let i = 0; i < nodes.length; i++) sums[nodes[i]! * cols + j] = sums[nodes[i]! * cols + j]! + values[i]!;
   });
-  const kept: number[] = [];
-  for (let u = 0; u < n; u++) if (hasValue(sums, u * cols, cols)) kept.push(u);
-  const rows = new Float64Array(kept.length * cols);
-  kept.forEach((u, i) => rows.set(sums.subarray(u * cols, (u + 1) * cols), i * cols));
-  return { nodes: Uint32Array.from(kept), rows };
+  const live = new Uint8Array(n);
+  let count = 0;
+  for (let u = 0; u < n; u++) {
+    if (cols === 1 ? Math.fround(sums[u]!) !== 0 : hasValue(sums, u * cols, cols)) {
+      live[u] = 1;
+      count++;
+    }
+  }
+  const nodes = new Uint32Array(count);
+  const rows = new Float64Array(count * cols);
+  for (let u = 0, i = 0; u < n; u++) {
+    if (!live[u]) continue;
+    nodes[i] = u;
+    for (let c = 0; c < cols; c++) rows[i * cols + c] = sums[u * cols + c]!;
+    i++;
+  }
+  return { nodes, rows };
 }
 
 /** Whether a row of float64 sums has a value that is not 0 in f32. */

@@ -3,13 +3,29 @@
 import type { SpreadStrategy } from './types.js';
 
 /**
- * A hop pushes while its push work is at most this share of the graph's edges plus nodes (what a
- * pull reads and visits); else it pulls. Push work: the frontier's out-edges, on the CPU with K > 1
- * summed over the seed sets each frontier node is active in (the CPU pushes set by set; one pull
- * serves every set with SIMD over the columns), on the GPU once (it marks the union's targets).
- * Measured on this machine (`npm run bench:spreading -- --only crossover`; docs/PERFORMANCE.md, v0.9).
+ * A hop pushes while its push work is at most a share of the graph's edges plus nodes (what a
+ * pull reads and visits); else it pulls. Push work: the frontier's out-edges, on the CPU summed
+ * over the seed sets each frontier node is active in (the CPU pushes set by set, one pull serves
+ * every set with SIMD over the columns), on the GPU once (it marks the union's targets).
+ *
+ * The CPU's share was measured (`npm run bench:spreading -- --only crossover`, docs/PERFORMANCE.md
+ * v0.9): one hop from frontiers of growing size, push against pull. One seed set: push paid up to
+ * 18% on the 118k-node semantic graph, whose n floats fit in L2 (the push's scattered adds hit
+ * cache), but only up to 2% on a 1M-node graph (they miss). Pulling K sets costs more per edge (the
+ * rows are K floats wide); the share for cols columns grew like cols^0.75 (K 4: 0.19 and 0.10,
+ * K 16: 0.6 and 0.24). So: `small` for graphs of up to `smallNodes` nodes, `large` above, times
+ * cols^setExponent. The GPU's is not measured on a real GPU (none lent); see PERFORMANCE.md.
  */
-export const PUSH_PULL_CROSSOVER = { cpu: 0.05, cpuSets: 0.1, gpu: 0.05 } as const;
+export const PUSH_PULL_CROSSOVER = {
+  cpu: { small: 0.08, large: 0.02, smallNodes: 262_144, setExponent: 0.75 },
+  gpu: 0.05,
+} as const;
+
+/** The CPU's push share (of edges + nodes) for a graph of `nodeCount` nodes and `cols` columns. */
+export function cpuCrossover(nodeCount: number, cols: number): number {
+  const c = PUSH_PULL_CROSSOVER.cpu;
+  return (nodeCount <= c.smallNodes ? c.small : c.large) * cols ** c.setExponent;
+}
 
 /** The graph's sizes the choice reads. */
 interface Sizes {

@@ -20,6 +20,8 @@ export interface SpreadGraph {
   readonly edgeCount: number;
   /** Out-degree of every node. */
   readonly outDegree: Uint32Array;
+  /** Nodes with no edge out. */
+  readonly sinkCount: number;
   /** Byte addresses of the CSR by target: u32[n + 1] offsets, u32[E] sources, f32[E] weights. */
   readonly inOffsets: number;
   readonly inSources: number;
