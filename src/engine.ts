@@ -241,7 +241,13 @@ export class HybridEngine {
     resolved: ResolvedSpreadOptions): Promise<Float32Array[]> {
     const k = sets.length;
     const cols = columnsFor(k);
-    const seeds = stageSeeds(graph, sets, argument, cols);
+    const arena = this.memory.arena;
+    const seeds = stageSeeds(graph, sets, argument, cols, (length) => {
+      const ptr = arena.alloc(length * 8);
+      const sums = new Float64Array(arena.memory.buffer, ptr, length);
+      sums.fill(0);
+      return { sums, release: () => arena.free(ptr) };
+    });
     const job: SpreadJob = {
       graph, k, cols, seeds, decays: resolved.decays, threshold: resolved.threshold,
       maxActivation: resolved.maxActivation, fan: resolved.fan, strategy: resolved.strategy,

@@ -216,7 +216,8 @@ export class CpuSpreading {
       }
     }
     this.clear(s.g, s.frontier, listed ? count : n, n, cols);
-    const totals = this.readTotals(job, s, dense || everCount * 4 > n ? -1 : everCount);
+    // Read densely once the listed nodes would touch most pages of the arrays anyway.
+    const totals = this.readTotals(job, s, dense || everCount * 64 > n ? -1 : everCount);
     return { totals, pushHops, pullHops };
   }
 
@@ -248,14 +249,22 @@ export class CpuSpreading {
       f32.fill(0, t, t + n * cols);
       return out;
     }
+    // Only non-zero totals are written: the arrays are fresh (zero), and a page of one that is
+    // never written is never touched (a node active in one seed set writes one array, not K).
     const ever = arena.u32.subarray(s.ever >>> 2, (s.ever >>> 2) + everCount);
     if (cols === 1) {
       const column = out[0]!;
-      for (let i = 0; i < everCount; i++) column[ever[i]!] = f32[t + ever[i]!]!;
+      for (let i = 0; i < everCount; i++) {
+        const x = f32[t + ever[i]!]!;
+        if (x !== 0) column[ever[i]!] = x;
+      }
     } else {
       for (let i = 0; i < everCount; i++) {
         const base = t + ever[i]! * cols;
-        for (let j = 0; j < k; j++) out[j]![ever[i]!] = f32[base + j]!;
+        for (let j = 0; j < k; j++) {
+          const x = f32[base + j]!;
+          if (x !== 0) out[j]![ever[i]!] = x;
+        }
       }
     }
     kernels.clearRows(s.total, s.ever, everCount, cols);

@@ -10,18 +10,25 @@ export function columnsFor(k: number): number {
   return k === 1 ? 1 : Math.ceil(k / 4) * 4;
 }
 
+/** Room for float64 sums, zeroed, and its release (the engine lends WASM memory: already paged in). */
+export type SumsScratch = (length: number) => { sums: Float64Array; release(): void };
+
+const freshSums: SumsScratch = (length) => ({ sums: new Float64Array(length), release: () => undefined });
+
 /**
  * Seed set j in column j (`cols` columns); duplicate nodes add up in float64, rounded to f32
- * once. Unknown nodes, non-finite values and mismatched lengths are errors naming the seed set.
- * Nodes whose values are all zero are left out (they spread nothing and their total stays 0).
+ * once (many seeds sum in one row per node, in memory from `scratch`). Unknown nodes, non-finite
+ * values and mismatched lengths are errors naming the seed set. Nodes whose values are all zero
+ * are left out (they spread nothing and their total stays 0).
  */
-export function stageSeeds(graph: SpreadGraph, seedSets: unknown[], argument: string, cols: number): StagedSeeds {
+export function stageSeeds(graph: SpreadGraph, seedSets: unknown[], argument: string, cols: number,
+  scratch: SumsScratch = freshSums): StagedSeeds {
   const k = seedSets.length;
   const n = graph.nodeCount;
   const checked = seedSets.map((set, j) => checkSeedSet(set, k === 1 && argument === 'seeds' ? 'seeds' : `${argument}[${j}]`, n));
   const entries = checked.reduce((sum, s) => sum + s.nodes.length, 0);
   // Few seeds (the usual call): rows for the seeded nodes only. Many: one row per node is faster.
-  const { nodes, rows } = entries * 16 < n ? sparseRows(checked, cols) : denseRows(checked, cols, n);
+  const { nodes, rows } = entries * 16 < n ? sparseRows(checked, cols) : denseRows(checked, cols, n, scratch);
   const values = new Float32Array(rows.length);
   values.set(rows);
   let edges = 0;
@@ -77,28 +84,27 @@ function sparseRows(sets: SeedSet[], cols: number): { nodes: Uint32Array; rows: 
 }
 
 /** The same from one row per node (many seeds): sums in place, then the rows that are not 0. */
-function denseRows(sets: SeedSet[], cols: number, n: number): { nodes: Uint32Array; rows: Float64Array } {
-  const sums = new Float64Array(n * cols);
-  sets.forEach(({ nodes, values }, j) => {
-    for (let i = 0; i < nodes.length; i++) sums[nodes[i]! * cols + j] = sums[nodes[i]! * cols + j]! + values[i]!;
-  });
-  const live = new Uint8Array(n);
-  let count = 0;
-  for (let u = 0; u < n; u++) {
-    if (cols === 1 ? Math.fround(sums[u]!) !== 0 : hasValue(sums, u * cols, cols)) {
-      live[u] = 1;
-      count++;
+function denseRows(sets: SeedSet[], cols: number, n: number, scratch: SumsScratch): { nodes: Uint32Array; rows: Float64Array } {
+  const { sums, release } = scratch(n * cols);
+  try {
+    sets.forEach(({ nodes, values }, j) => {
+      for (let i = 0; i < nodes.length; i++) sums[nodes[i]! * cols + j] = sums[nodes[i]! * cols + j]! + values[i]!;
+    });
+    const live = (u: number) => (cols === 1 ? Math.fround(sums[u]!) !== 0 : hasValue(sums, u * cols, cols));
+    let count = 0;
+    for (let u = 0; u < n; u++) if (live(u)) count++;
+    const nodes = new Uint32Array(count);
+    const rows = new Float64Array(count * cols);
+    for (let u = 0, i = 0; u < n; u++) {
+      if (!live(u)) continue;
+      nodes[i] = u;
+      for (let c = 0; c < cols; c++) rows[i * cols + c] = sums[u * cols + c]!;
+      i++;
     }
+    return { nodes, rows };
+  } finally {
+    release();
   }
-  const nodes = new Uint32Array(count);
-  const rows = new Float64Array(count * cols);
-  for (let u = 0, i = 0; u < n; u++) {
-    if (!live[u]) continue;
-    nodes[i] = u;
-    for (let c = 0; c < cols; c++) rows[i * cols + c] = sums[u * cols + c]!;
-    i++;
-  }
-  return { nodes, rows };
 }
 
 /** Whether a row of float64 sums has a value that is not 0 in f32. */
