@@ -1,5 +1,5 @@
 import { availableCores, environment, platformName, threadsSupported } from '#platform';
-import type { Backend, BackendChoice, BackendKind, Corpus, IndexDtype } from './backend.js';
+import type { Backend, BackendChoice, BackendKind } from './backend.js';
 import { resolveConfig, type HybridConfig } from './config.js';
 import { configFromEnv } from './config-sources.js';
 import { CpuBackend } from './cpu/cpu-backend.js';
@@ -13,10 +13,11 @@ import { isUnhealthy, NO_HISTORY, routeCall } from './router.js';
 import { OPERATIONS, Telemetry, type MetricFamily, type Operation, type TelemetrySnapshot } from './telemetry.js';
 import {
   assertDim, assertFloat32Array, assertNonEmpty, assertQuery, assertRows,
-  backendOption, dtypeOption, optionsObject,
+  backendOption, dtypeOption, metricOption, optionsObject,
 } from './validate.js';
-import { VectorIndex } from './vector-index.js';
-import type { FlushReason } from './batcher.js';
+import { VectorIndex, type IndexHost } from './store/vector-index.js';
+import { storeLimits } from './store/limits.js';
+import type { CorpusView, IndexDtype, Key, Metric, Selection } from './store/types.js';
 import { Graph, type GraphInput } from './graph.js';
 import { resolveSpreadOptions, stageSeeds, type SeedSet, type SpreadJob, type SpreadOptions } from './spreading.js';
 import { ResultVerifier } from './verify.js';
@@ -35,9 +36,13 @@ export interface CosineOptions {
 }
 
 /** Options of `createIndex`. */
-export interface IndexOptions {
+export interface IndexOptions<K extends Key = Key> {
   dim: number;
-  /** Storage of the GPU copy; the CPU always keeps f32 (default 'f32'). */
+  /** One key per row (non-negative safe integers, or strings), unique; default 0, 1, 2, ... */
+  keys?: ArrayLike<K>;
+  /** How rows are compared (default 'cosine'; 'l2' is the squared distance, smaller is better). */
+  metric?: Metric;
+  /** The precision rows are stored and scanned in, on both backends (default 'f32'). */
   dtype?: IndexDtype;
 }
 
@@ -56,8 +61,10 @@ export interface EngineInfo {
     sharedMemory: boolean;
     /** Whether large CPU calls run in workers only, leaving this thread free. */
     offMainThread: boolean;
-    /** Bytes of WASM linear memory reserved now. */
+    /** Bytes of WASM linear memory reserved now, over every memory. */
     memoryBytes: number;
+    /** WASM memories in use (an index larger than one 4 GiB memory spreads over several). */
+    memoryRegions: number;
   };
   /** The device in use, or null when the engine runs on the CPU only. */
   gpu: GpuInfo | null;
@@ -107,7 +114,8 @@ export class HybridEngine {
         threads: this.cpu.threads,
         sharedMemory: this.memory.shared,
         offMainThread: this.cpu.offMainThreadActive,
-        memoryBytes: this.memory.arena.memoryBytes,
+        memoryBytes: this.memory.regions.memoryBytes,
+        memoryRegions: this.memory.regions.regions.length,
       },
       gpu: this.gpu ? structuredClone(this.gpu.info) : null,
     };
@@ -169,24 +177,38 @@ export class HybridEngine {
         { verify: (scores) => this.verifier.oneShot(q!, v!, scores) })));
   }
 
-  /** A resident index over `vectors` (N x dim, may be empty), normalised once. */
-  async createIndex(vectors: Float32Array, options: IndexOptions): Promise<VectorIndex> {
+  /**
+   * A resident index over `vectors` (N x dim, may be empty), with the caller's keys (or 0, 1,
+   * 2, ...), compared by `metric`, stored as `dtype`.
+   */
+  async createIndex(vectors: Float32Array, options: IndexOptions<number> & { keys?: undefined }): Promise<VectorIndex<number, true>>;
+  async createIndex<K extends Key>(vectors: Float32Array, options: IndexOptions<K> & { keys: ArrayLike<K> }): Promise<VectorIndex<K, false>>;
+  async createIndex<K extends Key>(vectors: Float32Array, options: IndexOptions<K>): Promise<VectorIndex<K>>;
+  async createIndex<K extends Key>(vectors: Float32Array, options: IndexOptions<K>): Promise<VectorIndex<K>> {
     this.assertLive();
-    const opts = optionsObject<IndexOptions>(options, ['dim', 'dtype']);
+    if (options === undefined) throw new HybridError('INVALID_ARGUMENT', 'options.dim is required', 'dim');
+    if (arguments.length > 2) {
+      throw new HybridError('INVALID_ARGUMENT', `createIndex(vectors, { dim, keys, metric, dtype }) takes 2 arguments, got ${arguments.length}`, 'arguments');
+    }
+    const opts = optionsObject<IndexOptions<K>>(options, ['dim', 'keys', 'metric', 'dtype']);
     assertDim(opts.dim);
     const dim = opts.dim;
     const dtype = dtypeOption(opts.dtype);
+    const metric = metricOption(opts.metric);
     assertFloat32Array(vectors, 'vectors');
     assertRows(vectors, dim, 'vectors');
-    const corpus = this.memory.createCorpus(dim, dtype);
+    const keys = opts.keys;
+    const keyKind = keys === undefined ? 'default' as const
+      : (keys as ArrayLike<unknown>).length > 0 ? (typeof (keys as ArrayLike<unknown>)[0] === 'string' ? 'string' as const : 'number' as const)
+        : 'undecided' as const;
+    const index = new VectorIndex<K>(this.indexHost, { dim, metric, dtype, keyKind });
+    this.indexes.add(index as unknown as VectorIndex);
     try {
-      corpus.append(vectors, 'vectors');
+      await index.add(vectors, keys === undefined ? undefined : { keys });
     } catch (error) {
-      corpus.dispose();
+      index.dispose();
       throw error;
     }
-    const index = new VectorIndex(this.indexHost, corpus);
-    this.indexes.add(index);
     return index;
   }
 
@@ -286,25 +308,28 @@ export class HybridEngine {
   }
 
   /** What an index needs from the engine (kept off the public surface). */
-  private readonly indexHost = {
+  private readonly indexHost: IndexHost = {
     assertLive: () => this.assertLive(),
     track: <T>(promise: Promise<T>) => this.track(promise),
-    stage: (input: Float32Array, dim: number, argument: string) => this.memory.stageQueries(input, dim, argument),
-    join: (blocks: StagedRows[]) => this.memory.joinRows(blocks),
+    regions: () => this.memory.regions,
+    stage: (input, dim, argument, normalize) => this.memory.stageQueries(input, dim, argument, normalize),
+    join: (blocks) => this.memory.joinRows(blocks),
     batching: () => this.config.batching,
-    recordBatch: (size: number, waitsMs: number[], reason: FlushReason) => this.telemetry.recordBatch(size, waitsMs, reason),
-    search: (index: VectorIndex, method: string, queries: StagedRows, k: number, requested: BackendChoice) =>
-      this.run('cosine', method, queries.rows * index.corpus.rows, requested,
-        (backend) => backend.corpusTopK(index.corpus, queries, Math.min(k, index.corpus.rows)),
-        { corpus: index.corpus, verify: (results) => this.verifier.topK(index.corpus, queries, results) }),
-    scores: (index: VectorIndex, query: StagedRows, requested: BackendChoice) =>
-      this.run('cosine', 'scores', index.corpus.rows, requested,
-        (backend) => backend.corpusScores(index.corpus, query),
-        { corpus: index.corpus, verify: (scores) => this.verifier.corpusScores(index.corpus, query, scores) }),
+    recordBatch: (size, waitsMs, reason) => this.telemetry.recordBatch(size, waitsMs, reason),
+    topK: (method: string, view: CorpusView, queries: StagedRows, k: number, selection: Selection, requested: BackendChoice) =>
+      this.run('cosine', method, queries.rows * selection.passing, requested,
+        (backend) => backend.storeTopK(view, queries, k, selection),
+        { corpus: view, verify: (results) => this.verifier.topK(view, queries, results) }),
+    scores: (view: CorpusView, query: StagedRows, requested: BackendChoice) =>
+      this.run('cosine', 'scores', view.rows, requested,
+        (backend) => backend.storeScores(view, query),
+        { corpus: view, verify: (scores) => this.verifier.corpusScores(view, query, scores) }),
+    releaseSegments: (ids: number[]) => {
+      this.gpu?.releaseSegments(ids);
+      this.cpu.releaseSegments();
+    },
     released: (index: VectorIndex) => {
       this.indexes.delete(index);
-      this.gpu?.releaseCorpus(index.corpus);
-      this.cpu.releaseCorpus();
     },
   };
 
@@ -328,7 +353,7 @@ export class HybridEngine {
    */
   private async run<T>(operation: Operation, method: string, batchSize: number,
     requested: BackendChoice, work: (backend: Backend) => Promise<T>,
-    options: { corpus?: Corpus; verify?: (result: T) => boolean } = {}): Promise<T> {
+    options: { corpus?: CorpusView; verify?: (result: T) => boolean } = {}): Promise<T> {
     const telemetry = this.telemetry;
     const view = telemetry.enabled ? telemetry.view(operation) : NO_HISTORY;
     const now = performance.now();
@@ -351,7 +376,7 @@ export class HybridEngine {
         if (requested === 'gpu') {
           telemetry.recordDecision(operation, method, 'gpu', decision.reason, batchSize);
           throw new GpuError('out-of-memory',
-            `the index (${corpus.rows} rows of ${corpus.dim}) does not fit the GPU memory budget ` +
+            `the index (${corpus.rows} rows of ${corpus.dim}, ${corpus.dtype}) does not fit the GPU memory budget ` +
             `(${this.gpu!.info.memoryBudgetBytes} bytes, vramSafetyMargin ${this.config.vramSafetyMargin})`);
         }
         decision = { backend: 'cpu', reason: 'over-gpu-budget' };
@@ -452,11 +477,11 @@ function cpuThreading(config: HybridConfig, memory: CpuMemory) {
   if (!memory.shared) return { pool: null, offMainThread: false };
   const workers = config.offMainThread ? config.cpuThreads : config.cpuThreads - 1;
   if (workers < 1) return { pool: null, offMainThread: false };
-  return { pool: new CpuPool(memory.module, memory.arena.memory, workers), offMainThread: config.offMainThread };
+  const pool = new CpuPool(memory.module, memory.regions.regions.map((r) => ({ id: r.id, memory: r.memory })), workers);
+  memory.regions.onRegion((region) => pool.addRegion({ id: region.id, memory: region.memory }));
+  return { pool, offMainThread: config.offMainThread };
 }
 
-/** The host interface VectorIndex calls back into. */
-export type IndexHost = HybridEngine['indexHost'];
 
 /**
  * Create an engine. `gpu: null` runs on the CPU only. Config fields are checked: an unknown
@@ -476,7 +501,7 @@ export async function createHybrid(options: HybridOptions = {}): Promise<HybridE
   if (gpu !== undefined && gpu !== null && typeof gpu !== 'object') {
     throw new HybridError('INVALID_CONFIG', 'config.gpu must be a WebGPU GPU object or null', 'gpu');
   }
-  const memory = await CpuMemory.create(wantsPool(config));
+  const memory = await CpuMemory.create(wantsPool(config), { ...storeLimits.regions });
   let gpuBackend: GpuBackend | null = null;
   let found: GPU | null = null;
   if (!config.forceCpuMode) {

@@ -9,6 +9,7 @@ export type HybridErrorCode =
   | 'DISPOSED'
   | 'GPU_UNAVAILABLE'
   | 'OUT_OF_MEMORY'
+  | 'DUPLICATE_KEY'
   | 'GPU_FAILED';
 
 /** The error every public call throws for bad input or misuse; `code` says which kind. */

@@ -1,11 +1,12 @@
 // Public exports only.
 export { createHybrid, HybridEngine } from './engine.js';
 export type { CosineOptions, EngineInfo, HybridOptions, IndexOptions } from './engine.js';
-export { VectorIndex } from './vector-index.js';
-export type { ScoresOptions, SearchOptions } from './vector-index.js';
+export { VectorIndex } from './store/vector-index.js';
+export type { AddOptions, ScoresOptions, SearchOptions, SearchResult, UpsertOptions } from './store/vector-index.js';
+export type { Filter, IndexDtype, Key, KeyKind, Metric } from './store/types.js';
 export { HybridError, GpuError } from './errors.js';
 export type { GpuFailureKind, HybridErrorCode } from './errors.js';
-export type { BackendChoice, BackendKind, IndexDtype, SearchResult } from './backend.js';
+export type { BackendChoice, BackendKind } from './backend.js';
 export type { BatchingConfig, HybridConfig, OperationConfig } from './config.js';
 export { defaultConfig } from './config.js';
 export { presets } from './presets.js';

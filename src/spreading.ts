@@ -1,4 +1,4 @@
-import type { BackendChoice } from './backend.js';
+import type { BackendChoice } from './types.js';
 import type { CpuMemory } from './cpu/cpu-memory.js';
 import { HybridError } from './errors.js';
 import type { FanMode, Graph } from './graph.js';

@@ -14,7 +14,7 @@ let hs!: HybridEngine;
 useEngine(name, skip, (engine) => { hs = engine; });
 
 /** Build an index in two steps (createIndex then add) when asked, to cover appends. */
-async function buildIndex(vectors: Float32Array, dim: number, split: boolean): Promise<VectorIndex> {
+async function buildIndex(vectors: Float32Array, dim: number, split: boolean): Promise<VectorIndex<number, true>> {
   if (!split) return hs.createIndex(vectors, { dim });
   const n = vectors.length / dim;
   const first = Math.floor(n / 3) + (n > 4 ? 1 : 0); // leaves a partly filled panel of 4 rows

@@ -2,7 +2,7 @@
 // at least `minIterations` calls and `timeMs` of them per task), medians and p99 per figure,
 // peers as ratios to ours, and the crossover of every operation swept over batch sizes.
 import { Bench } from 'tinybench';
-import type { BackendChoice } from '../backend.js';
+import type { BackendChoice } from '../types.js';
 import { findCrossover } from '../calibrate.js';
 import type { HybridEngine } from '../engine.js';
 import { HybridError } from '../errors.js';

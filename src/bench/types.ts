@@ -1,6 +1,6 @@
 // The shapes of the benchmark suite: modules yield groups of tasks timed on the same data; the
 // runner times them with tinybench and reports figures. See runner.ts for how they run.
-import type { BackendChoice } from '../backend.js';
+import type { BackendChoice } from '../types.js';
 import type { HybridEngine } from '../engine.js';
 
 /** Our implementation's name in figures; every other implementation is a peer. */

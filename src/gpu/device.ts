@@ -79,7 +79,7 @@ export async function acquireDevice(gpu: GPU, config: HybridConfig, allowSoftwar
       },
       limits,
       features: features.filter((f) => device.features.has(f)),
-      f16Storage: device.features.has('shader-f16'),
+      f16Storage: true,
       memoryBudgetBytes: Math.floor(config.vramSafetyMargin * device.limits.maxBufferSize),
     },
   };

@@ -30,6 +30,11 @@ export function environment(): Record<string, string | undefined> | undefined {
   return undefined;
 }
 
+/** Browsers do not say how much RAM a page may take (see Platform.memoryAvailable). */
+export function memoryAvailable(): number | null {
+  return null;
+}
+
 /** Cores this process may use (see Platform.availableCores). */
 export function availableCores(): Promise<number> {
   const cores = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency;

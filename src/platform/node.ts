@@ -1,3 +1,4 @@
+import { freemem } from 'node:os';
 import type { WorkerHandle } from './types.js';
 
 // '#platform' in Node (package.json "imports", condition `node`): the only module that reaches
@@ -40,6 +41,15 @@ export async function readTextFile(path: string): Promise<string> {
 /** Environment variables that may override config (see Platform.environment). */
 export function environment(): Record<string, string | undefined> | undefined {
   return process.env;
+}
+
+/** RAM this process may still take (see Platform.memoryAvailable). */
+export function memoryAvailable(): number | null {
+  let available = freemem();
+  const constrained = typeof process.constrainedMemory === 'function' ? process.constrainedMemory() : 0;
+  // Unconstrained processes report a huge number (2^64 or so).
+  if (constrained && constrained < 2 ** 50) available = Math.min(available, constrained - process.memoryUsage.rss());
+  return Math.max(0, available);
 }
 
 /** Cores this process may use (see Platform.availableCores). */

@@ -32,6 +32,12 @@ export interface Platform {
   readTextFile(path: string): Promise<string>;
   /** Environment variables that may override config (process.env in Node; none in browsers). */
   environment(): Record<string, string | undefined> | undefined;
+  /**
+   * Bytes of RAM this process may still take, as far as the platform can tell (Node: the
+   * system's available memory, and the cgroup limit less this process's resident size where one
+   * is set), or null where it cannot tell (browsers). Synchronous: asked before a memory grows.
+   */
+  memoryAvailable(): number | null;
   /** Cores this process may use (Node: os.availableParallelism(); browsers: hardwareConcurrency). */
   availableCores(): Promise<number>;
   /**

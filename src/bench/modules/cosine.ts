@@ -76,7 +76,7 @@ export const cosineModule: BenchModule = {
         for (const backend of backends) {
           checkScores(`scores ${shape} on ${backend}`, await index.scores(query, { backend }), reference, SCORE_TOLERANCE);
           const top = await index.search(query, { k: K, backend });
-          checkTopK(`search top-${K} ${shape} on ${backend}`, top.indices, top.scores, reference, K, SCORE_TOLERANCE);
+          checkTopK(`search top-${K} ${shape} on ${backend}`, top.indices!, top.scores, reference, K, SCORE_TOLERANCE);
         }
         yield group('scores', tasksOf((backend) => index.scores(query, { backend })));
         yield group(`search top-${K}`, tasksOf((backend) => index.search(query, { k: K, backend })));
@@ -111,7 +111,7 @@ export const cosineModule: BenchModule = {
         for (const backend of backends) {
           const results = await index.searchBatch(queries, { k: K, backend });
           for (const { q, want } of sampled) {
-            checkTopK(`searchBatch top-${K} ${shape} on ${backend}, query ${q}`, results[q]!.indices, results[q]!.scores, want, K, SCORE_TOLERANCE);
+            checkTopK(`searchBatch top-${K} ${shape} on ${backend}, query ${q}`, results[q]!.indices!, results[q]!.scores, want, K, SCORE_TOLERANCE);
           }
         }
         yield { operation: `searchBatch top-${K}`, batch: QUERIES * n, batchUnit: 'queries x rows', shape, routedAs: 'cosine',

@@ -110,10 +110,10 @@ export const peersModule: BenchModule = {
     const tensors: TfTensor[] = [];
     try {
       const top = await index.search(query, { k: K, backend: 'cpu' });
-      checkTopK('ours: search top-10', top.indices, top.scores, want, K, 1e-5);
+      checkTopK('ours: search top-10', top.indices!, top.scores, want, K, 1e-5);
       checkScores('ours: scores', await index.scores(query, { backend: 'cpu' }), want, 1e-5);
       const batch = await index.searchBatch(queries, { k: K, backend: 'cpu' });
-      checkBatchTopK('ours: searchBatch top-10', (q) => batch[q]!.indices);
+      checkBatchTopK('ours: searchBatch top-10', (q) => batch[q]!.indices!);
       matrixKernel();
       for (const { q, want: w } of wantBatch) checkScores(`ours: matrix kernel, query ${q}`, memory.arena.f32.subarray((matrixOut >>> 2) + q * n, (matrixOut >>> 2) + (q + 1) * n), w, 1e-5);
 

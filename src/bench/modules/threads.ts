@@ -5,7 +5,7 @@
 // In the report, "... (1 thread) / ours (CPU)" is the speedup the threads give. Every setup's
 // results are checked identical (same bits) to one thread's before timing.
 import { createHybrid, type HybridEngine } from '../../engine.js';
-import type { VectorIndex } from '../../vector-index.js';
+import type { VectorIndex } from '../../store/vector-index.js';
 import { fill, seededRandom } from '../data.js';
 import { BenchCheckError, OURS, type BenchModule, type BenchTask } from '../types.js';
 
@@ -56,14 +56,14 @@ export const threadsModule: BenchModule = {
         }
       };
 
-      const indexes: VectorIndex[] = [];
+      const indexes: VectorIndex<number, true>[] = [];
       for (const setup of setups) indexes.push(await setup.engine.createIndex(corpus, { dim }));
       const search = (i: number) => indexes[i]!.search(query, { k: 10, backend: 'cpu' });
       const scores = (i: number) => indexes[i]!.scores(query, { backend: 'cpu' });
       const batch = (i: number) => indexes[i]!.searchBatch(queries, { k: 10, backend: 'cpu' });
-      await check('search', async (i) => { const r = await search(i); return [r.indices, r.scores]; });
+      await check('search', async (i) => { const r = await search(i); return [r.indices!, r.scores]; });
       await check('scores', async (i) => [await scores(i)]);
-      await check('searchBatch', async (i) => (await batch(i)).flatMap((r) => [r.indices, r.scores]));
+      await check('searchBatch', async (i) => (await batch(i)).flatMap((r) => [r.indices!, r.scores]));
       const shape = `1 x ${rows} x ${dim}`;
       yield { operation: 'threads: search top-10', batch: rows, batchUnit: 'rows (one query)', shape, routedAs: 'cosine', tasks: tasks((_, i) => search(i)) };
       yield { operation: 'threads: scores (f32 scan)', batch: rows, batchUnit: 'rows (one query)', shape, routedAs: 'cosine', tasks: tasks((_, i) => scores(i)) };
