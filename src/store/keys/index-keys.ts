@@ -135,7 +135,7 @@ export class IndexKeys {
       for (let i = 0; i < count; i++) values[i] = this.nextKey + i;
       return { kind: 'number', values };
     }
-    const list = parseKeys(keys, argument, this.kind);
+    const list = parseKeys(keys, argument, this.kind, true);
     if (list.values.length !== count) {
       throw new HybridError('INVALID_ARGUMENT', `${argument} has ${list.values.length} keys for ${count} rows`, argument);
     }
@@ -143,9 +143,9 @@ export class IndexKeys {
     return list;
   }
 
-  /** Check one key's kind for this index (has, get, filters); returns it. */
+  /** Check one key's kind for this index (has, get, remove, filters); returns it. */
   check(key: unknown, argument: string): Key {
-    return checkKey(key, argument, this.kind);
+    return checkKey(key, argument, this.kind, false);
   }
 
   /** Note keys given by the caller on a default-key index: default keys continue above them. */
@@ -163,8 +163,11 @@ export class IndexKeys {
   }
 }
 
-/** Keys of one call checked for shape and kind (strings, or non-negative safe integers). */
-export function parseKeys(keys: unknown, argument: string, kind: KeyKind): KeyList {
+/**
+ * Keys of one call checked for shape and kind (strings, or non-negative safe integers; keys being
+ * added to a default-key index stay below 2^32 - 1).
+ */
+export function parseKeys(keys: unknown, argument: string, kind: KeyKind, adding = false): KeyList {
   if (typeof keys === 'string' || keys === null || typeof keys !== 'object' || typeof (keys as ArrayLike<unknown>).length !== 'number') {
     throw new HybridError('INVALID_ARGUMENT',
       `${argument} must be an array of keys (numbers or strings), got ${describe(keys)}`, argument);
@@ -188,25 +191,25 @@ export function parseKeys(keys: unknown, argument: string, kind: KeyKind): KeyLi
   for (let i = 0; i < n; i++) {
     const key = array[i];
     if (typeof key === 'string') throw mixed(argument, i, key);
-    values[i] = checkNumber(key, `${argument}[${i}]`, kind);
+    values[i] = checkNumber(key, `${argument}[${i}]`, kind, adding);
   }
   return { kind: 'number', values };
 }
 
-function checkKey(key: unknown, argument: string, kind: KeyKind): Key {
+function checkKey(key: unknown, argument: string, kind: KeyKind, adding: boolean): Key {
   if (kind === 'string') {
     if (typeof key !== 'string') throw new HybridError('INVALID_ARGUMENT', `${argument} must be a string key, got ${describe(key)}`, argument);
     return key;
   }
-  return checkNumber(key, argument, kind);
+  return checkNumber(key, argument, kind, adding);
 }
 
-function checkNumber(key: unknown, argument: string, kind: KeyKind): number {
+function checkNumber(key: unknown, argument: string, kind: KeyKind, adding: boolean): number {
   if (typeof key !== 'number' || !Number.isSafeInteger(key) || key < 0) {
     throw new HybridError('INVALID_ARGUMENT',
       `${argument} must be a non-negative safe integer key, got ${describe(key)}`, argument);
   }
-  if (kind === 'default' && key > MAX_DEFAULT_KEY) {
+  if (adding && kind === 'default' && key > MAX_DEFAULT_KEY) {
     throw new HybridError('INVALID_ARGUMENT',
       `${argument} is ${key}: an index with default keys takes keys below 2^32 - 1 ` +
       '(create it with keys to use larger ones)', argument);
