@@ -182,7 +182,8 @@ export class HybridEngine {
    * 2, ...), compared by `metric`, stored as `dtype`.
    */
   async createIndex(vectors: Float32Array, options: IndexOptions<number> & { keys?: undefined }): Promise<VectorIndex<number, true>>;
-  async createIndex<K extends Key>(vectors: Float32Array, options: IndexOptions<K> & { keys: ArrayLike<K> }): Promise<VectorIndex<K, false>>;
+  async createIndex(vectors: Float32Array, options: IndexOptions<string> & { keys: ArrayLike<string> }): Promise<VectorIndex<string, false>>;
+  async createIndex(vectors: Float32Array, options: IndexOptions<number> & { keys: ArrayLike<number> }): Promise<VectorIndex<number, false>>;
   async createIndex<K extends Key>(vectors: Float32Array, options: IndexOptions<K>): Promise<VectorIndex<K>>;
   async createIndex<K extends Key>(vectors: Float32Array, options: IndexOptions<K>): Promise<VectorIndex<K>> {
     this.assertLive();
