@@ -1,7 +1,7 @@
 import { HybridError } from '../errors.js';
 import { describe } from '../validate.js';
 import type { IndexKeys } from './keys/index-keys.js';
-import { MAX_SEGMENT_ROWS, ROW_BITS } from './keys/index-keys.js';
+import { ROW_BITS } from './keys/index-keys.js';
 import type { Segment } from './segment.js';
 import type { Key, Selection, SegmentSelection } from './types.js';
 
@@ -39,38 +39,48 @@ export function selectRows(segments: readonly Segment[], keys: IndexKeys, filter
   const bits = segments.map(() => null as Uint32Array | null);
   const counts = segments.map(() => 0);
   if (filter.kind === 'function') {
+    const test = filter.test;
     segments.forEach((segment, i) => {
-      const live = segment.liveBits().slice();
+      const live = segment.liveBits();
+      const column = segment.keys;
+      const numbers = column.kind === 'number' ? column.values : null;
       let mine: Uint32Array | null = null;
+      let count = 0;
       for (let w = 0; w < live.length; w++) {
         let word = live[w]!;
+        let kept = 0;
         while (word !== 0) {
           const bit = 31 - Math.clz32(word & -word);
           word &= word - 1;
           const row = w * 32 + bit;
-          if (filter.test(segment.keys.keyAt(row))) {
-            mine ??= new Uint32Array(segment.capacity / 32);
-            mine[w]! |= 1 << bit;
-            counts[i]!++;
+          if (test(numbers ? numbers[row]! : column.keyAt(row))) {
+            kept |= 1 << bit;
+            count++;
           }
         }
+        if (kept !== 0) (mine ??= new Uint32Array(segment.capacity / 32))[w] = kept;
       }
       bits[i] = mine;
+      counts[i] = count;
     });
   } else {
-    const slots = new Map<Segment, number>();
-    segments.forEach((segment, i) => slots.set(segment, i));
+    // Segment slot (a location's high bits) -> position in `segments`.
+    const place = new Int32Array(keys.segments.length).fill(-1);
+    segments.forEach((segment, i) => {
+      const slot = keys.segments.indexOf(segment);
+      if (slot >= 0) place[slot] = i;
+    });
+    const rowMask = (1 << ROW_BITS) - 1;
     for (const value of filter.keys) {
-      const key = keys.check(value, 'filter');
-      const location = keys.find(key);
+      const location = keys.find(keys.check(value, 'filter'));
       if (location < 0) continue;
-      const i = slots.get(keys.segments[Math.floor(location / MAX_SEGMENT_ROWS)]!);
-      if (i === undefined) continue;
-      const row = location & ((1 << ROW_BITS) - 1);
+      const i = place[location >>> ROW_BITS]!;
+      if (i < 0) continue;
+      const row = location & rowMask;
       const mine = (bits[i] ??= new Uint32Array(segments[i]!.capacity / 32));
-      const mask = 1 << (row & 31);
-      if ((mine[row >>> 5]! & mask) !== 0) continue;
-      mine[row >>> 5]! |= mask;
+      const bit = 1 << (row & 31);
+      if ((mine[row >>> 5]! & bit) !== 0) continue;
+      mine[row >>> 5]! |= bit;
       counts[i]!++;
     }
   }

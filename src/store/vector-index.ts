@@ -131,6 +131,11 @@ export class VectorIndex<K extends Key = Key, D extends boolean = boolean> {
     return bytes;
   }
 
+  /** @internal bytes of the key table (benchmarks) */
+  get keyTableBytes(): number {
+    return this.keyIndex?.tableBytes ?? 0;
+  }
+
   /** @internal segments now (tests, persistence) */
   get segmentList(): readonly Segment[] {
     return this.segments;

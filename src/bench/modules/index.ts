@@ -7,5 +7,6 @@ import { peersModule } from './peers.js';
 import { spreadingModule } from './spreading.js';
 import { threadsModule } from './threads.js';
 import { batchingModule } from './batching.js';
+import { storeModule } from './store.js';
 
-export const SUITE_MODULES: readonly BenchModule[] = [cosineModule, spreadingModule, threadsModule, batchingModule, peersModule];
+export const SUITE_MODULES: readonly BenchModule[] = [cosineModule, storeModule, spreadingModule, threadsModule, batchingModule, peersModule];

@@ -4,7 +4,7 @@ import type { Segment } from '../segment.js';
 import type { Key, KeyKind } from '../types.js';
 import { encodeString, type NumberColumn, type StringColumn } from './key-column.js';
 import { hashNumber, hashString } from './hash.js';
-import { KeyTable, type KeySource } from './key-table.js';
+import { KeyTable, NumberKeyTable, type KeySource } from './key-table.js';
 
 /** Largest key a default-key index takes (its results carry `indices`, a Uint32Array). */
 const MAX_DEFAULT_KEY = 0xfffffffe;
@@ -25,6 +25,8 @@ export class IndexKeys {
   readonly kind: KeyKind;
   /** Segments by slot (a location's high bits). */
   readonly segments: Array<Segment | undefined> = [];
+  /** Numeric keys: each slot's key column (read directly by NumberKeyTable). */
+  private readonly columns: Array<Float64Array | undefined> = [];
   nextKey = 0;
   private readonly table: KeyTable<number> | KeyTable<Uint8Array>;
   private scratch = new Uint8Array(256);
@@ -43,7 +45,7 @@ export class IndexKeys {
         hashAt: (location) => hashNumber((segments[location >>> ROW_BITS]!.keys as NumberColumn).keyAt(location & (MAX_SEGMENT_ROWS - 1))),
         equals: (location, key) => (segments[location >>> ROW_BITS]!.keys as NumberColumn).keyAt(location & (MAX_SEGMENT_ROWS - 1)) === key,
       };
-      this.table = new KeyTable(source);
+      this.table = new NumberKeyTable(this.columns, source);
     }
   }
 
@@ -63,12 +65,17 @@ export class IndexKeys {
     if (slot < 0) slot = this.segments.length;
     if (slot >= MAX_SLOTS) throw new HybridError('OUT_OF_MEMORY', `an index holds at most ${MAX_SLOTS} segments`);
     this.segments[slot] = segment;
+    this.columns[slot] = segment.keys.kind === 'number' ? segment.keys.values : undefined;
     return slot;
   }
 
   removeSegment(slot: number): void {
     this.segments[slot] = undefined;
-    while (this.segments.length > 0 && this.segments[this.segments.length - 1] === undefined) this.segments.pop();
+    this.columns[slot] = undefined;
+    while (this.segments.length > 0 && this.segments[this.segments.length - 1] === undefined) {
+      this.segments.pop();
+      this.columns.pop();
+    }
   }
 
   /** The location (slot * 2^20 + row) of `key`, or -1. `key` must be of this index's kind. */

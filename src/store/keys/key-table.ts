@@ -21,8 +21,8 @@ export interface KeySource<K> {
 }
 
 export class KeyTable<K> {
-  private slots: Uint32Array;
-  private mask: number;
+  protected slots: Uint32Array;
+  protected mask: number;
   private used = 0;
   private tombstones = 0;
   private readonly source: KeySource<K>;
@@ -131,4 +131,29 @@ function capacityFor(count: number): number {
   let capacity = 16;
   while (capacity * MAX_LOAD < count) capacity *= 2;
   return capacity;
+}
+
+/**
+ * A KeyTable of numeric keys that reads them straight from the segments' key columns
+ * (`columns[slot]`, a location being slot * 2^20 + row): a probe compares the key itself, with no
+ * hash check and no callback (lookups are the cost of a Set filter and of remove()).
+ */
+export class NumberKeyTable extends KeyTable<number> {
+  private readonly columns: Array<Float64Array | undefined>;
+
+  constructor(columns: Array<Float64Array | undefined>, source: KeySource<number>) {
+    super(source);
+    this.columns = columns;
+  }
+
+  override find(key: number, hash: number): number {
+    const slots = this.slots;
+    const mask = this.mask;
+    const columns = this.columns;
+    for (let i = hash & mask; ; i = (i + 1) & mask) {
+      const value = slots[i]!;
+      if (value === EMPTY) return -1;
+      if (value !== TOMBSTONE && columns[value >>> 20]![value & 0xfffff] === key) return value;
+    }
+  }
 }
