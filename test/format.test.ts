@@ -45,7 +45,7 @@ async function expectCode(promise: Promise<unknown>, code: string, message?: Reg
 }
 
 /** The sources one file can come from. */
-function sources(file: Uint8Array, name: string): Array<[string, () => FileSource]> {
+function sources(file: Uint8Array<ArrayBuffer>, name: string): Array<[string, () => FileSource]> {
   const path = join(scratch, `${name}.hsf`);
   writeFileSync(path, file);
   const odd = new Uint8Array(file.length + 3);

@@ -27,7 +27,7 @@ export function indexFileLength(image: IndexImage & { segments: readonly IndexSe
 }
 
 /** Every piece in one array, of `length` bytes when known (else gathered, then joined). */
-export async function joinPieces(pieces: AsyncIterable<Uint8Array>, length?: number): Promise<Uint8Array> {
+export async function joinPieces(pieces: AsyncIterable<Uint8Array>, length?: number): Promise<Uint8Array<ArrayBuffer>> {
   if (length !== undefined) {
     const out = new Uint8Array(length);
     let at = 0;
@@ -56,13 +56,13 @@ export async function joinPieces(pieces: AsyncIterable<Uint8Array>, length?: num
 }
 
 /** An index file as one Uint8Array (see encodeIndex for the checks). */
-export async function indexToBytes(image: IndexImage, options?: EncodeOptions): Promise<Uint8Array> {
+export async function indexToBytes(image: IndexImage, options?: EncodeOptions): Promise<Uint8Array<ArrayBuffer>> {
   const length = Array.isArray(image?.segments) ? indexFileLength(image as IndexImage & { segments: readonly IndexSegmentImage[] }) : undefined;
   return joinPieces(encodeIndex(image, options), length);
 }
 
 /** A graph file as one Uint8Array (see encodeGraph for the checks). */
-export async function graphToBytes(image: GraphImage, options?: EncodeOptions): Promise<Uint8Array> {
+export async function graphToBytes(image: GraphImage, options?: EncodeOptions): Promise<Uint8Array<ArrayBuffer>> {
   const header = checkGraphImage(image);
   const length = FILE_HEADER_BYTES + sectionBytes(GRAPH_HEADER_BYTES + encodeOptions(header.options).length)
     + sectionBytes(4 * (header.nodeCount + 1)) + 2 * sectionBytes(4 * header.edgeCount) + sectionBytes(END_BYTES);
