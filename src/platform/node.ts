@@ -135,10 +135,22 @@ export async function writeFileAtomically(path: string, pieces: AsyncIterable<Ui
   const temporary = join(folder, `.${name}.${process.pid}.${randomBytes(4).toString('hex')}${TEMPORARY_SUFFIX}`);
   let handle: Awaited<ReturnType<typeof fs.open>> | undefined;
   let step = `creating ${temporary}`;
+  const iterator = pieces[Symbol.asyncIterator]();
+  // An error of the pieces themselves (the encoder's) is not a file system failure.
+  let fromPieces: { error: unknown } | undefined;
   try {
     handle = await fs.open(temporary, 'wx');
     step = `writing ${temporary}`;
-    for await (const piece of pieces) {
+    for (;;) {
+      let next: IteratorResult<Uint8Array>;
+      try {
+        next = await iterator.next();
+      } catch (error) {
+        fromPieces = { error };
+        throw error;
+      }
+      if (next.done) break;
+      const piece = next.value;
       for (let at = 0; at < piece.length;) at += (await handle.write(piece, at, piece.length - at)).bytesWritten;
     }
     step = `syncing ${temporary}`;
@@ -149,9 +161,10 @@ export async function writeFileAtomically(path: string, pieces: AsyncIterable<Ui
     step = `renaming ${temporary} to ${path}`;
     await fs.rename(temporary, path);
   } catch (error) {
+    if (!fromPieces) await iterator.return?.().catch(() => undefined);
     await handle?.close().catch(() => undefined);
     await fs.rm(temporary, { force: true }).catch(() => undefined);
-    throw ioError(step, error);
+    throw fromPieces ? fromPieces.error : ioError(step, error);
   }
   // The rename is durable only once the folder's entry is on disk. (Windows cannot open a folder
   // this way; its rename is durable through the file system's own journal.)
