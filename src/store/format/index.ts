@@ -12,4 +12,4 @@ export { decodeFile, decodeIndex, decodeGraph, type DecodedFile, type FileSinks 
 export { IndexCollector, GraphCollector, readIndexImage, readGraphImage, type CollectedIndex, type CollectedSegment } from './collect.js';
 export { indexToBytes, graphToBytes, indexFileLength, joinPieces } from './to-bytes.js';
 export { saveIndexFile, saveGraphFile } from './save.js';
-export { inspectFile, formatInspection, type FileInspection } from './inspect.js';
+export { inspectFile, formatInspection, inspectionJson, type FileInspection } from './inspect.js';

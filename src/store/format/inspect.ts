@@ -47,7 +47,10 @@ function formatOption(option: FileOption): string {
   return `${option.name} = ${JSON.stringify(option.value)}${option.ignorable ? ' (ignorable)' : ''}`;
 }
 
-/** The inspection as text: header, sections table, then the verdict. */
+/**
+ * The inspection as text: the header, the sections verified, and for a valid file the verdict
+ * (for an invalid one the caller reports `problem`).
+ */
 export function formatInspection(name: string, inspection: FileInspection): string {
   const lines: string[] = [];
   const { file, index, graph } = inspection;
@@ -70,8 +73,12 @@ export function formatInspection(name: string, inspection: FileInspection): stri
       lines.push(`  ${String(s.offset).padStart(12)}  ${s.name.padEnd(14)} ${(s.segment === undefined ? '' : String(s.segment)).padStart(7)}  ${String(s.bodyBytes).padStart(12)}  ${String(s.totalBytes).padStart(12)}`);
     }
   }
-  lines.push(inspection.valid
-    ? `valid: ${inspection.sections.length} sections, every checksum verified`
-    : `${inspection.problem!.code}: ${inspection.problem!.message}`);
+  if (inspection.valid) lines.push(`valid: ${inspection.sections.length} sections, every checksum verified`);
   return lines.join('\n');
+}
+
+/** The inspection as JSON-ready data (the problem as { code, message }). */
+export function inspectionJson(inspection: FileInspection): unknown {
+  const { problem, ...rest } = inspection;
+  return { ...rest, problem: problem ? { code: problem.code, message: problem.message } : null };
 }
