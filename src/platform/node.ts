@@ -139,19 +139,30 @@ export async function writeFileAtomically(path: string, pieces: AsyncIterable<Ui
   // An error of the pieces themselves (the encoder's) is not a file system failure.
   let fromPieces: { error: unknown } | undefined;
   try {
-    handle = await fs.open(temporary, 'wx');
+    const file = await fs.open(temporary, 'wx');
+    handle = file;
     step = `writing ${temporary}`;
+    // One write in flight while the next piece is made (the encoder hashes it): the write runs
+    // in libuv's thread pool, so the two overlap on two cores. Pieces are never reused by
+    // their maker, so the one being written stays as it is.
+    const writeAll = async (piece: Uint8Array) => {
+      for (let at = 0; at < piece.length;) at += (await file.write(piece, at, piece.length - at)).bytesWritten;
+    };
+    let writing: Promise<void> = Promise.resolve();
     for (;;) {
       let next: IteratorResult<Uint8Array>;
       try {
         next = await iterator.next();
       } catch (error) {
+        await writing.catch(() => undefined);
         fromPieces = { error };
         throw error;
       }
+      await writing;
       if (next.done) break;
-      const piece = next.value;
-      for (let at = 0; at < piece.length;) at += (await handle.write(piece, at, piece.length - at)).bytesWritten;
+      writing = writeAll(next.value);
+      // Its failure is awaited (and reported) above; until then it must not count as unhandled.
+      writing.catch(() => undefined);
     }
     step = `syncing ${temporary}`;
     await handle.sync();

@@ -65,7 +65,8 @@ export interface Platform {
    * the temporary file is removed and an earlier file at `path` is left as it was; a file
    * system failure rejects with IO_ERROR (`cause`: the original error), an error thrown by
    * `pieces` is rethrown as it is. Temporary files left by killed processes for the same
-   * `path` (their PID gone on this machine) are removed first.
+   * `path` (their PID gone on this machine) are removed first. A piece must stay unchanged
+   * while the next one is made (the write of one overlaps the making of the next).
    */
   writeFileAtomically(path: string, pieces: AsyncIterable<Uint8Array>): Promise<void>;
 }

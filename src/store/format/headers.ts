@@ -108,6 +108,7 @@ export function parseGraphHeader(body: Uint8Array): GraphHeader {
   if (body.length < GRAPH_HEADER_BYTES) throw invalidFile(`inconsistent header: GRAPH_HEADER has ${body.length} bytes, at least ${GRAPH_HEADER_BYTES} expected`, 'GRAPH_HEADER');
   const view = viewOf(body);
   const nodeCount = view.getUint32(0, true);
+  if (nodeCount === 0xffffffff) throw invalidFile('inconsistent header: nodeCount must be below 2^32 - 1', 'nodeCount');
   const optionCount = view.getUint32(4, true);
   const edgeCount = getU64(view, 8, 'edgeCount');
   if (edgeCount >= 2 ** 32) throw invalidFile(`inconsistent header: edgeCount ${edgeCount} is not below 2^32`, 'edgeCount');
