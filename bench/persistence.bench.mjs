@@ -127,7 +127,7 @@ const sums = await checksums();
 }
 
 /** What saveIndexFile does without the temporary file and the fsyncs: one write in flight while the next piece is made. */
-async function encodeAndWrite(path, overlap = true) {
+async function encodeAndWrite(path) {
   const handle = await open(path, 'w');
   const writeAll = async (piece) => {
     for (let at = 0; at < piece.length;) at += (await handle.write(piece, at, piece.length - at)).bytesWritten;
@@ -137,7 +137,6 @@ async function encodeAndWrite(path, overlap = true) {
   for await (const piece of encodeIndex(image)) {
     await writing;
     writing = writeAll(piece);
-    if (!overlap) await writing;
     bytes += piece.length;
   }
   await writing;
@@ -180,8 +179,14 @@ function plainCopy(from, to) {
 const child = (mode, file, memory, bufferBytes = 4 << 20) => JSON.parse(execFileSync(process.execPath,
   ['--max-old-space-size=256', fileURLToPath(import.meta.url), '--child', mode, file, String(bufferBytes), memory, String(segmentRows * dim * 4)],
   { cwd: root, encoding: 'utf8', maxBuffer: 1 << 20 }));
-// Each write starts with no dirty pages left from the one before (they would slow it down).
-const flush = () => execFileSync('sync');
+// Each write starts on a quiet disk: no dirty pages left from the one before, and no file
+// removed just before (ext4 here is mounted with `discard`: a removed or truncated 3 GB file is
+// trimmed at the next journal commit, within 5 s, and a write meanwhile ran up to 3x slower).
+const settle = async (...paths) => {
+  for (const path of paths) rmSync(path, { force: true });
+  execFileSync('sync');
+  await new Promise((resolve) => setTimeout(resolve, 6000));
+};
 
 // This VM serves memory the guest never used before slowly (page cache included: a first 1 GB
 // write runs at ~0.4 GB/s, the same write again at ~2-4 GB/s): one unrecorded round of writes
@@ -189,9 +194,11 @@ const flush = () => execFileSync('sync');
 log('warm-up round (not recorded)');
 await encodeAndWrite(encoded);
 await plainWrite(join(folder, 'plain.bin'), false);
-rmSync(join(folder, 'plain.bin'));
 child('plain', encoded, 'fresh');
 
+const plainPath = join(folder, 'plain.bin');
+const copyPath = join(folder, 'copy.bin');
+const savedPath = join(folder, 'saved.hsf');
 const rssRuns = [];
 for (let r = 0; r < reps; r++) {
   log(`run ${r + 1} of ${reps}`);
@@ -200,47 +207,38 @@ for (let r = 0; r < reps; r++) {
   for await (const piece of encodeIndex(image)) fileBytes += piece.length;
   record('encode only (pieces counted, not written)', fileBytes, performance.now() - t);
 
-  flush();
+  await settle(encoded, plainPath);
   t = performance.now();
   await encodeAndWrite(encoded);
   record('save: encode + write (page cache, no fsync)', fileBytes, performance.now() - t);
 
-  flush();
+  await settle(plainPath);
   t = performance.now();
-  await encodeAndWrite(encoded, false);
-  record('save: encode + write, one piece at a time (no overlap; no fsync)', fileBytes, performance.now() - t);
-
-  flush();
-  t = performance.now();
-  await plainWrite(join(folder, 'plain.bin'), false);
+  await plainWrite(plainPath, false);
   record('plain fs write of the rows from memory (no fsync)', rows * dim * 4, performance.now() - t);
-  rmSync(join(folder, 'plain.bin'));
 
-  flush();
+  await settle(plainPath, copyPath);
   t = performance.now();
-  plainCopy(encoded, join(folder, 'copy.bin'));
+  plainCopy(encoded, copyPath);
   record('plain fs copy of the file (read + write, 4 MiB buffer)', fileBytes, performance.now() - t);
-  rmSync(join(folder, 'copy.bin'));
 
-  flush();
+  await settle(copyPath);
   t = performance.now();
-  copyFileSync(encoded, join(folder, 'copy.bin'));
+  copyFileSync(encoded, copyPath);
   record('fs.copyFileSync of the file (in the kernel)', fileBytes, performance.now() - t);
-  rmSync(join(folder, 'copy.bin'));
 
-  flush();
+  await settle(copyPath, savedPath);
   t = performance.now();
-  await saveIndexFile(join(folder, 'saved.hsf'), image);
+  await saveIndexFile(savedPath, image);
   record('save: atomic (temporary, write, fsync, rename, folder fsync)', fileBytes, performance.now() - t);
-  rmSync(join(folder, 'saved.hsf'));
 
-  flush();
+  await settle(savedPath, plainPath);
   t = performance.now();
-  await plainWrite(join(folder, 'plain.bin'), true);
+  await plainWrite(plainPath, true);
   record('plain fs write of the rows + fsync', rows * dim * 4, performance.now() - t);
-  rmSync(join(folder, 'plain.bin'));
+  await settle(plainPath);
 
-  // The file is in the page cache (written above). Each read runs in its own process.
+  // The file is in the page cache (written above, read since). Each read runs in its own process.
   const touch = child('touch', encoded, 'fresh');
   record('first touch of fresh memory (fill; no file)', fileBytes, touch.ms);
   for (const memory of ['fresh', 'touched']) {
