@@ -327,3 +327,36 @@ describe('graph files', () => {
     expect(result).toEqual({ kind: 'graph', version: 1, bytes: file.length });
   });
 });
+
+describe('in a browser build', () => {
+  it("bundles for browsers without Node built-ins ('#platform' is browser.ts) and decodes Blobs and streams there; a path is INVALID_ARGUMENT", async () => {
+    const { build } = await import('esbuild');
+    const { builtinModules } = await import('node:module');
+    const { pathToFileURL } = await import('node:url');
+    const root = join(import.meta.dirname, '..');
+    const result = await build({
+      entryPoints: [join(root, 'dist', 'store', 'format', 'index.js')], bundle: true, format: 'esm', platform: 'browser',
+      write: false, metafile: true, logLevel: 'silent',
+    });
+    const inputs = Object.keys(result.metafile.inputs);
+    expect(inputs).toContain('dist/platform/browser.js');
+    expect(inputs).not.toContain('dist/platform/node.js');
+    const nodeOnly = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
+    for (const input of Object.values(result.metafile.inputs)) for (const i of input.imports) expect(nodeOnly.has(i.path), i.path).toBe(false);
+    const file = join(scratch, 'format-browser.mjs');
+    writeFileSync(file, result.outputFiles[0]!.text);
+    const browser = await import(pathToFileURL(file).href) as typeof import('../src/store/format/index.js');
+    const image = makeIndexImage({ dim: 5, metric: 'l2', dtype: 'i8', keyKind: 'string', segmentRows: [9, 2] });
+    const bytesOut = await browser.indexToBytes(image);
+    expect(Buffer.from(bytesOut).equals(Buffer.from(await indexToBytes(image)))).toBe(true);
+    expectImage(await browser.readIndexImage(new Blob([bytesOut])), image);
+    expectImage(await browser.readIndexImage(chunkedStream(bytesOut, 33)), image);
+    // The bundle has its own copy of HybridError: compared by name and code.
+    for (const call of [browser.readIndexImage(join(scratch, 'x.hsf')), browser.saveIndexFile(join(scratch, 'x.hsf'), image)]) {
+      const error = await call.then(() => undefined, (e: unknown) => e as HybridError);
+      expect(error?.name).toBe('HybridError');
+      expect(error?.code).toBe('INVALID_ARGUMENT');
+      expect(error?.message).toMatch(/needs Node/);
+    }
+  });
+});
