@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// `hybrid-similarity info | bench | calibrate | plot`: the machine as the library sees it, the
-// benchmark suite (src/bench/), a crossover calibration that writes a recommended TOML config,
-// and the plots of a saved suite report. --json for machine-readable output; progress on stderr.
+// `hybrid-similarity info | bench | calibrate | plot | inspect`: the machine as the library sees
+// it, the benchmark suite (src/bench/), a crossover calibration that writes a recommended TOML
+// config, the plots of a saved suite report, and a saved index or graph file checked
+// (src/store/format/inspect.ts). --json for machine-readable output; progress on stderr.
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { compareWithBaseline, loadBaseline, saveBaseline, type BaselineComparison } from './bench/baseline.js';
@@ -16,6 +17,7 @@ import { loadConfig } from './config-sources.js';
 import type { HybridConfig } from './config.js';
 import { createHybrid } from './engine.js';
 import { HybridError } from './errors.js';
+import { formatInspection, inspectFile, inspectionJson } from './store/format/inspect.js';
 
 const HELP = `usage: hybrid-similarity <command> [options]
 
@@ -29,6 +31,7 @@ commands:
                            each of ours on the CPU, the GPU (when there is one) and auto
   calibrate                sweep corpus sizes on CPU and GPU, find the crossover, print a TOML config
   plot FILE                draw the plots of a saved bench report (suite.json)
+  inspect FILE             a saved index or graph file: header and sections, every checksum verified
 
 options:
   --json                   machine-readable output on stdout (progress stays on stderr)
@@ -51,7 +54,7 @@ plot:
   --out DIR                where the SVG and PNG files go (default: plots/ beside FILE)
   --help                   this text
 
-exit status: 0, or 1 on an error (bench: a task that threw), 3 on a regression with --fail-on-regression`;
+exit status: 0, or 1 on an error (bench: a task that threw; inspect: a file that is not valid), 3 on a regression with --fail-on-regression`;
 
 function integerOption(value: string | undefined, name: string, min: number): number | undefined {
   if (value === undefined) return undefined;
@@ -76,7 +79,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(HELP);
     return command || flag('help') ? 0 : 1;
   }
-  if (!['info', 'bench', 'calibrate', 'plot'].includes(command)) {
+  if (!['info', 'bench', 'calibrate', 'plot', 'inspect'].includes(command)) {
     console.error(`unknown command '${command}'\n\n${HELP}`);
     return 1;
   }
@@ -86,6 +89,15 @@ async function main(argv: string[]): Promise<number> {
     if (report.schema !== 'hybrid-similarity/bench-suite@1') throw new HybridError('INVALID_ARGUMENT', `${argument} is not a bench suite report`, 'file');
     for (const file of await renderPlots(suitePlots(report), value('out') ?? join(dirname(argument), 'plots'))) console.log(`wrote ${file}`);
     return 0;
+  }
+
+  if (command === 'inspect') {
+    if (!argument) throw new HybridError('INVALID_ARGUMENT', 'inspect needs a file: hybrid-similarity inspect index.hsf', 'file');
+    const inspection = await inspectFile(argument);
+    if (flag('json')) console.log(JSON.stringify(inspectionJson(inspection), null, 2));
+    else console.log(formatInspection(argument, inspection));
+    if (inspection.problem) console.error(`${inspection.problem.code}: ${inspection.problem.message}`);
+    return inspection.valid ? 0 : 1;
   }
 
   const dim = integerOption(value('dim'), 'dim', 1);

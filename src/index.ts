@@ -18,3 +18,5 @@ export type { FanMode, GraphInput } from './graph.js';
 export type { Decay, SeedSet, SpreadOptions } from './spreading.js';
 export { calibrate, findCrossover } from './calibrate.js';
 export type { CalibrationOptions, CalibrationPoint, CalibrationResult } from './calibrate.js';
+export { mergeResults } from './store/merge-results.js';
+export type { MergedResult, MergeOptions, ShardResult } from './store/merge-results.js';

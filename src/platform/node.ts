@@ -1,5 +1,6 @@
 import { freemem } from 'node:os';
-import type { WorkerHandle } from './types.js';
+import { HybridError } from '../errors.js';
+import type { FileReadHandle, WorkerHandle } from './types.js';
 
 // '#platform' in Node (package.json "imports", condition `node`): the only module that reaches
 // Node built-ins and the optional `webgpu` package. See types.ts.
@@ -84,4 +85,155 @@ export async function startWorker(body: string): Promise<WorkerHandle> {
     unref: () => worker.unref(),
     terminate: () => void worker.terminate(),
   };
+}
+
+/** An IO_ERROR for a failing file system call, the original error as `cause`. */
+function ioError(what: string, error: unknown): HybridError {
+  if (error instanceof HybridError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new HybridError('IO_ERROR', `${what}: ${message}`, 'path', { cause: error });
+}
+
+/** A file opened for reading in pieces (see Platform.openFileForReading). */
+export async function openFileForReading(path: string): Promise<FileReadHandle> {
+  const { open } = await import('node:fs/promises');
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(path, 'r');
+  } catch (error) {
+    throw ioError(`opening ${path}`, error);
+  }
+  let size: number;
+  try {
+    const stat = await handle.stat();
+    if (!stat.isFile()) throw new Error('not a regular file');
+    size = stat.size;
+  } catch (error) {
+    await handle.close().catch(() => undefined);
+    throw ioError(`reading ${path}`, error);
+  }
+  return {
+    size,
+    async read(into, position) {
+      try {
+        return (await handle.read(into, 0, into.length, position)).bytesRead;
+      } catch (error) {
+        throw ioError(`reading ${path}`, error);
+      }
+    },
+    async close() {
+      try {
+        await handle.close();
+      } catch (error) {
+        throw ioError(`closing ${path}`, error);
+      }
+    },
+  };
+}
+
+/** The suffix that marks the temporary files of writeFileAtomically. */
+const TEMPORARY_SUFFIX = '.hs-tmp';
+
+/** Writes `pieces` to `path` atomically (see Platform.writeFileAtomically). */
+export async function writeFileAtomically(path: string, pieces: AsyncIterable<Uint8Array>): Promise<void> {
+  const fs = await import('node:fs/promises');
+  const { basename, dirname, join } = await import('node:path');
+  const { randomBytes } = await import('node:crypto');
+  const folder = dirname(path);
+  const name = basename(path);
+  await removeAbandonedTemporaries(folder, name);
+  const temporary = join(folder, `.${name}.${process.pid}.${randomBytes(4).toString('hex')}${TEMPORARY_SUFFIX}`);
+  let handle: Awaited<ReturnType<typeof fs.open>> | undefined;
+  let step = `creating ${temporary}`;
+  const iterator = pieces[Symbol.asyncIterator]();
+  // An error of the pieces themselves (the encoder's) is not a file system failure.
+  let fromPieces: { error: unknown } | undefined;
+  try {
+    const file = await fs.open(temporary, 'wx');
+    handle = file;
+    step = `writing ${temporary}`;
+    // One write in flight while the next piece is made (the encoder hashes it): the write runs
+    // in libuv's thread pool, so the two overlap on two cores. Pieces are never reused by
+    // their maker, so the one being written stays as it is.
+    const writeAll = async (piece: Uint8Array) => {
+      for (let at = 0; at < piece.length;) at += (await file.write(piece, at, piece.length - at)).bytesWritten;
+    };
+    let writing: Promise<void> = Promise.resolve();
+    for (;;) {
+      let next: IteratorResult<Uint8Array>;
+      try {
+        next = await iterator.next();
+      } catch (error) {
+        await writing.catch(() => undefined);
+        fromPieces = { error };
+        throw error;
+      }
+      await writing;
+      if (next.done) break;
+      writing = writeAll(next.value);
+      // Its failure is awaited (and reported) above; until then it must not count as unhandled.
+      writing.catch(() => undefined);
+    }
+    step = `syncing ${temporary}`;
+    await handle.sync();
+    step = `closing ${temporary}`;
+    await handle.close();
+    handle = undefined;
+    step = `renaming ${temporary} to ${path}`;
+    await fs.rename(temporary, path);
+  } catch (error) {
+    if (!fromPieces) await iterator.return?.().catch(() => undefined);
+    await handle?.close().catch(() => undefined);
+    await fs.rm(temporary, { force: true }).catch(() => undefined);
+    throw fromPieces ? fromPieces.error : ioError(step, error);
+  }
+  // The rename is durable only once the folder's entry is on disk. (Windows cannot open a folder
+  // this way; its rename is durable through the file system's own journal.)
+  if (process.platform === 'win32') return;
+  try {
+    const directory = await fs.open(folder, 'r');
+    try {
+      await directory.sync();
+    } finally {
+      await directory.close();
+    }
+  } catch (error) {
+    throw ioError(`syncing the folder ${folder}`, error);
+  }
+}
+
+/**
+ * Removes the temporary files that saves to `folder/name` left when their process was killed
+ * (`.NAME.PID.RANDOM.hs-tmp` whose PID no longer runs on this machine). Best effort: a file that
+ * cannot be checked or removed is left alone.
+ */
+async function removeAbandonedTemporaries(folder: string, name: string): Promise<void> {
+  const fs = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  let entries: string[];
+  try {
+    entries = await fs.readdir(folder);
+  } catch {
+    return;
+  }
+  const prefix = `.${name}.`;
+  for (const entry of entries) {
+    if (!entry.startsWith(prefix) || !entry.endsWith(TEMPORARY_SUFFIX)) continue;
+    const match = /^(\d+)\.[0-9a-f]+$/.exec(entry.slice(prefix.length, -TEMPORARY_SUFFIX.length));
+    if (!match) continue;
+    const pid = Number(match[1]);
+    if (pid === process.pid || processRuns(pid)) continue;
+    await fs.rm(join(folder, entry), { force: true }).catch(() => undefined);
+  }
+}
+
+/** Whether a process with this id runs on this machine (signal 0 checks without sending). */
+function processRuns(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it runs, under another user.
+    return (error as { code?: string }).code === 'EPERM';
+  }
 }

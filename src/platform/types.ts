@@ -17,6 +17,15 @@ export interface WorkerHandle {
   terminate(): void;
 }
 
+/** A file open for reading (Platform.openFileForReading). Failures reject with IO_ERROR. */
+export interface FileReadHandle {
+  /** The file's size in bytes when it was opened. */
+  readonly size: number;
+  /** Reads up to `into.length` bytes at byte `position` into `into`: how many (0 at the end). */
+  read(into: Uint8Array, position: number): Promise<number>;
+  close(): Promise<void>;
+}
+
 /** The functions both implementations of '#platform' export (checked by contract.ts). */
 export interface Platform {
   /** Which implementation was resolved. */
@@ -50,4 +59,20 @@ export interface Platform {
    * `post(message)` (this function defines both for its platform).
    */
   startWorker(body: string): Promise<WorkerHandle>;
+  /**
+   * A file opened for reading in pieces (Node only; browsers reject with INVALID_ARGUMENT: pass
+   * a Blob, bytes or a stream). A failing file system call rejects with IO_ERROR, the original
+   * error as `cause`.
+   */
+  openFileForReading(path: string): Promise<FileReadHandle>;
+  /**
+   * Writes `pieces` to `path` atomically (Node only): into a temporary file in the same folder
+   * (`.NAME.PID.RANDOM.hs-tmp`), fsync, rename over `path`, fsync the folder. On any failure
+   * the temporary file is removed and an earlier file at `path` is left as it was; a file
+   * system failure rejects with IO_ERROR (`cause`: the original error), an error thrown by
+   * `pieces` is rethrown as it is. Temporary files left by killed processes for the same
+   * `path` (their PID gone on this machine) are removed first. A piece must stay unchanged
+   * while the next one is made (the write of one overlaps the making of the next).
+   */
+  writeFileAtomically(path: string, pieces: AsyncIterable<Uint8Array>): Promise<void>;
 }
