@@ -94,7 +94,7 @@ describe('cli', () => {
     expect(bad.status).toBe(1);
     expect(bad.stderr).toMatch(/--max-rows must be an integer >= 16/);
     const only = spawnSync(process.execPath, [cli, 'bench', '--only', 'nosuch'], { encoding: 'utf8' });
-    expect(only.stderr).toMatch(/unknown bench module 'nosuch' \(modules: cosine, spreading, threads, batching, peers\)/);
+    expect(only.stderr).toMatch(/unknown bench module 'nosuch' \(modules: cosine, store, spreading, threads, batching, peers\)/);
   });
 
   it('bench --out writes the report and its plots; plot redraws them from the file', () => {
