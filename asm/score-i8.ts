@@ -266,3 +266,26 @@ export function widenI8Panels(panels: usize, meta: usize, first: i32, n: i32, st
     }
   }
 }
+
+/**
+ * The l2 metadata rowSq = s_r^2 |q_r|^2 of rows first .. first+n-1 from their values and their
+ * rowScale (= s_r), computed exactly as encodeI8Rows does (rows loaded from a file); other metrics
+ * keep 0 there.
+ */
+export function i8RowSquares(metric: i32, panels: usize, meta: usize, first: i32, n: i32, stride: i32): void {
+  const bytes = panelBytesOf(stride >> 4);
+  for (let r = first; r < first + n; r++) {
+    const src = panels + <usize>(r >> 2) * bytes + (<usize>(r & 3) << 4);
+    let squares = i32x4.splat(0);
+    for (let qc = 0; qc < (stride >> 4); qc++) {
+      const v = v128.load(src + (<usize>qc << 6));
+      const lo = i16x8.extend_low_i8x16_s(v), hi = i16x8.extend_high_i8x16_s(v);
+      squares = i32x4.add(squares, i32x4.add(i32x4.dot_i16x8_s(lo, lo), i32x4.dot_i16x8_s(hi, hi)));
+    }
+    const sq = <f64>(i32x4.extract_lane(squares, 0) + i32x4.extract_lane(squares, 1) +
+                     i32x4.extract_lane(squares, 2) + i32x4.extract_lane(squares, 3));
+    const slot = meta + (<usize>(r >> 2) << 5) + (<usize>(r & 3) << 2);
+    const scale = <f64>load<f32>(slot);
+    store<f32>(slot, metric == L2 ? <f32>(scale * scale * sq) : 0, 16);
+  }
+}

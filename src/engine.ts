@@ -17,6 +17,9 @@ import {
 } from './validate.js';
 import { VectorIndex, type IndexHost } from './store/vector-index.js';
 import { storeLimits } from './store/limits.js';
+import { IndexLoader, type LoadTarget } from './store/index-file.js';
+import { decodeIndex } from './store/format/decode.js';
+import type { FileSource } from './store/format/types.js';
 import type { CorpusView, IndexDtype, Key, Metric, Selection } from './store/types.js';
 import { Graph, type GraphInput } from './graph.js';
 import { resolveSpreadOptions, stageSeeds, type SeedSet, type SpreadJob, type SpreadOptions } from './spreading.js';
@@ -211,6 +214,33 @@ export class HybridEngine {
       throw error;
     }
     return index;
+  }
+
+  /**
+   * An index saved by `index.save` or `index.toBytes` (docs/FORMAT.md), from a path (Node), a
+   * Uint8Array, an ArrayBuffer, a Blob or a ReadableStream of bytes: read in bounded pieces
+   * straight into the index's segments, every checksum verified before the index exists. It
+   * answers every call with the same bits as the index saved. A bad file is INVALID_FILE (saying
+   * what is wrong) and a failing read IO_ERROR; either way nothing changes in the engine.
+   */
+  async loadIndex(source: FileSource): Promise<VectorIndex> {
+    this.assertLive();
+    if (arguments.length > 1) throw new HybridError('INVALID_ARGUMENT', `loadIndex(source) takes 1 argument, got ${arguments.length}`, 'arguments');
+    let index: VectorIndex | null = null;
+    let target: LoadTarget | null = null;
+    const loader = new IndexLoader({
+      begin: (header) => {
+        index = new VectorIndex(this.indexHost, { dim: header.dim, metric: header.metric, dtype: header.dtype, keyKind: header.keyKind });
+        target = index.loadTarget(() => this.indexes.add(index!));
+        return target.begin(header);
+      },
+      openSegment: (rows) => target!.openSegment(rows),
+      adopt: (segment) => target!.adopt(segment),
+      commit: (nextKey) => target!.commit(nextKey),
+      abort: () => target?.abort(),
+    });
+    await this.track(decodeIndex(source, loader));
+    return index!;
   }
 
   /**

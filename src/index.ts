@@ -4,6 +4,7 @@ export type { CosineOptions, EngineInfo, HybridOptions, IndexOptions } from './e
 export { VectorIndex } from './store/vector-index.js';
 export type { AddOptions, ScoresOptions, SearchOptions, SearchResult, UpsertOptions } from './store/vector-index.js';
 export type { Filter, IndexDtype, Key, KeyKind, Metric } from './store/types.js';
+export type { FileSource } from './store/format/types.js';
 export { HybridError, GpuError } from './errors.js';
 export type { GpuFailureKind, HybridErrorCode } from './errors.js';
 export type { BackendChoice, BackendKind } from './backend.js';
