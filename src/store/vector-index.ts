@@ -322,7 +322,7 @@ export class VectorIndex<K extends Key = Key, D extends boolean = boolean> {
   }
 
   /** The index as the bytes of an index file (the same bytes `save` writes), in every runtime. */
-  async toBytes(): Promise<Uint8Array> {
+  async toBytes(): Promise<Uint8Array<ArrayBuffer>> {
     this.assertLive();
     assertArity(arguments.length, 0, 'toBytes()');
     return this.running(() => indexToBytes(indexImage(this.fileState())));
