@@ -130,7 +130,7 @@ export class IndexLoader implements IndexSink {
     }
     this.header = header;
     this.keyIndex = this.target.begin(header);
-    this.keyIndex.reserve(header.liveRows);
+    this.keyIndex.reserve(header.liveRows, header.nextDefaultKey);
   }
 
   async beginSegment(info: SegmentInfo): Promise<void> {

@@ -76,6 +76,8 @@ export interface Selection {
   readonly segments: readonly SegmentSelection[];
   /** Rows that pass (what the router counts as the batch). */
   readonly passing: number;
+  /** Rows that pass in each segment. */
+  readonly passingBySegment: readonly number[];
 }
 
 /**

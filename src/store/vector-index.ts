@@ -432,7 +432,9 @@ export class VectorIndex<K extends Key = Key, D extends boolean = boolean> {
     const pieces: Array<{ segment: Segment; first: number; count: number; from: number }> = [];
     const opened: Segment[] = [];
     try {
-      index.reserve(n);
+      let top = index.nextKey;
+      if (list.kind === 'number') for (const key of list.values) if (key + 1 > top) top = key + 1;
+      index.reserve(n, top);
       let done = 0;
       let target = this.segments[this.segments.length - 1];
       let first = target ? target.rows : 0;
