@@ -13,7 +13,7 @@ export interface BatchingConfig {
   targetBatchSize: number;
 }
 
-/** The engine's configuration (DESIGN.md, "The router"); every field has a default. */
+/** The engine's configuration (README, "Config"); every field has a default. */
 export interface HybridConfig {
   /** Smallest batch sent to the GPU (default 64). */
   gpuMinBatchSize: number;
@@ -55,7 +55,7 @@ function defaultThreads(): number {
   return typeof cores === 'number' && cores >= 1 ? cores : 1;
 }
 
-/** The defaults of DESIGN.md. */
+/** The defaults (README, "Config"). */
 export function defaultConfig(): HybridConfig {
   return {
     gpuMinBatchSize: 64,

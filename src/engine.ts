@@ -206,7 +206,7 @@ export class HybridEngine {
   }
 
   /**
-   * Spread activation from one seed set (DESIGN.md's rule, level-synchronous, deterministic):
+   * Spread activation from one seed set (the rule in README, "Activation spreading"; level-synchronous, deterministic):
    * the total activation of every node after up to maxHops hops.
    */
   async spreadActivation(graph: Graph, options: SpreadOptions & { seeds: SeedSet }): Promise<Float32Array> {
