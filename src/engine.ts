@@ -9,6 +9,7 @@ import { GpuError, HybridError } from './errors.js';
 import { acquireDevice, findGpu } from './gpu/device.js';
 import type { GpuInfo } from './gpu/info.js';
 import { GpuBackend } from './gpu/gpu-backend.js';
+import { logTo, silent, type Log, type Logger } from './logger.js';
 import { isUnhealthy, NO_HISTORY, routeCall } from './router.js';
 import { OPERATIONS, Telemetry, type MetricFamily, type Operation, type TelemetrySnapshot } from './telemetry.js';
 import {
@@ -24,8 +25,11 @@ import { ResultVerifier } from './verify.js';
 /** Out-of-memory retries on the GPU (each with halved chunks) before the CPU answers. */
 const OUT_OF_MEMORY_RETRIES = 3;
 
-/** What `createHybrid` accepts: any config field, plus the WebGPU `GPU` to use (null: CPU only). */
-export type HybridOptions = Partial<HybridConfig> & { gpu?: unknown };
+/**
+ * What `createHybrid` accepts: any config field, plus the WebGPU `GPU` to use (null: CPU only)
+ * and a `logger` for the engine's messages (without one the library writes nothing).
+ */
+export type HybridOptions = Partial<HybridConfig> & { gpu?: unknown; logger?: Logger };
 
 /** Options of the one-shot cosine calls. */
 export interface CosineOptions {
@@ -83,9 +87,11 @@ export class HybridEngine {
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly graphs = new Set<Graph>();
   private disposed = false;
+  /** Where messages go (createHybrid's `logger`). */
+  private readonly log: Log;
 
   /** @internal use createHybrid */
-  constructor(config: HybridConfig, memory: CpuMemory, gpu: GpuBackend | null, gpuSource: GPU | null = null) {
+  constructor(config: HybridConfig, memory: CpuMemory, gpu: GpuBackend | null, gpuSource: GPU | null = null, log: Log = silent) {
     this.config = config;
     this.memory = memory;
     this.cpu = new CpuBackend(memory, cpuThreading(config, memory));
@@ -93,6 +99,7 @@ export class HybridEngine {
     this.gpuSource = gpuSource;
     this.telemetry = new Telemetry(config.performanceWindowSize, config.telemetryEnabled);
     this.verifier = new ResultVerifier(memory);
+    this.log = log;
   }
 
   /** Processor and memory details. */
@@ -425,7 +432,7 @@ export class HybridEngine {
     if (!probe && now - this.lastReacquire < this.config.gpuRecoveryMs) return;
     this.lastReacquire = now;
     try {
-      const context = await acquireDevice(this.gpuSource, this.config, true);
+      const context = await acquireDevice(this.gpuSource, this.config, true, this.log);
       if (!context) return;
       this.gpu = new GpuBackend(context, this.memory, this.config);
       await old.dispose().catch(() => undefined);
@@ -466,7 +473,8 @@ export async function createHybrid(options: HybridOptions = {}): Promise<HybridE
   if (typeof options !== 'object' || options === null) {
     throw new HybridError('INVALID_CONFIG', 'createHybrid options must be an object', 'options');
   }
-  const { gpu, ...fields } = options;
+  const { gpu, logger, ...fields } = options;
+  const log = logTo(logger);
   const env = environment();
   // Environment overrides apply last (README lists them).
   const overrides: Record<string, unknown> = { ...fields, ...(env ? configFromEnv(env) : {}) };
@@ -480,15 +488,16 @@ export async function createHybrid(options: HybridOptions = {}): Promise<HybridE
   let gpuBackend: GpuBackend | null = null;
   let found: GPU | null = null;
   if (!config.forceCpuMode) {
-    found = await findGpu(gpu);
+    found = await findGpu(gpu, log);
     try {
       // A GPU passed in is used whatever it is; one found by ourselves only if it is hardware.
-      const context = found ? await acquireDevice(found, config, gpu !== undefined) : null;
+      const context = found ? await acquireDevice(found, config, gpu !== undefined, log) : null;
       if (context) gpuBackend = new GpuBackend(context, memory, config);
-    } catch {
+    } catch (error) {
       // No usable device (requestAdapter/requestDevice refused): the CPU answers everything.
+      log('debug', `GPU: no device (${error instanceof Error ? error.message : String(error)}); CPU only`);
       gpuBackend = null;
     }
   }
-  return new HybridEngine(config, memory, gpuBackend, gpuBackend ? (found as GPU) : null);
+  return new HybridEngine(config, memory, gpuBackend, gpuBackend ? (found as GPU) : null, log);
 }
