@@ -25,6 +25,10 @@ export default defineConfig({
     maxWorkers: 2,
     testTimeout: 300_000,
     hookTimeout: 300_000,
+    // Warm-up off (the default is on): engines made for one case would each start workers and
+    // time both backends first (a second on lavapipe), and the router's first decisions are under
+    // test. test/warmup.test.ts clears it.
+    env: { HYBRID_SIMILARITY_WARMUP: '0' },
     // A test's console output is shown when it fails, not otherwise.
     silent: 'passed-only',
     // The JSON reports are what .ci/run counts for its closing 'N passed, N failed' line.

@@ -110,9 +110,10 @@ export const ENV_OVERRIDES: Record<string, keyof HybridConfig> = {
   HYBRID_SIMILARITY_GPU_TIMEOUT_MS: 'gpuTimeoutMs',
   HYBRID_SIMILARITY_CPU_THREADS: 'cpuThreads',
   HYBRID_SIMILARITY_OFF_MAIN_THREAD: 'offMainThread',
+  HYBRID_SIMILARITY_WARMUP: 'warmup',
 };
 
-const BOOLEAN_FIELDS = new Set<keyof HybridConfig>(['forceCpuMode', 'telemetryEnabled', 'offMainThread']);
+const BOOLEAN_FIELDS = new Set<keyof HybridConfig>(['forceCpuMode', 'telemetryEnabled', 'offMainThread', 'warmup']);
 
 /** Config fields from `env` (process.env in Node); a bad value is INVALID_CONFIG naming the variable. */
 export function configFromEnv(env: Record<string, string | undefined>): Partial<HybridConfig> {

@@ -45,7 +45,10 @@ export interface HybridConfig {
   offMainThread: boolean;
   /** Merge concurrent searches (default false). */
   batching: false | BatchingConfig;
-  /** Compile and warm kernels at start (default true). */
+  /**
+   * Warm up in createHybrid (default true): start the worker threads, run every kernel (compiling
+   * GPU pipelines) and, with a GPU, give the router a first speedup estimate; see warmup().
+   */
   warmup: boolean;
 }
 

@@ -21,6 +21,7 @@ import type { FlushReason } from './batcher.js';
 import { Graph, type GraphInput } from './graph.js';
 import { resolveSpreadOptions, stageSeeds, type SeedSet, type SpreadJob, type SpreadOptions } from './spreading.js';
 import { ResultVerifier } from './verify.js';
+import { warmUp, type WarmupHost, type WarmupReport } from './warmup.js';
 
 /** Out-of-memory retries on the GPU (each with halved chunks) before the CPU answers. */
 const OUT_OF_MEMORY_RETRIES = 3;
@@ -119,6 +120,44 @@ export class HybridEngine {
       gpu: this.gpu ? structuredClone(this.gpu.info) : null,
     };
   }
+
+  /**
+   * Warm up before serving: start the CPU worker threads, run every kernel (on a GPU: compile its
+   * pipelines), run each live index's calls on every backend (its GPU copy uploaded, the memory
+   * a first call needs touched), and, with a GPU, time both backends over size classes so the
+   * router starts with a speedup estimate. Resolves with what it did and how long it took (also
+   * `stats().warmup`). `warmup: true` (the default) does it once in createHybrid; call this after
+   * building indexes. Its calls are not counted in stats(); nor are calls made while it runs.
+   */
+  async warmup(): Promise<WarmupReport> {
+    this.assertLive();
+    return this.track(this.warmupFor('warmup()'));
+  }
+
+  /** @internal warm-up run by createHybrid (config.warmup) or warmup() */
+  async warmupFor(trigger: WarmupReport['trigger']): Promise<WarmupReport> {
+    const report = await warmUp(this.warmupHost, trigger, this.telemetry.warmup);
+    this.telemetry.warmup = report;
+    return report;
+  }
+
+  /** What warm-up (warmup.ts) reaches: the public calls, and the few things they cannot do. */
+  private readonly warmupHost: WarmupHost = {
+    engine: this,
+    indexes: () => [...this.indexes],
+    gpu: () => this.gpu !== null && !this.gpu.lost,
+    f16: () => this.gpu?.info.f16Storage === true,
+    routerMeasures: () => this.telemetry.enabled && !this.config.forceCpuMode,
+    batching: () => this.config.batching !== false,
+    startWorkers: async () => {
+      const pool = this.cpu.pool;
+      if (!pool) return 0;
+      await pool.start();
+      return this.cpu.pool ? pool.size : 0;
+    },
+    estimating: (on) => { this.telemetry.estimateOnly = on; },
+    log: (level, message) => this.log(level, message),
+  };
 
   /** Calls, failures and latency percentiles per operation and backend; decisions by reason. */
   stats(): TelemetrySnapshot {
@@ -499,5 +538,7 @@ export async function createHybrid(options: HybridOptions = {}): Promise<HybridE
       gpuBackend = null;
     }
   }
-  return new HybridEngine(config, memory, gpuBackend, gpuBackend ? (found as GPU) : null, log);
+  const engine = new HybridEngine(config, memory, gpuBackend, gpuBackend ? (found as GPU) : null, log);
+  if (config.warmup) await engine.warmupFor('createHybrid');
+  return engine;
 }

@@ -2,6 +2,7 @@
 export { createHybrid, HybridEngine } from './engine.js';
 export type { CosineOptions, EngineInfo, HybridOptions, IndexOptions } from './engine.js';
 export type { Logger, LogLevel } from './logger.js';
+export type { WarmupReport, WarmupStep } from './warmup.js';
 export { VectorIndex } from './vector-index.js';
 export type { ScoresOptions, SearchOptions } from './vector-index.js';
 export { HybridError, GpuError } from './errors.js';

@@ -68,21 +68,21 @@ if (device) {
   await new Promise((resolve) => setTimeout(resolve, 50));
 }
 const gpu = hs.info().gpu !== null;
+const warmed = hs.stats().warmup !== null;
 await hs.dispose();
-writeFileSync(process.env.QUIET_REPORT, JSON.stringify({ top: top.indices[0], gpu, messages }));
+writeFileSync(process.env.QUIET_REPORT, JSON.stringify({ top: top.indices[0], gpu, warmup: warmed, messages }));
 `;
 
 function runChild(mode: 'cpu' | 'default' | 'gpu') {
   const report = join(scratch, `${mode}.json`);
   const script = join(scratch, `${mode}.mjs`);
   writeFileSync(script, CHILD);
-  const child = spawnSync(process.execPath, [script], {
-    cwd: root, encoding: 'utf8',
-    env: { ...process.env, QUIET_MODE: mode, QUIET_REPORT: report, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp' },
-  });
+  const env: Record<string, string | undefined> = { ...process.env, QUIET_MODE: mode, QUIET_REPORT: report, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp' };
+  delete env.HYBRID_SIMILARITY_WARMUP; // the default (warm-up at createHybrid) must be quiet too
+  const child = spawnSync(process.execPath, [script], { cwd: root, encoding: 'utf8', env });
   expect(child.status, child.stderr).toBe(0);
   return { stdout: child.stdout, stderr: child.stderr, ...JSON.parse(readFileSync(report, 'utf8')) as {
-    top: number; gpu: boolean; messages: Array<[string, string]>;
+    top: number; gpu: boolean; warmup: boolean; messages: Array<[string, string]>;
   } };
 }
 
@@ -90,6 +90,7 @@ describe('quiet', () => {
   it('a CPU engine writes nothing to stdout or stderr', () => {
     const run = runChild('cpu');
     expect(run.top).toBe(5);
+    expect(run.warmup).toBe(true);
     expect(run.stdout).toBe('');
     expect(run.stderr).toBe('');
   });
