@@ -25,6 +25,7 @@ export interface CalibrationResult {
   adapter: string | null;
 }
 
+/** Options of `calibrate`. */
 export interface CalibrationOptions {
   dim?: number;
   k?: number;

@@ -12,7 +12,7 @@ export type { BatchingConfig, HybridConfig, OperationConfig } from './config.js'
 export { defaultConfig } from './config.js';
 export { presets } from './presets.js';
 export { loadConfig, parseConfigToml, configFromEnv, ENV_OVERRIDES } from './config-sources.js';
-export type { BackendStats, Operation, TelemetrySnapshot } from './telemetry.js';
+export type { BackendStats, BatchingStats, Operation, OperationStats, TelemetrySnapshot } from './telemetry.js';
 export type { GpuInfo } from './gpu/info.js';
 export { Graph } from './graph.js';
 export type { FanMode, GraphInput } from './graph.js';

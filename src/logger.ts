@@ -11,9 +11,13 @@ import { HybridError } from './errors.js';
  * (an uncaptured GPU error, a device lost while in use).
  */
 export interface Logger {
+  /** What the engine found while starting (the GPU probe, Dawn's lines from it, the device). */
   debug?(message: string): void;
+  /** Warm-up done, with its steps and times. */
   info?(message: string): void;
+  /** GPU trouble the engine answered (an uncaptured GPU error, a device lost in use). */
   warn?(message: string): void;
+  /** Not used yet: errors reach the caller as HybridError. */
   error?(message: string): void;
 }
 

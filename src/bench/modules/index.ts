@@ -8,4 +8,5 @@ import { spreadingModule } from './spreading.js';
 import { threadsModule } from './threads.js';
 import { batchingModule } from './batching.js';
 
+/** The suite's modules, in the order they run: cosine, spreading, threads, batching, peers. */
 export const SUITE_MODULES: readonly BenchModule[] = [cosineModule, spreadingModule, threadsModule, batchingModule, peersModule];

@@ -79,6 +79,7 @@ async function peer(context: BenchContext, name: string, setUp: () => Promise<Pe
   }
 }
 
+/** Ours against the peers (naive JS, simsimd, usearch, faiss-node, TF.js WASM) on 100k x 768. */
 export const peersModule: BenchModule = {
   name: 'peers',
   description: 'ours (CPU) against naive JS, simsimd, usearch, faiss-node and TF.js WASM on the same 100k x 768 data (64 queries; quick: 16), one thread each',

@@ -22,6 +22,7 @@ interface Setup {
   engine: HybridEngine;
 }
 
+/** Every core against one thread on the same calls (checked identical), and the split's crossover. */
 export const threadsModule: BenchModule = {
   name: 'threads',
   description: 'every core (worker threads) against one thread: top-10, f32 scan, 64-query batch, spreading; the split\'s crossover',
