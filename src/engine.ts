@@ -9,6 +9,7 @@ import { GpuError, HybridError } from './errors.js';
 import { acquireDevice, findGpu } from './gpu/device.js';
 import type { GpuInfo } from './gpu/info.js';
 import { GpuBackend } from './gpu/gpu-backend.js';
+import { logTo, silent, type Log, type Logger } from './logger.js';
 import { isUnhealthy, NO_HISTORY, routeCall } from './router.js';
 import { OPERATIONS, Telemetry, type MetricFamily, type Operation, type TelemetrySnapshot } from './telemetry.js';
 import {
@@ -24,12 +25,16 @@ import type { CorpusView, IndexDtype, Key, Metric, Selection } from './store/typ
 import { Graph, type GraphInput } from './graph.js';
 import { resolveSpreadOptions, stageSeeds, type SeedSet, type SpreadJob, type SpreadOptions } from './spreading.js';
 import { ResultVerifier } from './verify.js';
+import { warmUp, type WarmupHost, type WarmupReport } from './warmup.js';
 
 /** Out-of-memory retries on the GPU (each with halved chunks) before the CPU answers. */
 const OUT_OF_MEMORY_RETRIES = 3;
 
-/** What `createHybrid` accepts: any config field, plus the WebGPU `GPU` to use (null: CPU only). */
-export type HybridOptions = Partial<HybridConfig> & { gpu?: unknown };
+/**
+ * What `createHybrid` accepts: any config field, plus the WebGPU `GPU` to use (null: CPU only)
+ * and a `logger` for the engine's messages (without one the library writes nothing).
+ */
+export type HybridOptions = Partial<HybridConfig> & { gpu?: unknown; logger?: Logger };
 
 /** Options of the one-shot cosine calls. */
 export interface CosineOptions {
@@ -93,9 +98,11 @@ export class HybridEngine {
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly graphs = new Set<Graph>();
   private disposed = false;
+  /** Where messages go (createHybrid's `logger`). */
+  private readonly log: Log;
 
   /** @internal use createHybrid */
-  constructor(config: HybridConfig, memory: CpuMemory, gpu: GpuBackend | null, gpuSource: GPU | null = null) {
+  constructor(config: HybridConfig, memory: CpuMemory, gpu: GpuBackend | null, gpuSource: GPU | null = null, log: Log = silent) {
     this.config = config;
     this.memory = memory;
     this.cpu = new CpuBackend(memory, cpuThreading(config, memory));
@@ -103,6 +110,7 @@ export class HybridEngine {
     this.gpuSource = gpuSource;
     this.telemetry = new Telemetry(config.performanceWindowSize, config.telemetryEnabled);
     this.verifier = new ResultVerifier(memory);
+    this.log = log;
   }
 
   /** Processor and memory details. */
@@ -123,6 +131,44 @@ export class HybridEngine {
       gpu: this.gpu ? structuredClone(this.gpu.info) : null,
     };
   }
+
+  /**
+   * Warm up before serving: start the CPU worker threads, run every kernel (on a GPU: compile its
+   * pipelines), run each live index's calls on every backend (its GPU copy uploaded, the memory
+   * a first call needs touched), and, with a GPU, time both backends over size classes so the
+   * router starts with a speedup estimate. Resolves with what it did and how long it took (also
+   * `stats().warmup`). `warmup: true` (the default) does it once in createHybrid; call this after
+   * building indexes. Its calls are not counted in stats(); nor are calls made while it runs.
+   */
+  async warmup(): Promise<WarmupReport> {
+    this.assertLive();
+    return this.track(this.warmupFor('warmup()'));
+  }
+
+  /** @internal warm-up run by createHybrid (config.warmup) or warmup() */
+  async warmupFor(trigger: WarmupReport['trigger']): Promise<WarmupReport> {
+    const report = await warmUp(this.warmupHost, trigger, this.telemetry.warmup);
+    this.telemetry.warmup = report;
+    return report;
+  }
+
+  /** What warm-up (warmup.ts) reaches: the public calls, and the few things they cannot do. */
+  private readonly warmupHost: WarmupHost = {
+    engine: this,
+    indexes: () => [...this.indexes],
+    gpu: () => this.gpu !== null && !this.gpu.lost,
+    f16: () => this.gpu?.info.f16Storage === true,
+    routerMeasures: () => this.telemetry.enabled && !this.config.forceCpuMode,
+    batching: () => this.config.batching !== false,
+    startWorkers: async () => {
+      const pool = this.cpu.pool;
+      if (!pool) return 0;
+      await pool.start();
+      return this.cpu.pool ? pool.size : 0;
+    },
+    estimating: (on) => { this.telemetry.estimateOnly = on; },
+    log: (level, message) => this.log(level, message),
+  };
 
   /** Calls, failures and latency percentiles per operation and backend; decisions by reason. */
   stats(): TelemetrySnapshot {
@@ -259,7 +305,7 @@ export class HybridEngine {
   }
 
   /**
-   * Spread activation from one seed set (DESIGN.md's rule, level-synchronous, deterministic):
+   * Spread activation from one seed set (the rule in README, "Activation spreading"; level-synchronous, deterministic):
    * the total activation of every node after up to maxHops hops.
    */
   async spreadActivation(graph: Graph, options: SpreadOptions & { seeds: SeedSet }): Promise<Float32Array> {
@@ -481,7 +527,7 @@ export class HybridEngine {
     if (!probe && now - this.lastReacquire < this.config.gpuRecoveryMs) return;
     this.lastReacquire = now;
     try {
-      const context = await acquireDevice(this.gpuSource, this.config, true);
+      const context = await acquireDevice(this.gpuSource, this.config, true, this.log);
       if (!context) return;
       this.gpu = new GpuBackend(context, this.memory, this.config);
       await old.dispose().catch(() => undefined);
@@ -522,7 +568,8 @@ export async function createHybrid(options: HybridOptions = {}): Promise<HybridE
   if (typeof options !== 'object' || options === null) {
     throw new HybridError('INVALID_CONFIG', 'createHybrid options must be an object', 'options');
   }
-  const { gpu, ...fields } = options;
+  const { gpu, logger, ...fields } = options;
+  const log = logTo(logger);
   const env = environment();
   // Environment overrides apply last (README lists them).
   const overrides: Record<string, unknown> = { ...fields, ...(env ? configFromEnv(env) : {}) };
@@ -536,15 +583,18 @@ export async function createHybrid(options: HybridOptions = {}): Promise<HybridE
   let gpuBackend: GpuBackend | null = null;
   let found: GPU | null = null;
   if (!config.forceCpuMode) {
-    found = await findGpu(gpu);
+    found = await findGpu(gpu, log);
     try {
       // A GPU passed in is used whatever it is; one found by ourselves only if it is hardware.
-      const context = found ? await acquireDevice(found, config, gpu !== undefined) : null;
+      const context = found ? await acquireDevice(found, config, gpu !== undefined, log) : null;
       if (context) gpuBackend = new GpuBackend(context, memory, config);
-    } catch {
+    } catch (error) {
       // No usable device (requestAdapter/requestDevice refused): the CPU answers everything.
+      log('debug', `GPU: no device (${error instanceof Error ? error.message : String(error)}); CPU only`);
       gpuBackend = null;
     }
   }
-  return new HybridEngine(config, memory, gpuBackend, gpuBackend ? (found as GPU) : null);
+  const engine = new HybridEngine(config, memory, gpuBackend, gpuBackend ? (found as GPU) : null, log);
+  if (config.warmup) await engine.warmupFor('createHybrid');
+  return engine;
 }

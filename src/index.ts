@@ -5,6 +5,8 @@ export { VectorIndex } from './store/vector-index.js';
 export type { AddOptions, ScoresOptions, SearchOptions, SearchResult, UpsertOptions } from './store/vector-index.js';
 export type { Filter, IndexDtype, Key, KeyKind, Metric } from './store/types.js';
 export type { FileSource } from './store/format/types.js';
+export type { Logger, LogLevel } from './logger.js';
+export type { WarmupReport, WarmupStep } from './warmup.js';
 export { HybridError, GpuError } from './errors.js';
 export type { GpuFailureKind, HybridErrorCode } from './errors.js';
 export type { BackendChoice, BackendKind } from './backend.js';
@@ -12,7 +14,7 @@ export type { BatchingConfig, HybridConfig, OperationConfig } from './config.js'
 export { defaultConfig } from './config.js';
 export { presets } from './presets.js';
 export { loadConfig, parseConfigToml, configFromEnv, ENV_OVERRIDES } from './config-sources.js';
-export type { BackendStats, Operation, TelemetrySnapshot } from './telemetry.js';
+export type { BackendStats, BatchingStats, Operation, OperationStats, TelemetrySnapshot } from './telemetry.js';
 export type { GpuInfo } from './gpu/info.js';
 export { Graph } from './graph.js';
 export type { FanMode, GraphInput } from './graph.js';

@@ -91,7 +91,7 @@ describe.each(BACKENDS)('$name backend', ({ name, backend, skip }) => {
         expect(Math.abs(scores[i]! - want), `${metric}/${dtype} row ${r}`).toBeLessThanOrEqual(tolerance[dtype] * Math.max(scale, 1e-3) + 1e-6);
       });
       const allowed = new Set(live.filter((_, i) => i % keepEvery === 0));
-      const result = await index.search(query, { k, filter: allowed, backend });
+      const result = await index.search(query, { k, filter: allowed as never, backend });
       const order = live.map((_, i) => i).filter((i) => allowed.has(live[i]!));
       const sign = metric === 'l2' ? -1 : 1;
       order.sort((a, b) => (sign * (scores[b]! - scores[a]!)) || (a - b));
