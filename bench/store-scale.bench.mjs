@@ -17,7 +17,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createHybrid } from '../dist/index.js';
 import { embeddingLike, seededRandom } from '../dist/bench/data.js';
-import { setStoreLimits } from '../dist/testing.js';
+import { storeLimits } from '../dist/store/limits.js';
 
 const argv = process.argv.slice(2);
 const experiment = argv[0];
@@ -137,7 +137,7 @@ try {
     const data = embeddingLike(random, rows, dim);
     const query = data.slice(5 * dim, 6 * dim);
     for (const mib of [4, 16, 64, 256]) {
-      setStoreLimits({ segmentBytes: mib * 2 ** 20 });
+      storeLimits.segmentBytes = mib * 2 ** 20;
       const index = await hs.createIndex(data, { dim });
       await checkTop(index, query);
       const top = await timed(() => index.search(query, { k: 10, backend: 'cpu' }));
