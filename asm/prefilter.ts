@@ -241,13 +241,36 @@ export function prefilterTopK(metric: i32, scorer: i32, query: usize, rows: usiz
                               hs: usize, hi: usize, state: usize, lhs: usize, lhi: usize, lstate: usize,
                               lower: usize, upper: usize, candidates: usize, candidateUpper: usize): i32 {
   if (metric == COSINE) {
-    return topKImpl(COSINE, scorer, query, rows, rowStride, query16, info, gamma, prefilter, pmeta, stride, n, base,
-                    mask, k, hs, hi, state, lhs, lhi, lstate, lower, upper, candidates, candidateUpper);
+    return prefilterCosine(scorer, query, rows, rowStride, query16, info, gamma, prefilter, pmeta, stride, n, base,
+                           mask, k, hs, hi, state, lhs, lhi, lstate, lower, upper, candidates, candidateUpper);
   }
   if (metric == DOT) {
-    return topKImpl(DOT, scorer, query, rows, rowStride, query16, info, gamma, prefilter, pmeta, stride, n, base,
-                    mask, k, hs, hi, state, lhs, lhi, lstate, lower, upper, candidates, candidateUpper);
+    return prefilterDot(scorer, query, rows, rowStride, query16, info, gamma, prefilter, pmeta, stride, n, base,
+                        mask, k, hs, hi, state, lhs, lhi, lstate, lower, upper, candidates, candidateUpper);
   }
+  return prefilterL2(scorer, query, rows, rowStride, query16, info, gamma, prefilter, pmeta, stride, n, base,
+                     mask, k, hs, hi, state, lhs, lhi, lstate, lower, upper, candidates, candidateUpper);
+}
+
+// Each metric its own copy (see score-f32.ts: merged copies test the metric on every panel).
+function prefilterCosine(scorer: i32, query: usize, rows: usize, rowStride: i32, query16: usize, info: usize, gamma: f32,
+                         prefilter: usize, pmeta: usize, stride: i32, n: i32, base: u32, mask: usize, k: u32,
+                         hs: usize, hi: usize, state: usize, lhs: usize, lhi: usize, lstate: usize,
+                         lower: usize, upper: usize, candidates: usize, candidateUpper: usize): i32 {
+  return topKImpl(COSINE, scorer, query, rows, rowStride, query16, info, gamma, prefilter, pmeta, stride, n, base,
+                  mask, k, hs, hi, state, lhs, lhi, lstate, lower, upper, candidates, candidateUpper);
+}
+function prefilterDot(scorer: i32, query: usize, rows: usize, rowStride: i32, query16: usize, info: usize, gamma: f32,
+                      prefilter: usize, pmeta: usize, stride: i32, n: i32, base: u32, mask: usize, k: u32,
+                      hs: usize, hi: usize, state: usize, lhs: usize, lhi: usize, lstate: usize,
+                      lower: usize, upper: usize, candidates: usize, candidateUpper: usize): i32 {
+  return topKImpl(DOT, scorer, query, rows, rowStride, query16, info, gamma, prefilter, pmeta, stride, n, base,
+                  mask, k, hs, hi, state, lhs, lhi, lstate, lower, upper, candidates, candidateUpper);
+}
+function prefilterL2(scorer: i32, query: usize, rows: usize, rowStride: i32, query16: usize, info: usize, gamma: f32,
+                     prefilter: usize, pmeta: usize, stride: i32, n: i32, base: u32, mask: usize, k: u32,
+                     hs: usize, hi: usize, state: usize, lhs: usize, lhi: usize, lstate: usize,
+                     lower: usize, upper: usize, candidates: usize, candidateUpper: usize): i32 {
   return topKImpl(L2, scorer, query, rows, rowStride, query16, info, gamma, prefilter, pmeta, stride, n, base,
                   mask, k, hs, hi, state, lhs, lhi, lstate, lower, upper, candidates, candidateUpper);
 }

@@ -156,10 +156,14 @@ function scanImpl(metric: i32, query16: usize, info: usize, panels: usize, meta:
 
 /** out[r] = score(query, row r) for rows 0 .. n-1 of an int8 panel region with its metadata. */
 export function scoresI8(metric: i32, query16: usize, info: usize, panels: usize, meta: usize, n: i32, stride: i32, out: usize): void {
-  if (metric == COSINE) scanImpl(COSINE, query16, info, panels, meta, n, stride, out);
-  else if (metric == DOT) scanImpl(DOT, query16, info, panels, meta, n, stride, out);
-  else scanImpl(L2, query16, info, panels, meta, n, stride, out);
+  if (metric == COSINE) scanI8Cosine(query16, info, panels, meta, n, stride, out);
+  else if (metric == DOT) scanI8Dot(query16, info, panels, meta, n, stride, out);
+  else scanI8L2(query16, info, panels, meta, n, stride, out);
 }
+// Each metric its own copy (see score-f32.ts: merged copies test the metric on every panel).
+function scanI8Cosine(query16: usize, info: usize, panels: usize, meta: usize, n: i32, stride: i32, out: usize): void { scanImpl(COSINE, query16, info, panels, meta, n, stride, out); }
+function scanI8Dot(query16: usize, info: usize, panels: usize, meta: usize, n: i32, stride: i32, out: usize): void { scanImpl(DOT, query16, info, panels, meta, n, stride, out); }
+function scanI8L2(query16: usize, info: usize, panels: usize, meta: usize, n: i32, stride: i32, out: usize): void { scanImpl(L2, query16, info, panels, meta, n, stride, out); }
 
 @inline
 function maskedImpl(metric: i32, query16: usize, info: usize, panels: usize, meta: usize, count: i32, stride: i32,
@@ -182,10 +186,13 @@ function maskedImpl(metric: i32, query16: usize, info: usize, panels: usize, met
 /** scoresI8 for the panels with a set bit in `mask` only. */
 export function scoresI8Masked(metric: i32, query16: usize, info: usize, panels: usize, meta: usize, n: i32, stride: i32,
                                out: usize, mask: usize): void {
-  if (metric == COSINE) maskedImpl(COSINE, query16, info, panels, meta, n, stride, out, mask);
-  else if (metric == DOT) maskedImpl(DOT, query16, info, panels, meta, n, stride, out, mask);
-  else maskedImpl(L2, query16, info, panels, meta, n, stride, out, mask);
+  if (metric == COSINE) maskedI8Cosine(query16, info, panels, meta, n, stride, out, mask);
+  else if (metric == DOT) maskedI8Dot(query16, info, panels, meta, n, stride, out, mask);
+  else maskedI8L2(query16, info, panels, meta, n, stride, out, mask);
 }
+function maskedI8Cosine(query16: usize, info: usize, panels: usize, meta: usize, n: i32, stride: i32, out: usize, mask: usize): void { maskedImpl(COSINE, query16, info, panels, meta, n, stride, out, mask); }
+function maskedI8Dot(query16: usize, info: usize, panels: usize, meta: usize, n: i32, stride: i32, out: usize, mask: usize): void { maskedImpl(DOT, query16, info, panels, meta, n, stride, out, mask); }
+function maskedI8L2(query16: usize, info: usize, panels: usize, meta: usize, n: i32, stride: i32, out: usize, mask: usize): void { maskedImpl(L2, query16, info, panels, meta, n, stride, out, mask); }
 
 /**
  * Quantise rows first .. first+n-1 of an f32 panel region (`stride4` floats a row; normalised

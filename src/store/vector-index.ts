@@ -568,6 +568,11 @@ export class VectorIndex<K extends Key = Key, D extends boolean = boolean> {
   private liveScores(snapshot: Snapshot, internal: Float32Array): Float32Array {
     let live = 0;
     for (const segment of snapshot.segments) live += segment.liveRows;
+    if (live === internal.length) {
+      // No removed rows: the positions are the live rows already.
+      if (this.metric === 'l2') for (let i = 0; i < internal.length; i++) internal[i] = 0 - internal[i]!;
+      return internal;
+    }
     const out = new Float32Array(live);
     let at = 0;
     snapshot.segments.forEach((segment, i) => {
