@@ -1,5 +1,14 @@
 import { fileURLToPath } from 'node:url';
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
+
+/**
+ * `npm run test:long` (scripts/test.mjs --long): the long cases only: test/long/ (the CLI's full
+ * suite, corpora of hundreds of MB on the GPU, a consumer installing the packed tarball, the soak)
+ * and the case tables that take their sizes from test/helpers.ts (NS: 100000 rows there; LONG: the
+ * spreading table's 200k-node graph).
+ */
+const long = process.env.HYBRID_SIMILARITY_LONG_TESTS === '1';
+const LONG_TABLES = ['test/index.test.ts', 'test/cosine.test.ts', 'test/spreading.test.ts', 'test/spreading-strategies.test.ts'];
 
 export default defineConfig({
   resolve: {
@@ -8,13 +17,23 @@ export default defineConfig({
     alias: { '#platform': fileURLToPath(new URL('./src/platform/node.ts', import.meta.url)) },
   },
   test: {
-    include: ['test/**/*.test.ts'],
+    include: long ? ['test/long/**/*.test.ts', ...LONG_TABLES] : ['test/**/*.test.ts'],
+    exclude: long ? configDefaults.exclude : [...configDefaults.exclude, 'test/long/**'],
     // Forked processes: Dawn's node module (GPU tests) has crashed inside worker threads.
     pool: 'forks',
+    // Two test files at a time on this 2-core machine (vitest's default is cores - 1 = 1): much of
+    // a file's time is waiting (GPU readbacks on lavapipe, child processes, Chromium).
+    maxWorkers: 2,
     testTimeout: 300_000,
     hookTimeout: 300_000,
-    // The JSON report is what .ci/run counts for its closing 'N passed, N failed' line.
+    // Warm-up off (the default is on): engines made for one case would each start workers and
+    // time both backends first (a second on lavapipe), and the router's first decisions are under
+    // test. test/warmup.test.ts clears it.
+    env: { HYBRID_SIMILARITY_WARMUP: '0' },
+    // A test's console output is shown when it fails, not otherwise.
+    silent: 'passed-only',
+    // The JSON reports are what .ci/run counts for its closing 'N passed, N failed' line.
     reporters: ['default', 'json'],
-    outputFile: { json: 'test-results/vitest.json' },
+    outputFile: { json: long ? 'test-results/vitest-long.json' : 'test-results/vitest.json' },
   },
 });

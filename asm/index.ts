@@ -1,9 +1,13 @@
 // The CPU kernels, compiled by AssemblyScript to one WASM-SIMD module (no GC runtime: the
 // TypeScript side owns the imported memory and passes byte addresses). See layout.ts.
 export { normalizeRows, normalizePanelRows, padRows, toPanels, findNonFinite } from './normalize';
-export { dotScores, cosineScores, dotMatrix, dotMatrixBlock } from './scores';
-export { selectTopK, sortHeap, searchTopK, searchTopKBatch } from './topk';
-export { quantizePanelRows, quantizeQuery, compactBounds, searchTopKCompact } from './compact';
+export { cosineScores, dotMatrix } from './scores';
+export { scoresF32, scoresF32Masked, blockScoresF32 } from './score-f32';
+export { scoresF16, scoresF16Masked, rowScoreF16, widenF16Panels, encodeF16Rows } from './score-f16';
+export { quantizeQuery16, scoresI8, scoresI8Masked, encodeI8Rows, widenI8Panels, i8RowSquares } from './score-i8';
+export { encodePrefilter, prefilterTopK, prefilterBounds } from './prefilter';
+export { selectTopK, selectMasked, sortHeap, topKRows, topKRowsBatch } from './topk';
+export { copyRows, copyRowMeta, fillU32, panelsToPacked, packedToPanels, checkF16 } from './copy';
 export { spreadStart, spreadHopPush, spreadHopPushSets, spreadHopPull, clearRows, sortNodes } from './spread';
 
 /** First byte the TypeScript allocator may use (after this module's static data). */

@@ -42,3 +42,62 @@ export function panelBytes(stride: i32): usize {
 export function panelRow(base: usize, row: i32, stride: i32): usize {
   return base + <usize>(row >> 2) * panelBytes(stride) + (<usize>(row & 3) << 4);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Stored precisions (src/store/dtype.ts mirrors these). Every layout is made of 16-byte chunks in
+// panels of 4 rows, chunk c of row 4p+i at panel + c * 64 + i * 16, so every scan reads one
+// sequential stream:
+//   f32: 4 floats per chunk, `stride` = dim rounded up to 4 (floats per row).
+//   f16: 8 IEEE binary16 values per chunk, `stride` = dim rounded up to 8 (halves per row).
+//   i8:  16 int8 values per chunk, `stride` = dim rounded up to 16 (bytes per row), plus per-row
+//        metadata (see score-i8.ts).
+// Padding values are zero in every layout, and zero padding changes no dot product, norm or
+// distance.
+
+/** Metric codes (src/store/metric.ts): kernels return internal scores, higher is better. */
+export const COSINE: i32 = 0;
+export const DOT: i32 = 1;
+/** l2: the internal score is minus the squared distance, so every heap keeps the highest. */
+export const L2: i32 = 2;
+
+/** Bytes of one panel (4 rows) of `chunks` 16-byte chunks per row. */
+@inline
+export function panelBytesOf(chunks: i32): usize {
+  return <usize>chunks << 6;
+}
+
+/** Address of the panel holding row `row` of a region whose rows have `chunks` chunks. */
+@inline
+export function panelOf(base: usize, row: i32, chunks: i32): usize {
+  return base + <usize>(row >> 2) * panelBytesOf(chunks);
+}
+
+/** 2^112: an IEEE binary16 value's bits moved into an f32 (widenF16) read 2^-112 times its value. */
+export const F16_SCALE: f32 = 5.192296858534828e33;
+
+/**
+ * Four binary16 values, sign-extended to i32 lanes (i32x4.extend_*_i16x8_s), as f32 values
+ * 2^-112 times their true value: the exponent and mantissa bits shifted into f32 position, the
+ * sign copies that land in the f32 exponent's top bits cleared. Exact for zero and every normal
+ * binary16 value (the stored rows hold no subnormals: encodeF16 flushes them), and the results
+ * are normal f32s, so no subnormal arithmetic follows.
+ */
+@inline
+export function widenF16(lanes: v128): v128 {
+  return v128.and(i32x4.shl(lanes, 13), i32x4.splat(0x8fffffff));
+}
+
+/** The 4-row nibble of panel p (0..7 within its 32-row word) of a row bitmap word. */
+@inline
+export function panelBits(word: u32, p: i32): u32 {
+  return (word >> (<u32>(p & 7) << 2)) & 15;
+}
+
+/** Whether any of the bitmap words covering rows [r0, r0 + count) (r0 a multiple of 32) is set. */
+@inline
+export function anyBits(mask: usize, r0: i32, count: i32): bool {
+  const first = <usize>(r0 >> 5) << 2;
+  const last = <usize>((r0 + count - 1) >> 5) << 2;
+  for (let w = first; w <= last; w += 4) if (load<u32>(mask + w) != 0) return true;
+  return false;
+}

@@ -110,13 +110,15 @@ function rowScale(from: usize, full: i32, left: i32, tailOut: usize): f32 {
                      max<f32>(f32x4.extract_lane(maxAbs, 2), f32x4.extract_lane(maxAbs, 3)));
   // NaN and Infinity propagate through abs and max (WASM's f32x4.max returns NaN for NaN).
   if (m - m != 0) nonFinite = true;
-  const scale = m > 0 && m - m == 0 ? pow2ScaleFor(m) : <f32>1;
+  const scale = m > 0 && m - m == 0 && scaleRows ? pow2ScaleFor(m) : <f32>1;
   v128.store(tailOut, f32x4.mul(tail, f32x4.splat(scale)));
   return scale;
 }
 
 /** Set by rowScale when a row holds NaN or Infinity; read and cleared by toPanels. */
 let nonFinite = false;
+/** Whether toPanels scales rows by a power of two (cosine rows; dot and l2 rows stay as given). */
+let scaleRows = true;
 
 /** Chunk c of a packed row times `f`, or its prepared tail chunk past the whole chunks. */
 @inline
@@ -126,7 +128,8 @@ function chunkOf(from: usize, c: i32, full: i32, f: v128, tail: usize): v128 {
 
 /**
  * Write `n` packed rows at `src` into a panel region as rows first .. first+n-1, padding each
- * row with zeros and scaling it by a power of two (see the top of this file), then zero the
+ * row with zeros and, when `scale` is 1, scaling it by a power of two (see the top of this file:
+ * for rows that are normalised or only compared by angle), then zero the
  * unused row slots of the last panel touched. Whole panels are written 4 rows at a time, so the
  * stores fill each 64-byte line in order (one sequential write stream); rows of a partly filled
  * panel are written one by one. `scratch` holds 4 f32x4 (the rows' tail chunks).
@@ -134,8 +137,9 @@ function chunkOf(from: usize, c: i32, full: i32, f: v128, tail: usize): v128 {
  * then locates it with findNonFinite and discards what was written), else 0.
  */
 export function toPanels(src: usize, n: i32, dim: i32, panels: usize, first: i32, stride: i32,
-                         scratch: usize): i32 {
+                         scratch: usize, scale: i32): i32 {
   nonFinite = false;
+  scaleRows = scale != 0;
   const full = dim >> 2;
   const chunks = stride >> 2;
   const left = dim & 3;

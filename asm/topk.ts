@@ -6,8 +6,10 @@
 //
 // Heap state per query: scores f32[k] at `hs`, indices u32[k] at `hi`, current size u32 at `state`.
 
-import { dotScores, dotMatrixBlock } from './scores';
-import { panelBytes } from './layout';
+import { anyBits, panelBytesOf } from './layout';
+import { scoresF32, scoresF32Masked, blockScoresF32 } from './score-f32';
+import { scoresF16, scoresF16Masked } from './score-f16';
+import { scoresI8, scoresI8Masked } from './score-i8';
 
 /** a is worse than b: lower score, or equal score and higher index. */
 @inline
@@ -113,45 +115,91 @@ export function sortHeap(hs: usize, hi: usize, size: u32): void {
 }
 
 /**
- * Top-k of one padded normalised query over rows 0 .. n-1 of a panel region. `scratch` holds
- * `blockRows` floats (a multiple of 4). Leaves the result sorted in (hs, hi); returns its
- * length min(k, n).
+ * Offer scores[i] for i in 0 .. count-1 whose bit i is set in the bitmap words at `mask` (rows
+ * with a clear bit are never offered, whatever their score).
  */
-export function searchTopK(query: usize, panels: usize, n: i32, stride: i32, k: u32,
-                           hs: usize, hi: usize, state: usize,
-                           scratch: usize, blockRows: i32): u32 {
-  const bytes = panelBytes(stride);
-  store<u32>(state, 0);
-  for (let r0 = 0; r0 < n; r0 += blockRows) {
-    const count = min<i32>(blockRows, n - r0);
-    dotScores(query, panels + <usize>(r0 >> 2) * bytes, count, stride, scratch);
-    selectTopK(scratch, count, <u32>r0, k, hs, hi, state);
+export function selectMasked(scores: usize, count: i32, base: u32, k: u32,
+                             hs: usize, hi: usize, state: usize, mask: usize): void {
+  let size = load<u32>(state);
+  for (let w = 0; w < count; w += 32) {
+    let bits = load<u32>(mask + (<usize>(w >> 5) << 2));
+    if (w + 32 > count) bits &= (<u32>1 << <u32>(count - w)) - 1;
+    while (bits != 0) {
+      const i = w + <i32>ctz(bits);
+      bits &= bits - 1;
+      size = heapOffer(hs, hi, size, k, load<f32>(scores + (<usize>i << 2)), base + <u32>i);
+    }
   }
-  const size = load<u32>(state);
-  sortHeap(hs, hi, size);
-  return size;
+  store<u32>(state, size);
+}
+
+/** Rows per block of the fused top-k: 256 scores (1 KiB of scratch) stay in L1. */
+const BLOCK: i32 = 256;
+
+/** Scores of rows [r0, r0 + count) of a segment into `out` (masked: only panels with set bits). */
+@inline
+function blockScores(dtype: i32, code: i32, query: usize, query16: usize, info: usize, rows: usize, meta: usize,
+                     r0: i32, count: i32, stride: i32, out: usize, mask: usize): void {
+  if (dtype == 0) {
+    const at = rows + <usize>(r0 >> 2) * panelBytesOf(stride >> 2);
+    if (mask != 0) scoresF32Masked(code, query, at, count, stride, out, mask);
+    else scoresF32(code, query, at, count, stride, out);
+  } else if (dtype == 1) {
+    const at = rows + <usize>(r0 >> 2) * panelBytesOf(stride >> 3);
+    if (mask != 0) scoresF16Masked(code, query, at, count, stride, out, mask);
+    else scoresF16(code, query, at, count, stride, out);
+  } else {
+    const at = rows + <usize>(r0 >> 2) * panelBytesOf(stride >> 4);
+    const m = meta + (<usize>(r0 >> 2) << 5);
+    if (mask != 0) scoresI8Masked(code, query16, info, at, m, count, stride, out, mask);
+    else scoresI8(code, query16, info, at, m, count, stride, out);
+  }
 }
 
 /**
- * Top-k of `m` padded normalised queries over rows 0 .. n-1 of a panel region, in one pass over
- * the corpus. Heaps for query q at hs + q*k*4, hi + q*k*4, states + q*4. `scratch` holds
- * m * blockRows floats (blockRows a multiple of 4).
+ * Offer the scores of rows 0 .. n-1 of one segment (those with a set bit in `mask`, when
+ * mask != 0) to the heap (hs, hi, state) as positions base + row, scoring 256 rows at a time into
+ * `scratch`; the heap persists across calls (the caller resets and sorts it). `dtype` 0 = f32
+ * rows (code = metric; query: padded f32), 1 = f16 (code = variant, see score-f16.ts), 2 = i8
+ * (code = metric; query16/info from quantizeQuery16, meta = the rows' metadata).
  */
-export function searchTopKBatch(queries: usize, m: i32, panels: usize, n: i32, stride: i32, k: u32,
-                                hs: usize, hi: usize, states: usize,
-                                scratch: usize, blockRows: i32): void {
-  const bytes = panelBytes(stride);
-  const heapBytes = <usize>k << 2;
-  for (let q = 0; q < m; q++) store<u32>(states + (<usize>q << 2), 0);
-  for (let r0 = 0; r0 < n; r0 += blockRows) {
-    const count = min<i32>(blockRows, n - r0);
-    dotMatrixBlock(queries, m, panels + <usize>(r0 >> 2) * bytes, count, stride, scratch, blockRows);
-    for (let q = 0; q < m; q++) {
-      selectTopK(scratch + <usize>q * (<usize>blockRows << 2), count, <u32>r0, k,
-                 hs + <usize>q * heapBytes, hi + <usize>q * heapBytes, states + (<usize>q << 2));
+export function topKRows(dtype: i32, code: i32, query: usize, query16: usize, info: usize,
+                         rows: usize, meta: usize, n: i32, stride: i32, base: u32, mask: usize, k: u32,
+                         hs: usize, hi: usize, state: usize, scratch: usize): void {
+  for (let r0 = 0; r0 < n; r0 += BLOCK) {
+    const count = min<i32>(BLOCK, n - r0);
+    if (mask != 0) {
+      if (!anyBits(mask, r0, count)) continue;
+      const words = mask + (<usize>(r0 >> 5) << 2);
+      blockScores(dtype, code, query, query16, info, rows, meta, r0, count, stride, scratch, words);
+      selectMasked(scratch, count, base + <u32>r0, k, hs, hi, state, words);
+    } else {
+      blockScores(dtype, code, query, query16, info, rows, meta, r0, count, stride, scratch, 0);
+      selectTopK(scratch, count, base + <u32>r0, k, hs, hi, state);
     }
   }
-  for (let q = 0; q < m; q++) {
-    sortHeap(hs + <usize>q * heapBytes, hi + <usize>q * heapBytes, load<u32>(states + (<usize>q << 2)));
+}
+
+/**
+ * topKRows for `m` padded f32 queries (`stride` floats apart) over f32 rows, in one pass over the
+ * rows: blocks of `blockRows` rows (a multiple of 32, sized by the caller to stay in L2) scored
+ * for every query (blockScoresF32), then offered to query q's heap at hs + q*k*4, hi + q*k*4,
+ * states + q*4. `scratch` holds m * blockRows floats.
+ */
+export function topKRowsBatch(metric: i32, queries: usize, m: i32, rows: usize, n: i32, stride: i32,
+                              base: u32, mask: usize, k: u32, hs: usize, hi: usize, states: usize,
+                              scratch: usize, blockRows: i32): void {
+  const bytes = panelBytesOf(stride >> 2);
+  const heapBytes = <usize>k << 2;
+  for (let r0 = 0; r0 < n; r0 += blockRows) {
+    const count = min<i32>(blockRows, n - r0);
+    if (mask != 0 && !anyBits(mask, r0, count)) continue;
+    blockScoresF32(metric, queries, m, rows + <usize>(r0 >> 2) * bytes, count, stride, scratch, blockRows);
+    for (let q = 0; q < m; q++) {
+      const s = scratch + <usize>q * (<usize>blockRows << 2);
+      const h = <usize>q * heapBytes;
+      if (mask != 0) selectMasked(s, count, base + <u32>r0, k, hs + h, hi + h, states + (<usize>q << 2), mask + (<usize>(r0 >> 5) << 2));
+      else selectTopK(s, count, base + <u32>r0, k, hs + h, hi + h, states + (<usize>q << 2));
+    }
   }
 }

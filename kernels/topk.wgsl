@@ -1,13 +1,17 @@
 // Partial top-k: for each query (workgroup_id.y) and each block of BLOCK consecutive scores
-// (workgroup_id.x), the K best (score, row) pairs of the block, best first, ties to the lower
-// row; only these blocks * K candidates go back to the CPU, which merges them. The block's
-// scores are loaded once into workgroup memory (adjacent invocations, adjacent scores); then K
-// rounds each find the best remaining entry by a tree over the invocations and mark it taken.
-// Blocks with fewer than K rows pad their list with row 0xffffffff.
+// (workgroup_id.x), the K best (score, position) pairs of the block, best first, ties to the lower
+// position; only these blocks * K candidates go back to the CPU, which merges them. Scores are
+// internal (higher is better, any finite value). The block's scores are loaded once into workgroup
+// memory as order-preserving u32 keys (adjacent invocations, adjacent scores; -0 counts as +0, as
+// f32 comparison does), with key 0 for rows outside the block or, when MASKED, rows whose bit in
+// `mask` is clear, and for entries already taken; then K rounds each find the best remaining entry
+// by a tree over the invocations and take it. Blocks with fewer than K eligible rows pad their list
+// with position 0xffffffff.
 
 override WG: u32 = 64u;
 override BLOCK: u32 = 1024u;
 override K: u32 = 10u;
+override MASKED: bool = false;
 
 struct Params {
   rows: u32,          // N: scores per query
@@ -17,19 +21,27 @@ struct Params {
 }
 
 @group(0) @binding(0) var<storage, read> scores: array<f32>;
-@group(0) @binding(1) var<storage, read_write> candidates: array<vec2<u32>>;  // (bits of score, row)
+@group(0) @binding(1) var<storage, read_write> candidates: array<vec2<u32>>;  // (bits of score, position)
 @group(0) @binding(2) var<uniform> params: Params;
+@group(0) @binding(3) var<storage, read> mask: array<u32>;  // bit p: position p may be returned
 
-var<workgroup> block: array<f32, BLOCK>;
-var<workgroup> bestScore: array<f32, WG>;
+var<workgroup> block: array<u32, BLOCK>;
+var<workgroup> bestKey: array<u32, WG>;
 var<workgroup> bestIndex: array<u32, WG>;
 
-const TAKEN: f32 = -3.0;  // below every cosine
 const NONE: u32 = 0xffffffffu;
 
-/** (sa, ia) ranks before (sb, ib): higher score, or equal score and lower index. */
-fn better(sa: f32, ia: u32, sb: f32, ib: u32) -> bool {
-  return sa > sb || (sa == sb && ia < ib);
+/** An f32 as a u32 that sorts like it (finite values; -0 as +0), never 0. */
+fn orderKey(x: f32) -> u32 {
+  var bits = bitcast<u32>(x);
+  if (bits == 0x80000000u) { bits = 0u; }
+  if ((bits & 0x80000000u) != 0u) { return ~bits; }
+  return bits | 0x80000000u;
+}
+
+/** (ka, ia) ranks before (kb, ib): larger key, or equal key and lower index. */
+fn better(ka: u32, ia: u32, kb: u32, ib: u32) -> bool {
+  return ka > kb || (ka == kb && ia < ib);
 }
 
 @compute @workgroup_size(WG)
@@ -39,22 +51,27 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) group: v
   let count = min(BLOCK, params.rows - first);
   let source = query * params.rows + first;
   for (var i = t; i < BLOCK; i += WG) {
-    if (i < count) { block[i] = scores[source + i]; } else { block[i] = TAKEN; }
+    var key = 0u;
+    if (i < count) {
+      let position = first + i;
+      if (!MASKED || ((mask[position >> 5u] >> (position & 31u)) & 1u) != 0u) { key = orderKey(scores[source + i]); }
+    }
+    block[i] = key;
   }
   workgroupBarrier();
   let out = ((params.queryBase + query) * params.blocks + group.x) * K;
   for (var round = 0u; round < K; round++) {
-    var s = TAKEN;
+    var k = 0u;
     var index = NONE;
     for (var i = t; i < count; i += WG) {
-      if (block[i] > TAKEN && better(block[i], i, s, index)) { s = block[i]; index = i; }
+      if (block[i] != 0u && better(block[i], i, k, index)) { k = block[i]; index = i; }
     }
-    bestScore[t] = s;
+    bestKey[t] = k;
     bestIndex[t] = index;
     workgroupBarrier();
     for (var span = WG / 2u; span >= 1u; span >>= 1u) {
-      if (t < span && better(bestScore[t + span], bestIndex[t + span], bestScore[t], bestIndex[t])) {
-        bestScore[t] = bestScore[t + span];
+      if (t < span && better(bestKey[t + span], bestIndex[t + span], bestKey[t], bestIndex[t])) {
+        bestKey[t] = bestKey[t + span];
         bestIndex[t] = bestIndex[t + span];
       }
       workgroupBarrier();
@@ -62,10 +79,10 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) group: v
     let winner = bestIndex[0];
     if (t == 0u) {
       if (winner == NONE) {
-        candidates[out + round] = vec2<u32>(bitcast<u32>(TAKEN), NONE);
+        candidates[out + round] = vec2<u32>(0u, NONE);
       } else {
-        candidates[out + round] = vec2<u32>(bitcast<u32>(bestScore[0]), first + winner);
-        block[winner] = TAKEN;
+        candidates[out + round] = vec2<u32>(bitcast<u32>(scores[source + winner]), first + winner);
+        block[winner] = 0u;
       }
     }
     workgroupBarrier();

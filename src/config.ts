@@ -13,7 +13,7 @@ export interface BatchingConfig {
   targetBatchSize: number;
 }
 
-/** The engine's configuration (DESIGN.md, "The router"); every field has a default. */
+/** The engine's configuration (README, "Config"); every field has a default. */
 export interface HybridConfig {
   /** Smallest batch sent to the GPU (default 64). */
   gpuMinBatchSize: number;
@@ -45,7 +45,10 @@ export interface HybridConfig {
   offMainThread: boolean;
   /** Merge concurrent searches (default false). */
   batching: false | BatchingConfig;
-  /** Compile and warm kernels at start (default true). */
+  /**
+   * Warm up in createHybrid (default true): start the worker threads, run every kernel (compiling
+   * GPU pipelines) and, with a GPU, give the router a first speedup estimate; see warmup().
+   */
   warmup: boolean;
 }
 
@@ -55,7 +58,7 @@ function defaultThreads(): number {
   return typeof cores === 'number' && cores >= 1 ? cores : 1;
 }
 
-/** The defaults of DESIGN.md. */
+/** The defaults (README, "Config"). */
 export function defaultConfig(): HybridConfig {
   return {
     gpuMinBatchSize: 64,

@@ -1,5 +1,5 @@
 import { availableCores, environment, platformName, threadsSupported } from '#platform';
-import type { Backend, BackendChoice, BackendKind, Corpus, IndexDtype } from './backend.js';
+import type { Backend, BackendChoice, BackendKind } from './backend.js';
 import { resolveConfig, type HybridConfig } from './config.js';
 import { configFromEnv } from './config-sources.js';
 import { CpuBackend } from './cpu/cpu-backend.js';
@@ -9,26 +9,35 @@ import { GpuError, HybridError } from './errors.js';
 import { acquireDevice, findGpu } from './gpu/device.js';
 import type { GpuInfo } from './gpu/info.js';
 import { GpuBackend } from './gpu/gpu-backend.js';
+import { logTo, silent, type Log, type Logger } from './logger.js';
 import { isUnhealthy, NO_HISTORY, routeCall } from './router.js';
 import { OPERATIONS, Telemetry, type MetricFamily, type Operation, type TelemetrySnapshot } from './telemetry.js';
 import {
   assertDim, assertFloat32Array, assertNonEmpty, assertQuery, assertRows,
-  backendOption, dtypeOption, optionsObject,
+  backendOption, dtypeOption, metricOption, optionsObject,
 } from './validate.js';
-import { VectorIndex } from './vector-index.js';
-import type { FlushReason } from './batcher.js';
+import { VectorIndex, type IndexHost } from './store/vector-index.js';
+import { storeLimits } from './store/limits.js';
+import { IndexLoader, type LoadTarget } from './store/index-file.js';
+import { decodeIndex } from './store/format/decode.js';
+import type { FileSource } from './store/format/types.js';
+import type { CorpusView, IndexDtype, Key, Metric, Selection } from './store/types.js';
 import { Graph, type GraphInput } from './spreading/graph.js';
 import { resolveSpreadOptions, type ResolvedSpreadOptions, type SeedSet, type SpreadOptions } from './spreading/options.js';
 import { columnsFor, stageSeeds } from './spreading/seeds.js';
 import { estimatedWork } from './spreading/strategy.js';
 import type { SpreadJob } from './spreading/types.js';
 import { ResultVerifier } from './verify.js';
+import { warmUp, type WarmupHost, type WarmupReport } from './warmup.js';
 
 /** Out-of-memory retries on the GPU (each with halved chunks) before the CPU answers. */
 const OUT_OF_MEMORY_RETRIES = 3;
 
-/** What `createHybrid` accepts: any config field, plus the WebGPU `GPU` to use (null: CPU only). */
-export type HybridOptions = Partial<HybridConfig> & { gpu?: unknown };
+/**
+ * What `createHybrid` accepts: any config field, plus the WebGPU `GPU` to use (null: CPU only)
+ * and a `logger` for the engine's messages (without one the library writes nothing).
+ */
+export type HybridOptions = Partial<HybridConfig> & { gpu?: unknown; logger?: Logger };
 
 /** Options of the one-shot cosine calls. */
 export interface CosineOptions {
@@ -38,9 +47,13 @@ export interface CosineOptions {
 }
 
 /** Options of `createIndex`. */
-export interface IndexOptions {
+export interface IndexOptions<K extends Key = Key> {
   dim: number;
-  /** Storage of the GPU copy; the CPU always keeps f32 (default 'f32'). */
+  /** One key per row (non-negative safe integers, or strings), unique; default 0, 1, 2, ... */
+  keys?: ArrayLike<K>;
+  /** How rows are compared (default 'cosine'; 'l2' is the squared distance, smaller is better). */
+  metric?: Metric;
+  /** The precision rows are stored and scanned in, on both backends (default 'f32'). */
   dtype?: IndexDtype;
 }
 
@@ -59,8 +72,10 @@ export interface EngineInfo {
     sharedMemory: boolean;
     /** Whether large CPU calls run in workers only, leaving this thread free. */
     offMainThread: boolean;
-    /** Bytes of WASM linear memory reserved now. */
+    /** Bytes of WASM linear memory reserved now, over every memory. */
     memoryBytes: number;
+    /** WASM memories in use (an index larger than one 4 GiB memory spreads over several). */
+    memoryRegions: number;
   };
   /** The device in use, or null when the engine runs on the CPU only. */
   gpu: GpuInfo | null;
@@ -86,9 +101,11 @@ export class HybridEngine {
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly graphs = new Set<Graph>();
   private disposed = false;
+  /** Where messages go (createHybrid's `logger`). */
+  private readonly log: Log;
 
   /** @internal use createHybrid */
-  constructor(config: HybridConfig, memory: CpuMemory, gpu: GpuBackend | null, gpuSource: GPU | null = null) {
+  constructor(config: HybridConfig, memory: CpuMemory, gpu: GpuBackend | null, gpuSource: GPU | null = null, log: Log = silent) {
     this.config = config;
     this.memory = memory;
     this.cpu = new CpuBackend(memory, cpuThreading(config, memory));
@@ -96,6 +113,7 @@ export class HybridEngine {
     this.gpuSource = gpuSource;
     this.telemetry = new Telemetry(config.performanceWindowSize, config.telemetryEnabled);
     this.verifier = new ResultVerifier(memory);
+    this.log = log;
   }
 
   /** Processor and memory details. */
@@ -110,11 +128,50 @@ export class HybridEngine {
         threads: this.cpu.threads,
         sharedMemory: this.memory.shared,
         offMainThread: this.cpu.offMainThreadActive,
-        memoryBytes: this.memory.arena.memoryBytes,
+        memoryBytes: this.memory.regions.memoryBytes,
+        memoryRegions: this.memory.regions.regions.length,
       },
       gpu: this.gpu ? structuredClone(this.gpu.info) : null,
     };
   }
+
+  /**
+   * Warm up before serving: start the CPU worker threads, run every kernel (on a GPU: compile its
+   * pipelines), run each live index's calls on every backend (its GPU copy uploaded, the memory
+   * a first call needs touched), and, with a GPU, time both backends over size classes so the
+   * router starts with a speedup estimate. Resolves with what it did and how long it took (also
+   * `stats().warmup`). `warmup: true` (the default) does it once in createHybrid; call this after
+   * building indexes. Its calls are not counted in stats(); nor are calls made while it runs.
+   */
+  async warmup(): Promise<WarmupReport> {
+    this.assertLive();
+    return this.track(this.warmupFor('warmup()'));
+  }
+
+  /** @internal warm-up run by createHybrid (config.warmup) or warmup() */
+  async warmupFor(trigger: WarmupReport['trigger']): Promise<WarmupReport> {
+    const report = await warmUp(this.warmupHost, trigger, this.telemetry.warmup);
+    this.telemetry.warmup = report;
+    return report;
+  }
+
+  /** What warm-up (warmup.ts) reaches: the public calls, and the few things they cannot do. */
+  private readonly warmupHost: WarmupHost = {
+    engine: this,
+    indexes: () => [...this.indexes],
+    gpu: () => this.gpu !== null && !this.gpu.lost,
+    f16: () => this.gpu?.info.f16Storage === true,
+    routerMeasures: () => this.telemetry.enabled && !this.config.forceCpuMode,
+    batching: () => this.config.batching !== false,
+    startWorkers: async () => {
+      const pool = this.cpu.pool;
+      if (!pool) return 0;
+      await pool.start();
+      return this.cpu.pool ? pool.size : 0;
+    },
+    estimating: (on) => { this.telemetry.estimateOnly = on; },
+    log: (level, message) => this.log(level, message),
+  };
 
   /** Calls, failures and latency percentiles per operation and backend; decisions by reason. */
   stats(): TelemetrySnapshot {
@@ -172,25 +229,67 @@ export class HybridEngine {
         { verify: (scores) => this.verifier.oneShot(q!, v!, scores) })));
   }
 
-  /** A resident index over `vectors` (N x dim, may be empty), normalised once. */
-  async createIndex(vectors: Float32Array, options: IndexOptions): Promise<VectorIndex> {
+  /**
+   * A resident index over `vectors` (N x dim, may be empty), with the caller's keys (or 0, 1,
+   * 2, ...), compared by `metric`, stored as `dtype`.
+   */
+  async createIndex(vectors: Float32Array, options: IndexOptions<number> & { keys?: undefined }): Promise<VectorIndex<number, true>>;
+  async createIndex(vectors: Float32Array, options: IndexOptions<string> & { keys: ArrayLike<string> }): Promise<VectorIndex<string, false>>;
+  async createIndex(vectors: Float32Array, options: IndexOptions<number> & { keys: ArrayLike<number> }): Promise<VectorIndex<number, false>>;
+  async createIndex<K extends Key>(vectors: Float32Array, options: IndexOptions<K>): Promise<VectorIndex<K>>;
+  async createIndex<K extends Key>(vectors: Float32Array, options: IndexOptions<K>): Promise<VectorIndex<K>> {
     this.assertLive();
-    const opts = optionsObject<IndexOptions>(options, ['dim', 'dtype']);
+    if (options === undefined) throw new HybridError('INVALID_ARGUMENT', 'options.dim is required', 'dim');
+    if (arguments.length > 2) {
+      throw new HybridError('INVALID_ARGUMENT', `createIndex(vectors, { dim, keys, metric, dtype }) takes 2 arguments, got ${arguments.length}`, 'arguments');
+    }
+    const opts = optionsObject<IndexOptions<K>>(options, ['dim', 'keys', 'metric', 'dtype']);
     assertDim(opts.dim);
     const dim = opts.dim;
     const dtype = dtypeOption(opts.dtype);
+    const metric = metricOption(opts.metric);
     assertFloat32Array(vectors, 'vectors');
     assertRows(vectors, dim, 'vectors');
-    const corpus = this.memory.createCorpus(dim, dtype);
+    const keys = opts.keys;
+    const keyKind = keys === undefined ? 'default' as const
+      : (keys as ArrayLike<unknown>).length > 0 ? (typeof (keys as ArrayLike<unknown>)[0] === 'string' ? 'string' as const : 'number' as const)
+        : 'undecided' as const;
+    const index = new VectorIndex<K>(this.indexHost, { dim, metric, dtype, keyKind });
+    this.indexes.add(index as unknown as VectorIndex);
     try {
-      corpus.append(vectors, 'vectors');
+      await index.add(vectors, keys === undefined ? undefined : { keys });
     } catch (error) {
-      corpus.dispose();
+      index.dispose();
       throw error;
     }
-    const index = new VectorIndex(this.indexHost, corpus);
-    this.indexes.add(index);
     return index;
+  }
+
+  /**
+   * An index saved by `index.save` or `index.toBytes` (docs/FORMAT.md), from a path (Node), a
+   * Uint8Array, an ArrayBuffer, a Blob or a ReadableStream of bytes: read in bounded pieces
+   * straight into the index's segments, every checksum verified before the index exists. It
+   * answers every call with the same bits as the index saved. A bad file is INVALID_FILE (saying
+   * what is wrong) and a failing read IO_ERROR; either way nothing changes in the engine.
+   */
+  async loadIndex(source: FileSource): Promise<VectorIndex> {
+    this.assertLive();
+    if (arguments.length > 1) throw new HybridError('INVALID_ARGUMENT', `loadIndex(source) takes 1 argument, got ${arguments.length}`, 'arguments');
+    let index: VectorIndex | null = null;
+    let target: LoadTarget | null = null;
+    const loader = new IndexLoader({
+      begin: (header) => {
+        index = new VectorIndex(this.indexHost, { dim: header.dim, metric: header.metric, dtype: header.dtype, keyKind: header.keyKind });
+        target = index.loadTarget(() => this.indexes.add(index!));
+        return target.begin(header);
+      },
+      openSegment: (rows) => target!.openSegment(rows),
+      adopt: (segment) => target!.adopt(segment),
+      commit: (nextKey) => target!.commit(nextKey),
+      abort: () => target?.abort(),
+    });
+    await this.track(decodeIndex(source, loader));
+    return index!;
   }
 
   /**
@@ -210,7 +309,7 @@ export class HybridEngine {
   }
 
   /**
-   * Spread activation from one seed set (DESIGN.md's rule, level-synchronous, deterministic):
+   * Spread activation from one seed set (the rule in README, "Activation spreading"; level-synchronous, deterministic):
    * the total activation of every node after up to maxHops hops.
    */
   async spreadActivation(graph: Graph, options: SpreadOptions & { seeds: SeedSet }): Promise<Float32Array> {
@@ -299,25 +398,28 @@ export class HybridEngine {
   }
 
   /** What an index needs from the engine (kept off the public surface). */
-  private readonly indexHost = {
+  private readonly indexHost: IndexHost = {
     assertLive: () => this.assertLive(),
     track: <T>(promise: Promise<T>) => this.track(promise),
-    stage: (input: Float32Array, dim: number, argument: string) => this.memory.stageQueries(input, dim, argument),
-    join: (blocks: StagedRows[]) => this.memory.joinRows(blocks),
+    regions: () => this.memory.regions,
+    stage: (input, dim, argument, normalize) => this.memory.stageQueries(input, dim, argument, normalize),
+    join: (blocks) => this.memory.joinRows(blocks),
     batching: () => this.config.batching,
-    recordBatch: (size: number, waitsMs: number[], reason: FlushReason) => this.telemetry.recordBatch(size, waitsMs, reason),
-    search: (index: VectorIndex, method: string, queries: StagedRows, k: number, requested: BackendChoice) =>
-      this.run('cosine', method, queries.rows * index.corpus.rows, requested,
-        (backend) => backend.corpusTopK(index.corpus, queries, Math.min(k, index.corpus.rows)),
-        { corpus: index.corpus, verify: (results) => this.verifier.topK(index.corpus, queries, results) }),
-    scores: (index: VectorIndex, query: StagedRows, requested: BackendChoice) =>
-      this.run('cosine', 'scores', index.corpus.rows, requested,
-        (backend) => backend.corpusScores(index.corpus, query),
-        { corpus: index.corpus, verify: (scores) => this.verifier.corpusScores(index.corpus, query, scores) }),
+    recordBatch: (size, waitsMs, reason) => this.telemetry.recordBatch(size, waitsMs, reason),
+    topK: (method: string, view: CorpusView, queries: StagedRows, k: number, selection: Selection, requested: BackendChoice) =>
+      this.run('cosine', method, queries.rows * selection.passing, requested,
+        (backend) => backend.storeTopK(view, queries, k, selection),
+        { corpus: view, verify: (results) => this.verifier.topK(view, queries, results) }),
+    scores: (view: CorpusView, query: StagedRows, requested: BackendChoice) =>
+      this.run('cosine', 'scores', view.rows, requested,
+        (backend) => backend.storeScores(view, query),
+        { corpus: view, verify: (scores) => this.verifier.corpusScores(view, query, scores) }),
+    releaseSegments: (ids: number[]) => {
+      this.gpu?.releaseSegments(ids);
+      this.cpu.releaseSegments();
+    },
     released: (index: VectorIndex) => {
       this.indexes.delete(index);
-      this.gpu?.releaseCorpus(index.corpus);
-      this.cpu.releaseCorpus();
     },
   };
 
@@ -341,7 +443,7 @@ export class HybridEngine {
    */
   private async run<T>(operation: Operation, method: string, batchSize: number,
     requested: BackendChoice, work: (backend: Backend) => Promise<T>,
-    options: { corpus?: Corpus; verify?: (result: T) => boolean } = {}): Promise<T> {
+    options: { corpus?: CorpusView; verify?: (result: T) => boolean } = {}): Promise<T> {
     const telemetry = this.telemetry;
     const view = telemetry.enabled ? telemetry.view(operation) : NO_HISTORY;
     const now = performance.now();
@@ -364,7 +466,7 @@ export class HybridEngine {
         if (requested === 'gpu') {
           telemetry.recordDecision(operation, method, 'gpu', decision.reason, batchSize);
           throw new GpuError('out-of-memory',
-            `the index (${corpus.rows} rows of ${corpus.dim}) does not fit the GPU memory budget ` +
+            `the index (${corpus.rows} rows of ${corpus.dim}, ${corpus.dtype}) does not fit the GPU memory budget ` +
             `(${this.gpu!.info.memoryBudgetBytes} bytes, vramSafetyMargin ${this.config.vramSafetyMargin})`);
         }
         decision = { backend: 'cpu', reason: 'over-gpu-budget' };
@@ -438,7 +540,7 @@ export class HybridEngine {
     if (!probe && now - this.lastReacquire < this.config.gpuRecoveryMs) return;
     this.lastReacquire = now;
     try {
-      const context = await acquireDevice(this.gpuSource, this.config, true);
+      const context = await acquireDevice(this.gpuSource, this.config, true, this.log);
       if (!context) return;
       this.gpu = new GpuBackend(context, this.memory, this.config);
       await old.dispose().catch(() => undefined);
@@ -465,11 +567,11 @@ function cpuThreading(config: HybridConfig, memory: CpuMemory) {
   if (!memory.shared) return { pool: null, offMainThread: false };
   const workers = config.offMainThread ? config.cpuThreads : config.cpuThreads - 1;
   if (workers < 1) return { pool: null, offMainThread: false };
-  return { pool: new CpuPool(memory.module, memory.arena.memory, workers), offMainThread: config.offMainThread };
+  const pool = new CpuPool(memory.module, memory.regions.regions.map((r) => ({ id: r.id, memory: r.memory })), workers);
+  memory.regions.onRegion((region) => pool.addRegion({ id: region.id, memory: region.memory }));
+  return { pool, offMainThread: config.offMainThread };
 }
 
-/** The host interface VectorIndex calls back into. */
-export type IndexHost = HybridEngine['indexHost'];
 
 /**
  * Create an engine. `gpu: null` runs on the CPU only. Config fields are checked: an unknown
@@ -479,7 +581,8 @@ export async function createHybrid(options: HybridOptions = {}): Promise<HybridE
   if (typeof options !== 'object' || options === null) {
     throw new HybridError('INVALID_CONFIG', 'createHybrid options must be an object', 'options');
   }
-  const { gpu, ...fields } = options;
+  const { gpu, logger, ...fields } = options;
+  const log = logTo(logger);
   const env = environment();
   // Environment overrides apply last (README lists them).
   const overrides: Record<string, unknown> = { ...fields, ...(env ? configFromEnv(env) : {}) };
@@ -489,19 +592,22 @@ export async function createHybrid(options: HybridOptions = {}): Promise<HybridE
   if (gpu !== undefined && gpu !== null && typeof gpu !== 'object') {
     throw new HybridError('INVALID_CONFIG', 'config.gpu must be a WebGPU GPU object or null', 'gpu');
   }
-  const memory = await CpuMemory.create(wantsPool(config));
+  const memory = await CpuMemory.create(wantsPool(config), { ...storeLimits.regions });
   let gpuBackend: GpuBackend | null = null;
   let found: GPU | null = null;
   if (!config.forceCpuMode) {
-    found = await findGpu(gpu);
+    found = await findGpu(gpu, log);
     try {
       // A GPU passed in is used whatever it is; one found by ourselves only if it is hardware.
-      const context = found ? await acquireDevice(found, config, gpu !== undefined) : null;
+      const context = found ? await acquireDevice(found, config, gpu !== undefined, log) : null;
       if (context) gpuBackend = new GpuBackend(context, memory, config);
-    } catch {
+    } catch (error) {
       // No usable device (requestAdapter/requestDevice refused): the CPU answers everything.
+      log('debug', `GPU: no device (${error instanceof Error ? error.message : String(error)}); CPU only`);
       gpuBackend = null;
     }
   }
-  return new HybridEngine(config, memory, gpuBackend, gpuBackend ? (found as GPU) : null);
+  const engine = new HybridEngine(config, memory, gpuBackend, gpuBackend ? (found as GPU) : null, log);
+  if (config.warmup) await engine.warmupFor('createHybrid');
+  return engine;
 }

@@ -9,7 +9,10 @@ export type HybridErrorCode =
   | 'DISPOSED'
   | 'GPU_UNAVAILABLE'
   | 'OUT_OF_MEMORY'
-  | 'GPU_FAILED';
+  | 'DUPLICATE_KEY'
+  | 'GPU_FAILED'
+  | 'INVALID_FILE'
+  | 'IO_ERROR';
 
 /** The error every public call throws for bad input or misuse; `code` says which kind. */
 export class HybridError extends Error {
@@ -17,8 +20,12 @@ export class HybridError extends Error {
   /** The argument or config field the error is about, when there is one. */
   readonly argument: string | undefined;
 
-  constructor(code: HybridErrorCode, message: string, argument?: string) {
-    super(message);
+  /**
+   * `cause`: the error this one reports (IO_ERROR: the file system's own error, with its `code`
+   * such as 'ENOENT').
+   */
+  constructor(code: HybridErrorCode, message: string, argument?: string, options?: { cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'HybridError';
     this.code = code;
     this.argument = argument;

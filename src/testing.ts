@@ -4,6 +4,7 @@ import type { WasmArena } from './cpu/arena.js';
 import type { CpuMemory } from './cpu/cpu-memory.js';
 import type { GpuBackend } from './gpu/gpu-backend.js';
 import type { CpuBackend } from './cpu/cpu-backend.js';
+import { DEFAULT_STORE_LIMITS, storeLimits, type StoreLimits } from './store/limits.js';
 
 /** The engine's WASM arena (memory growth, live blocks, poisoning). */
 export function arenaOf(engine: HybridEngine): WasmArena {
@@ -33,4 +34,18 @@ export function memoryOf(engine: HybridEngine): CpuMemory {
 /** The engine's CPU backend (its worker pool, the pool's work threshold). */
 export function cpuOf(engine: HybridEngine): CpuBackend {
   return (engine as unknown as { cpu: CpuBackend }).cpu;
+}
+
+/**
+ * Change the store's sizes for engines and indexes created from now on (small segments and
+ * memories make tests cross every boundary); `resetStoreLimits` restores the defaults.
+ */
+export function setStoreLimits(limits: Partial<Omit<StoreLimits, 'regions'>> & { regions?: Partial<StoreLimits['regions']> }): void {
+  const { regions, ...rest } = limits;
+  Object.assign(storeLimits, rest);
+  if (regions) Object.assign(storeLimits.regions, regions);
+}
+
+export function resetStoreLimits(): void {
+  Object.assign(storeLimits, { ...DEFAULT_STORE_LIMITS, regions: { ...DEFAULT_STORE_LIMITS.regions } });
 }

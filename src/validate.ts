@@ -1,4 +1,5 @@
-import type { BackendChoice, IndexDtype } from './backend.js';
+import type { BackendChoice } from './types.js';
+import type { IndexDtype, Metric } from './store/types.js';
 import { HybridError } from './errors.js';
 
 /** `value` must be a Float32Array (any view: offsets, shared buffers), not over a detached buffer. */
@@ -79,8 +80,15 @@ export function backendOption(value: unknown): BackendChoice {
 /** The index dtype option. */
 export function dtypeOption(value: unknown): IndexDtype {
   if (value === undefined) return 'f32';
-  if (value === 'f32' || value === 'f16') return value;
-  throw new HybridError('INVALID_ARGUMENT', `dtype must be 'f32' or 'f16', got ${describe(value)}`, 'dtype');
+  if (value === 'f32' || value === 'f16' || value === 'i8') return value;
+  throw new HybridError('INVALID_ARGUMENT', `dtype must be 'f32', 'f16' or 'i8', got ${describe(value)}`, 'dtype');
+}
+
+/** The index metric option. */
+export function metricOption(value: unknown): Metric {
+  if (value === undefined) return 'cosine';
+  if (value === 'cosine' || value === 'dot' || value === 'l2') return value;
+  throw new HybridError('INVALID_ARGUMENT', `metric must be 'cosine', 'dot' or 'l2', got ${describe(value)}`, 'metric');
 }
 
 /** An options object with only the keys a call knows (a typo is an error, not ignored). */

@@ -1,6 +1,9 @@
-import type { Corpus, RowBlock, SearchResult } from './backend.js';
+import type { RowBlock } from './backend.js';
 import type { CpuMemory } from './cpu/cpu-memory.js';
 import type { SpreadJob, SpreadOutcome } from './spreading/types.js';
+import { readRow } from './store/read-row.js';
+import type { Segment } from './store/segment.js';
+import type { CorpusView, PositionTopK } from './store/types.js';
 
 /** Entries a cross-check recomputes. */
 const SAMPLES = 3;
@@ -30,29 +33,55 @@ export class ResultVerifier {
     return true;
   }
 
-  /** Scores of one query against every corpus row. */
-  corpusScores(corpus: Corpus, query: RowBlock, scores: Float32Array): boolean {
+  /** Internal scores of one query against every stored row of an index. */
+  corpusScores(corpus: CorpusView, query: RowBlock, scores: Float32Array): boolean {
     if (scores.length !== corpus.rows) return false;
     for (let s = 0; s < SAMPLES; s++) {
-      const r = randomIndex(corpus.rows);
-      if (!close(scores[r]!, this.queryDot(query, 0, corpus, r), tolerance(corpus))) return false;
+      const p = randomIndex(corpus.rows);
+      if (!this.agrees(corpus, query, 0, p, scores[p]!)) return false;
     }
     return true;
   }
 
   /** Top-k lists: the scores of a few returned rows of a few queries. */
-  topK(corpus: Corpus, queries: RowBlock, results: SearchResult[]): boolean {
+  topK(corpus: CorpusView, queries: RowBlock, results: PositionTopK[]): boolean {
     if (results.length !== queries.rows) return false;
     for (let s = 0; s < SAMPLES; s++) {
       const q = randomIndex(queries.rows);
       const result = results[q]!;
-      if (result.indices.length === 0) continue;
-      const i = randomIndex(Math.min(result.indices.length, 3));
-      const row = result.indices[i]!;
-      if (row >= corpus.rows) return false;
-      if (!close(result.scores[i]!, this.queryDot(queries, q, corpus, row), tolerance(corpus))) return false;
+      if (result.positions.length === 0) continue;
+      const i = randomIndex(Math.min(result.positions.length, 3));
+      const p = result.positions[i]!;
+      if (p >= corpus.rows) return false;
+      if (!this.agrees(corpus, queries, q, p, result.scores[i]!)) return false;
     }
     return true;
+  }
+
+  /** Whether an internal score matches the float64 value of (query q, position p) from the stored row. */
+  private agrees(corpus: CorpusView, queries: RowBlock, q: number, p: number, score: number): boolean {
+    let s = corpus.segments.length - 1;
+    while (corpus.bases[s]! > p) s--;
+    const row = readRow(corpus.segments[s] as Segment, corpus.dtype, corpus.dim, p - corpus.bases[s]!);
+    const f32 = this.memory.arena.f32;
+    const at = (queries.ptr >>> 2) + q * queries.stride;
+    let dot = 0;
+    let qq = 0;
+    let rr = 0;
+    let d2 = 0;
+    for (let i = 0; i < corpus.dim; i++) {
+      const x = f32[at + i]!;
+      const y = row[i]!;
+      dot += x * y;
+      qq += x * x;
+      rr += y * y;
+      d2 += (x - y) * (x - y);
+    }
+    const scale = corpus.metric === 'l2' ? qq + rr : Math.sqrt(qq * rr);
+    const tol = (corpus.dtype === 'i8' ? 2e-3 : 1e-4) * Math.max(scale, 1e-30) + 1e-30;
+    if (corpus.metric === 'l2') return Math.abs(-score - d2) <= tol;
+    const want = corpus.metric === 'cosine' ? Math.max(-1, Math.min(1, dot)) : dot;
+    return Math.abs(score - want) <= tol;
   }
 
   /**
@@ -103,10 +132,6 @@ export class ResultVerifier {
 /** Float index of the first value of panel row r (its chunks are 16 floats apart). */
 function panelBase(panels: RowBlock, r: number): number {
   return (panels.ptr >>> 2) + (r >> 2) * panels.stride * 4 + (r & 3) * 4;
-}
-
-function tolerance(corpus: Corpus): number {
-  return corpus.dtype === 'f16' ? 4e-3 : 1e-4;
 }
 
 function close(actual: number, expected: number, tol: number): boolean {

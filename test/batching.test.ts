@@ -91,7 +91,7 @@ describe('dynamic batching', () => {
           continue;
         }
         expect(outcome.status, `call ${i}`).toBe('fulfilled');
-        const got = (outcome as PromiseFulfilledResult<SearchResult>).value;
+        const got = (outcome as PromiseFulfilledResult<SearchResult<number, true>>).value;
         const want = await reference.search(call.query, { k: call.k });
         expectSameValues(got.indices, want.indices, `call ${i}`);
         expectSameValues(got.scores, want.scores, `call ${i}`);

@@ -345,7 +345,7 @@ describe.skipIf(!runGpuTests)('fault matrix', () => {
     else if (operation === 'search') expectTopK(await index.search(query, { k: 7 }), 7, await cpuScores(), reference);
     else if (operation === 'searchBatch') {
       const results = await index.searchBatch(queries, { k: 7 });
-      results.forEach((r, q) => expectTopKWithin(r, 7, cosineReference(queries.subarray(q * dim, (q + 1) * dim), vectors, dim)));
+      results.forEach((r, q) => expectTopKWithin(r, 7, cosineReference(queries.subarray(q * dim, (q + 1) * dim), vectors, dim), `query ${q}`, tol));
     } else if (operation === 'spreadActivation') {
       near(await hs.spreadActivation(graph, { seeds }), await cpu.spreadActivation(cpuGraph, { seeds }));
     } else {

@@ -8,8 +8,20 @@ export const TOLERANCE = 1e-5;
 
 /** Row lengths every cosine and index case runs with (not multiples of 4 among them). */
 export const DIMS = [1, 3, 4, 5, 17, 128, 384, 768, 1536];
-/** Row counts: one row, a partly filled panel, and large. */
-export const NS = [1, 7, 1000, 100000];
+/**
+ * Set by `npm run test:long` (HYBRID_SIMILARITY_LONG_TESTS=1; scripts/test.mjs): the long cases
+ * run instead of the quick ones. Read without Node's types: this file is bundled for the page too.
+ */
+export const LONG = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env
+  ?.HYBRID_SIMILARITY_LONG_TESTS === '1';
+/**
+ * Row counts: one row, a partly filled panel, 1000, and 4099 (`npm test`: past the int8 copy's
+ * 4096 rows, several GPU top-k blocks, split across threads from dim 512, a partial last panel);
+ * 100000 rows in the long run (`npm run test:long`), which runs the tables again with these only.
+ */
+export const NS = LONG ? [100000] : [1, 7, 1000, 4099];
+/** Rows of the cases that want a large corpus: 20000 (`npm test`), 100000 (`npm run test:long`). */
+export const LARGE_N = LONG ? 100000 : 20000;
 /** Query counts of the batch and matrix cases. */
 export const MS = [1, 2, 5, 64, 70];
 
@@ -95,10 +107,10 @@ export function topKOf(scores: ArrayLike<number>, k: number): number[] {
  * bits, same tie order), and those are within TOLERANCE of the float64 reference, and no row
  * left out beats the worst row kept by more than twice the tolerance in the reference.
  */
-export function expectTopK(result: { indices: Uint32Array; scores: Float32Array }, k: number,
+export function expectTopK(result: { indices?: Uint32Array; scores: Float32Array }, k: number,
   ownScores: Float32Array, reference: Float64Array, label = ''): void {
   const want = topKOf(ownScores, k);
-  expectSameValues(result.indices, want, `${label} indices`);
+  expectSameValues(result.indices!, want, `${label} indices`);
   expectSameValues(result.scores, want.map((i) => ownScores[i]!), `${label} scores`);
   if (want.length === 0) return;
   const kept = new Set(want);
@@ -124,33 +136,34 @@ export function expectSameValues(actual: ArrayLike<number>, expected: ArrayLike<
 /**
  * A top-k result checked against the float64 reference alone (for results whose scores come
  * from a different kernel than `scores()`, e.g. the GPU's matrix kernel): length, order (score
- * descending, ties to the lower index), every score within TOLERANCE of the reference, and no
+ * descending, ties to the lower index), every score within `tolerance` of the reference, and no
  * row left out that beats the worst kept by more than twice the tolerance.
  */
-export function expectTopKWithin(result: { indices: Uint32Array; scores: Float32Array }, k: number,
-  reference: Float64Array, label = ''): void {
-  check(result.indices.length === Math.min(k, reference.length),
-    `${label} length: got ${result.indices.length}, want ${Math.min(k, reference.length)}`);
-  check(new Set(result.indices).size === result.indices.length, `${label}: rows repeat`);
-  for (let i = 0; i < result.indices.length; i++) {
-    const row = result.indices[i]!;
+export function expectTopKWithin(result: { indices?: Uint32Array; scores: Float32Array }, k: number,
+  reference: Float64Array, label = '', tolerance = TOLERANCE): void {
+  const indices = result.indices!;
+  check(indices.length === Math.min(k, reference.length),
+    `${label} length: got ${indices.length}, want ${Math.min(k, reference.length)}`);
+  check(new Set(indices).size === indices.length, `${label}: rows repeat`);
+  for (let i = 0; i < indices.length; i++) {
+    const row = indices[i]!;
     const score = result.scores[i]!;
     if (!Number.isFinite(score)) throw new Error(`${label} score ${i} is ${score}`);
-    if (Math.abs(score - reference[row]!) >= TOLERANCE) {
+    if (Math.abs(score - reference[row]!) >= tolerance) {
       throw new Error(`${label} row ${row}: score ${score}, reference ${reference[row]}`);
     }
     if (i > 0) {
       const previous = result.scores[i - 1]!;
-      const ordered = previous > score || (previous === score && result.indices[i - 1]! < row);
+      const ordered = previous > score || (previous === score && indices[i - 1]! < row);
       if (!ordered) throw new Error(`${label} entries ${i - 1} and ${i} are out of order`);
     }
   }
-  if (result.indices.length === 0) return;
-  const kept = new Set(result.indices);
+  if (indices.length === 0) return;
+  const kept = new Set(indices);
   let worstKept = Infinity;
   for (const i of kept) worstKept = Math.min(worstKept, reference[i]!);
   for (let i = 0; i < reference.length; i++) {
-    if (!kept.has(i) && reference[i]! > worstKept + 2 * TOLERANCE) {
+    if (!kept.has(i) && reference[i]! > worstKept + 2 * tolerance) {
       throw new Error(`${label} row ${i} (reference ${reference[i]}) beats kept ${worstKept} but was left out`);
     }
   }

@@ -3,7 +3,7 @@
 // runs, in Node (spreading.test.ts) and in the browser page (test/browser/). Free of vitest and
 // Node APIs; a failed check throws.
 import type { Decay, FanMode, HybridEngine } from '../src/index.js';
-import { check, rng } from './helpers.js';
+import { check, LONG, rng } from './helpers.js';
 
 /** A graph as an edge list (what createGraph takes). */
 export interface TestGraph { nodeCount: number; from: Uint32Array; to: Uint32Array; weight: Float32Array; undirected: boolean }
@@ -109,11 +109,14 @@ export function expectTotalsClose(actual: Float32Array, expected: Float64Array, 
 /** The default options. */
 export const base: Options = { maxHops: 4, decay: { kind: 'exponential', rate: 0.7 }, threshold: 0.01, fan: 'none', maxActivation: 1 };
 
+/** The large graph: 200k nodes / 1M edges under `npm run test:long` (test/helpers.ts), 50k / 250k otherwise. */
+const LARGE = LONG ? { nodes: 200_000, edges: 1_000_000, name: '200k / 1M edges' } : { nodes: 50_000, edges: 250_000, name: '50k / 250k edges' };
+
 /** Graphs of the case table, built on first use (the large one takes a while). */
 export const GRAPHS = {
   small: once(() => randomGraph(1000, 5000, 11)),
   smallUndirected: once(() => randomGraph(1000, 3000, 12, true)),
-  large: once(() => randomGraph(200_000, 1_000_000, 13)),
+  large: once(() => randomGraph(LARGE.nodes, LARGE.edges, 13)),
 };
 
 /** One spreading case: a graph, K seed sets (K = 1 also runs the single-set call), options. */
@@ -132,11 +135,11 @@ export const SPREADING_CASES: SpreadingCase[] = [
   { name: '1k maxHops 1', graph: 'small', k: 8, options: { ...base, maxHops: 1 } },
   { name: '1k maxActivation 0.5, 50 hops (early stop)', graph: 'small', k: 1, options: { ...base, maxActivation: 0.5, maxHops: 50 } },
   { name: '1k undirected, outDegree, K 8', graph: 'smallUndirected', k: 8, options: { ...base, fan: 'outDegree' } },
-  { name: '200k / 1M edges, K 1', graph: 'large', k: 1, options: { ...base, fan: 'sqrtOutDegree' } },
-  // 200k nodes have too many activations near any threshold for f32 and f64 to cut the same
-  // ones: these run with the cut off (threshold 0) and with one far above every activation.
-  { name: '200k / 1M edges, K 8, no threshold', graph: 'large', k: 8, options: { ...base, decay: { kind: 'power', exponent: 1 }, threshold: 0 } },
-  { name: '200k / 1M edges, K 3, threshold above all', graph: 'large', k: 3, options: { ...base, fan: 'outDegree', threshold: 50 } },
+  { name: `${LARGE.name}, K 1`, graph: 'large', k: 1, options: { ...base, fan: 'sqrtOutDegree' } },
+  // Graphs this large have too many activations near any threshold for f32 and f64 to cut the
+  // same ones: these run with the cut off (threshold 0) and with one far above every activation.
+  { name: `${LARGE.name}, K 8, no threshold`, graph: 'large', k: 8, options: { ...base, decay: { kind: 'power', exponent: 1 }, threshold: 0 } },
+  { name: `${LARGE.name}, K 3, threshold above all`, graph: 'large', k: 3, options: { ...base, fan: 'outDegree', threshold: 50 } },
 ];
 
 /** The K seed sets of a case (fresh per case, reproducible). */

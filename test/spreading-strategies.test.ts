@@ -84,7 +84,7 @@ describe('every strategy, thread setup and backend: the same bits', () => {
     await runEverywhere(graph, seedSets, settledOptions(graph, seedSets, c.options), c.name);
   });
 
-  // The 200k-node cases (seconds each; auto on every backend is in spreading.test.ts): one set on
+  // The large-graph cases (seconds each; auto on every backend is in spreading.test.ts): one set on
   // one thread, split, and the GPU; more sets on one thread.
   it.each(SPREADING_CASES.filter((c) => c.graph === 'large'))('$name', async (c) => {
     const graph = GRAPHS[c.graph]();

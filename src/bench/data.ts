@@ -113,6 +113,7 @@ export interface BenchGraph {
   weight: Float32Array;
 }
 
+/** `edges` edges among `nodes` nodes: sources skewed towards low ids (uneven out-degrees), weights in [0, 1). */
 export function randomGraph(random: () => number, nodes: number, edges: number): BenchGraph {
   const unit = () => (random() + 1) / 2;
   const from = new Uint32Array(edges), to = new Uint32Array(edges), weight = new Float32Array(edges);
@@ -133,6 +134,7 @@ export interface PullGraph {
   fanInverse: Float32Array;
 }
 
+/** `g` stored by target, with 1 / out-degree per source (the plain JS loop's input). */
 export function pullGraph(g: BenchGraph): PullGraph {
   const n = g.nodeCount, e = g.from.length;
   const offsets = new Uint32Array(n + 1), out = new Uint32Array(n);
@@ -166,4 +168,39 @@ export function pullSpread(g: PullGraph, seeds: { nodes: Uint32Array; values: Fl
     f = next;
   }
   return total;
+}
+
+/**
+ * Rows shaped like learned embeddings rather than noise: a shared direction (so rows are
+ * anisotropic: the mean cosine between two rows is about 0.6), clusters of about 200 rows around
+ * their own centres (a row's 10th-best neighbour scores about 0.9), 1% near-duplicates of other
+ * rows and 0.1% all-zero rows. Noise is uniform, so that 1M x 768 fills in seconds.
+ */
+export function embeddingLike(random: () => number, rows: number, dim: number): Float32Array {
+  const unit = (v: Float32Array) => {
+    let s = 0;
+    for (const x of v) s += x * x;
+    const f = 1 / Math.sqrt(s);
+    for (let i = 0; i < v.length; i++) v[i]! *= f;
+    return v;
+  };
+  const shared = unit(fill(random, dim));
+  const clusters = Math.max(1, Math.round(rows / 200));
+  const centres = Array.from({ length: Math.min(clusters, 4096) }, () => unit(fill(random, dim)));
+  // Uniform noise in [-a, a] has variance a^2 / 3 per component: |noise| about 0.45.
+  const a = 0.45 * Math.sqrt(3 / dim);
+  const out = new Float32Array(rows * dim);
+  for (let r = 0; r < rows; r++) {
+    const o = r * dim;
+    const u = (random() + 1) / 2;
+    if (u < 0.001) continue; // an all-zero row
+    if (u < 0.011 && r > 0) {
+      const from = Math.floor(((random() + 1) / 2) * r) * dim; // a near-duplicate of an earlier row
+      for (let j = 0; j < dim; j++) out[o + j] = out[from + j]! + 1e-4 * random();
+      continue;
+    }
+    const centre = centres[Math.floor(((random() + 1) / 2) * centres.length) % centres.length]!;
+    for (let j = 0; j < dim; j++) out[o + j] = shared[j]! + 0.7 * centre[j]! + a * random();
+  }
+  return out;
 }

@@ -2,7 +2,7 @@
 // at least `minIterations` calls and `timeMs` of them per task), medians and p99 per figure,
 // peers as ratios to ours, and the crossover of every operation swept over batch sizes.
 import { Bench } from 'tinybench';
-import type { BackendChoice } from '../backend.js';
+import type { BackendChoice } from '../types.js';
 import { findCrossover } from '../calibrate.js';
 import type { HybridEngine } from '../engine.js';
 import { HybridError } from '../errors.js';
@@ -14,6 +14,7 @@ import {
   OURS, type BenchContext, type BenchFigure, type BenchGroup, type BenchModule, type Crossover, type SuiteReport,
 } from './types.js';
 
+/** Options of `runSuite`. */
 export interface SuiteOptions {
   /** A reduced suite: fewer sizes, shorter timing (under 2 minutes on a 2-core machine). */
   quick?: boolean;
@@ -27,6 +28,7 @@ export interface SuiteOptions {
   only?: readonly string[];
   /** tinybench settings (defaults depend on `quick`). */
   timing?: Partial<SuiteReport['timing']>;
+  /** Called with one line per figure group as the run goes (the CLI prints them on stderr). */
   onProgress?: (message: string) => void;
 }
 

@@ -1,6 +1,6 @@
 // The shapes of the benchmark suite: modules yield groups of tasks timed on the same data; the
 // runner times them with tinybench and reports figures. See runner.ts for how they run.
-import type { BackendChoice } from '../backend.js';
+import type { BackendChoice } from '../types.js';
 import type { HybridEngine } from '../engine.js';
 
 /** Our implementation's name in figures; every other implementation is a peer. */
@@ -12,6 +12,7 @@ export interface BenchTask {
   implementation: string;
   /** Our backend; absent for peers. */
   backend?: BackendChoice;
+  /** The call timed (awaited when it returns a promise). */
   fn: () => unknown;
   /** Said beside the figure (e.g. 'software adapter: checks the harness, not GPU speed'). */
   note?: string;
@@ -63,6 +64,7 @@ export interface BenchContext {
 export interface BenchModule {
   name: string;
   description: string;
+  /** The module's figure groups, made (and their results checked) one at a time. */
   groups(context: BenchContext): AsyncGenerator<BenchGroup, void, void>;
 }
 

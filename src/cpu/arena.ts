@@ -2,6 +2,9 @@ import { HybridError } from '../errors.js';
 
 const PAGE_BYTES = 65536;
 const MAX_PAGES = 65536; // 4 GiB: the wasm32 limit
+/** Growth ahead of need: 1/8 of the memory, at least 16 MiB and at most 256 MiB (in pages). */
+const MIN_STEP_PAGES = 256;
+const MAX_STEP_PAGES = 4096;
 /** Every block starts on a cache line, so rows never straddle lines needlessly. */
 const ALIGN = 64;
 
@@ -15,10 +18,14 @@ interface FreeBlock {
  * they touch (index rows, staged queries, scores, heaps) is a block from here.
  *
  * First fit over an address-ordered free list with coalescing, then a bump pointer `top`;
- * freeing the block just below `top` lowers `top`. Memory grows ahead (by at least a quarter of
- * its size) so that repeated growth does not land every copy on fresh, never-touched pages,
- * and it never shrinks (WASM cannot), but freed blocks are reused, so an index created and
- * disposed a thousand times costs the memory of one.
+ * freeing the block just below `top` lowers `top`. Memory grows ahead in steps (an eighth of its
+ * size, 16 to 256 MiB: never by doubling what it holds) so that repeated growth does not land
+ * every copy on fresh, never-touched pages, and it never shrinks (WASM cannot), but freed blocks
+ * are reused, so an index created and disposed a thousand times costs the memory of one.
+ *
+ * Before growing it asks `available` (the platform's view of the RAM this process may still
+ * use; null where there is none): a growth the machine cannot back is OUT_OF_MEMORY naming the
+ * request, rather than a process the kernel kills later.
  *
  * Views (`f32`, `u32`) are re-created after `memory.grow`, which detaches the old buffer.
  */
@@ -32,10 +39,31 @@ export class WasmArena {
   private f32View = new Float32Array(0);
   private u32View = new Uint32Array(0);
 
-  constructor(memory: WebAssembly.Memory, base: number) {
+  /** Largest size this memory may reach (4 GiB, or less: tests force small memories). */
+  readonly limitBytes: number;
+  private readonly available: () => number | null;
+
+  constructor(memory: WebAssembly.Memory, base: number, limitBytes = MAX_PAGES * PAGE_BYTES,
+    available: () => number | null = () => null) {
     this.memory = memory;
     this.base = roundUp(base, ALIGN);
     this.top = this.base;
+    this.limitBytes = Math.min(limitBytes, MAX_PAGES * PAGE_BYTES);
+    this.available = available;
+  }
+
+  /** Bytes that could still be allocated here (free blocks and room up to the limit). */
+  get roomBytes(): number {
+    let free = this.limitBytes - this.top;
+    for (const block of this.freeList) free += block.size;
+    return free;
+  }
+
+  /** Whether a block of `bytes` fits (a free block, or room at the top) without passing the limit. */
+  fits(bytes: number): boolean {
+    const size = roundUp(Math.max(bytes, 1), ALIGN);
+    if (this.top + size <= this.limitBytes) return true;
+    return this.freeList.some((block) => block.size >= size);
   }
 
   /** Float32 view of all of memory (re-created after growth). */
@@ -67,8 +95,11 @@ export class WasmArena {
     return this.sizes.size;
   }
 
-  /** A block of at least `bytes` bytes, 64-byte aligned. Throws OUT_OF_MEMORY past 4 GiB. */
-  alloc(bytes: number): number {
+  /**
+   * A block of at least `bytes` bytes, 64-byte aligned. Throws OUT_OF_MEMORY past the limit, or
+   * when the machine cannot back the growth; `what` names the request in that message.
+   */
+  alloc(bytes: number, what = 'a block'): number {
     const size = roundUp(Math.max(bytes, 1), ALIGN);
     for (let i = 0; i < this.freeList.length; i++) {
       const block = this.freeList[i]!;
@@ -83,7 +114,7 @@ export class WasmArena {
       return start;
     }
     const start = this.top;
-    this.ensureCapacity(start + size);
+    this.ensureCapacity(start + size, size, what);
     this.top = start + size;
     this.sizes.set(start, size);
     return start;
@@ -140,16 +171,29 @@ export class WasmArena {
     return size;
   }
 
-  private ensureCapacity(end: number): void {
+  private ensureCapacity(end: number, size: number, what: string): void {
     const have = this.memory.buffer.byteLength;
     if (end <= have) return;
+    const limitPages = Math.floor(this.limitBytes / PAGE_BYTES);
     const havePages = have / PAGE_BYTES;
     const needPages = Math.ceil(end / PAGE_BYTES);
-    if (needPages > MAX_PAGES) {
+    if (needPages > limitPages) {
       throw new HybridError('OUT_OF_MEMORY',
-        `CPU memory: ${end} bytes needed, WASM linear memory is limited to 4 GiB`);
+        `CPU memory: ${what} of ${formatBytes(size)} does not fit one WASM memory ` +
+        `(${formatBytes(end)} needed, limit ${formatBytes(this.limitBytes)})`);
     }
-    const wantPages = Math.min(MAX_PAGES, Math.max(needPages, havePages + Math.ceil(havePages / 4)));
+    const step = Math.min(MAX_STEP_PAGES, Math.max(MIN_STEP_PAGES, Math.ceil(havePages / 8)));
+    let wantPages = Math.min(limitPages, Math.max(needPages, havePages + step));
+    const available = this.available();
+    if (available !== null) {
+      const needBytes = (needPages - havePages) * PAGE_BYTES;
+      if (needBytes > available) {
+        throw new HybridError('OUT_OF_MEMORY',
+          `CPU memory: ${what} of ${formatBytes(size)} needs ${formatBytes(needBytes)} more, ` +
+          `but this process has about ${formatBytes(available)} of RAM left`);
+      }
+      if ((wantPages - havePages) * PAGE_BYTES > available) wantPages = needPages;
+    }
     try {
       this.memory.grow(wantPages - havePages);
     } catch {
@@ -157,7 +201,8 @@ export class WasmArena {
         this.memory.grow(needPages - havePages);
       } catch (error) {
         throw new HybridError('OUT_OF_MEMORY',
-          `CPU memory: could not grow WASM memory to ${needPages * PAGE_BYTES} bytes (${String(error)})`);
+          `CPU memory: ${what} of ${formatBytes(size)}: could not grow WASM memory to ` +
+          `${formatBytes(needPages * PAGE_BYTES)} (${String(error)})`);
       }
     }
   }
@@ -173,4 +218,17 @@ export class WasmArena {
 
 function roundUp(value: number, to: number): number {
   return Math.ceil(value / to) * to;
+}
+
+/** Bytes as a short human figure (for error messages). */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;
 }

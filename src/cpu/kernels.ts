@@ -1,31 +1,64 @@
 import { loadBytes } from '#platform';
 import { KERNELS_WASM_BASE64 } from '../generated/kernels-wasm.js';
 
-/** The exports of asm/index.ts (byte addresses are plain numbers). */
+/** The exports of asm/index.ts (byte addresses are plain numbers; see the asm files for each). */
 export interface KernelExports {
   heapBase(): number;
   normalizeRows(rows: number, n: number, stride: number): void;
   normalizePanelRows(panels: number, first: number, n: number, stride: number): void;
   padRows(base: number, n: number, dim: number, stride: number): void;
-  toPanels(src: number, n: number, dim: number, panels: number, first: number, stride: number, scratch: number): number;
+  toPanels(src: number, n: number, dim: number, panels: number, first: number, stride: number, scratch: number,
+    scale: number): number;
   findNonFinite(ptr: number, count: number): number;
-  dotScores(query: number, panels: number, n: number, stride: number, out: number): void;
+  // One-shot cosine (asm/scores.ts).
   cosineScores(query: number, panels: number, n: number, stride: number, out: number): void;
   dotMatrix(queries: number, m: number, panels: number, n: number, stride: number,
     out: number, outStride: number, blockRows: number): void;
+  // Index rows (asm/score-*.ts, asm/prefilter.ts, asm/topk.ts).
+  scoresF32(metric: number, query: number, panels: number, n: number, stride: number, out: number): void;
+  scoresF32Masked(metric: number, query: number, panels: number, n: number, stride: number, out: number, mask: number): void;
+  blockScoresF32(metric: number, queries: number, m: number, panels: number, n: number, stride: number,
+    out: number, outStride: number): void;
+  scoresF16(variant: number, query: number, panels: number, n: number, stride: number, out: number): void;
+  scoresF16Masked(variant: number, query: number, panels: number, n: number, stride: number, out: number, mask: number): void;
+  rowScoreF16(variant: number, query: number, panels: number, row: number, stride: number): number;
+  widenF16Panels(panels: number, first: number, n: number, stride: number, out: number, outFirst: number, stride4: number): void;
+  encodeF16Rows(panels: number, first: number, n: number, stride4: number, out: number, outFirst: number, stride: number): number;
+  quantizeQuery16(query: number, stride4: number, out: number, stride: number, info: number): void;
+  scoresI8(metric: number, query16: number, info: number, panels: number, meta: number, n: number, stride: number, out: number): void;
+  scoresI8Masked(metric: number, query16: number, info: number, panels: number, meta: number, n: number, stride: number,
+    out: number, mask: number): void;
+  encodeI8Rows(metric: number, panels: number, first: number, n: number, stride4: number,
+    out: number, meta: number, outFirst: number, stride: number): void;
+  widenI8Panels(panels: number, meta: number, first: number, n: number, stride: number,
+    out: number, outFirst: number, stride4: number): void;
+  encodePrefilter(panels: number, first: number, n: number, stride4: number,
+    out: number, meta: number, outFirst: number, stride: number): void;
+  prefilterTopK(metric: number, scorer: number, query: number, rows: number, rowStride: number,
+    query16: number, info: number, gamma: number,
+    prefilter: number, pmeta: number, stride: number, n: number, base: number, mask: number, k: number,
+    hs: number, hi: number, state: number, lhs: number, lhi: number, lstate: number,
+    lower: number, upper: number, candidates: number, candidateUpper: number): number;
+  prefilterBounds(metric: number, query16: number, info: number, gamma: number, rowStride: number,
+    prefilter: number, pmeta: number, stride: number, n: number, lower: number, upper: number): void;
   selectTopK(scores: number, count: number, base: number, k: number,
     heapScores: number, heapIndices: number, state: number): void;
+  selectMasked(scores: number, count: number, base: number, k: number,
+    heapScores: number, heapIndices: number, state: number, mask: number): void;
   sortHeap(heapScores: number, heapIndices: number, size: number): void;
-  searchTopK(query: number, panels: number, n: number, stride: number, k: number,
-    heapScores: number, heapIndices: number, state: number, scratch: number, blockRows: number): number;
-  quantizePanelRows(panels: number, first: number, n: number, stride: number,
-    compact: number, meta: number, qstride: number): void;
-  quantizeQuery(query: number, stride: number, out: number, qstride: number, info: number): void;
-  searchTopKCompact(query: number, query16: number, info: number, slack: number,
-    panels: number, compact: number, meta: number, n: number, stride: number, qstride: number, k: number,
-    heapScores: number, heapIndices: number, state: number,
-    lowerScores: number, lowerIndices: number, lowerState: number,
-    lower: number, upper: number, blockRows: number, candidates: number, candidateUpper: number): number;
+  topKRows(dtype: number, code: number, query: number, query16: number, info: number,
+    rows: number, meta: number, n: number, stride: number, base: number, mask: number, k: number,
+    hs: number, hi: number, state: number, scratch: number): void;
+  topKRowsBatch(metric: number, queries: number, m: number, rows: number, n: number, stride: number,
+    base: number, mask: number, k: number, hs: number, hi: number, states: number, scratch: number, blockRows: number): void;
+  copyRows(src: number, list: number, n: number, dst: number, first: number, chunks: number): void;
+  copyRowMeta(src: number, list: number, n: number, dst: number, first: number, fields: number): void;
+  fillU32(ptr: number, count: number, value: number): void;
+  panelsToPacked(src: number, first: number, n: number, chunks: number, rowBytes: number, dst: number): void;
+  packedToPanels(src: number, n: number, rowBytes: number, dst: number, first: number, chunks: number): void;
+  checkF16(ptr: number, count: number): number;
+  i8RowSquares(metric: number, panels: number, meta: number, first: number, n: number, stride: number): void;
+  // Activation spreading (asm/spread.ts).
   spreadStart(nodes: number, count: number, values: number, g: number, total: number, fanInverse: number,
     cols: number, maxActivation: number): void;
   spreadHopPush(outOffsets: number, outTargets: number, outWeights: number, fanInverse: number, g: number, acc: number,
@@ -40,8 +73,6 @@ export interface KernelExports {
     decay: number, threshold: number, maxActivation: number, list: number, listCap: number, info: number): number;
   clearRows(base: number, list: number, count: number, cols: number): void;
   sortNodes(list: number, count: number, tmp: number, counts: number, bits: number): void;
-  searchTopKBatch(queries: number, m: number, panels: number, n: number, stride: number, k: number,
-    heapScores: number, heapIndices: number, states: number, scratch: number, blockRows: number): void;
 }
 
 /** Where the module bytes came from: the .wasm file beside this module, or the inline copy. */

@@ -1,48 +1,78 @@
 import { startWorker } from '#platform';
 import type { WorkerHandle } from '../platform/types.js';
 
-// Worker threads that run the WASM kernels over the engine's one shared WebAssembly.Memory:
-// worker_threads in Node, Web Workers in browsers (only where `crossOriginIsolated`, which
-// SharedArrayBuffer needs). Workers never allocate: the calling thread owns the arena, stages
-// inputs, reserves every output and scratch block, then sends each worker a list of kernel calls
-// (export name and numeric arguments) over its share of the rows. A worker answers with the calls'
-// return values.
+// Worker threads that run the WASM kernels over the engine's shared WebAssembly.Memory regions
+// (src/cpu/memory-set.ts): worker_threads in Node, Web Workers in browsers (only where
+// `crossOriginIsolated`, which SharedArrayBuffer needs). Each worker instantiates the kernels
+// once per region, as the calling thread does. Workers never allocate: the calling thread owns
+// the arenas, stages inputs, reserves every output and scratch block, then sends each worker
+// lists of kernel calls (export name and numeric arguments), each list for one region, over its
+// share of the rows. A worker answers with the calls' return values.
 
 /** One kernel call: export name, then its numeric arguments. */
 export type KernelCall = [name: string, ...args: number[]];
 
-/** The worker's whole program: no imports, so it runs from a string in Node and browsers alike. */
+/** Kernel calls to run in one region's instance of the kernels. */
+export interface RegionCalls {
+  region: number;
+  calls: KernelCall[];
+}
+
+/** One worker's share of a call: its kernel calls, region by region, in order. */
+export type RegionPart = RegionCalls[];
+
+/**
+ * The worker's whole program: no imports, so it runs from a string in Node and browsers alike.
+ * Messages are handled one after another (a region's instantiation finishes before the calls that
+ * follow it run).
+ */
 const WORKER_BODY = `
-let kernels = null;
-listen(async (message) => {
-  if (message.type === 'init') {
+const instances = [];
+let chain = Promise.resolve();
+const handle = async (message) => {
+  if (message.type === 'init' || message.type === 'region') {
     try {
-      const instance = await WebAssembly.instantiate(message.module, { env: { memory: message.memory } });
-      kernels = instance.exports;
-      post({ type: 'ready' });
+      for (const { id, memory } of message.regions) {
+        const instance = await WebAssembly.instantiate(message.module, { env: { memory } });
+        instances[id] = instance.exports;
+      }
+      if (message.type === 'init') post({ type: 'ready' });
     } catch (error) {
-      post({ type: 'failed', message: String(error && error.message || error) });
+      if (message.type === 'init') post({ type: 'failed', message: String(error && error.message || error) });
+      else post({ type: 'broken', message: String(error && error.message || error) });
     }
     return;
   }
-  const { id, calls } = message;
+  const { id, groups } = message;
   try {
-    const results = new Array(calls.length);
-    for (let i = 0; i < calls.length; i++) {
-      const [name, ...args] = calls[i];
-      const result = kernels[name](...args);
-      results[i] = typeof result === 'number' ? result : 0;
+    const results = [];
+    for (const { region, calls } of groups) {
+      const kernels = instances[region];
+      if (!kernels) throw new Error('no kernels for memory region ' + region);
+      for (let i = 0; i < calls.length; i++) {
+        const [name, ...args] = calls[i];
+        const result = kernels[name](...args);
+        results.push(typeof result === 'number' ? result : 0);
+      }
     }
     post({ id, results });
   } catch (error) {
     post({ id, error: String(error && error.message || error) });
   }
-});
+};
+listen((message) => { chain = chain.then(() => handle(message)); });
 `;
+
+/** A region as the workers need it. */
+interface RegionMemory {
+  id: number;
+  memory: WebAssembly.Memory;
+}
 
 type WorkerReply =
   | { type: 'ready' }
   | { type: 'failed'; message: string }
+  | { type: 'broken'; message: string }
   | { id: number; results: number[] }
   | { id: number; error: string };
 
@@ -61,7 +91,7 @@ class PoolWorker {
     this.handle = handle;
   }
 
-  static async start(module: WebAssembly.Module, memory: WebAssembly.Memory): Promise<PoolWorker> {
+  static async start(module: WebAssembly.Module, regions: RegionMemory[]): Promise<PoolWorker> {
     const handle = await startWorker(WORKER_BODY);
     const worker = new PoolWorker(handle);
     await new Promise<void>((resolve, reject) => {
@@ -78,7 +108,8 @@ class PoolWorker {
         const reply = message as WorkerReply;
         if ('type' in reply) {
           if (reply.type === 'ready') resolve();
-          else reject(new Error(`CPU worker could not start: ${reply.message}`));
+          else if (reply.type === 'failed') reject(new Error(`CPU worker could not start: ${reply.message}`));
+          else worker.fail(new Error(`CPU worker could not instantiate the kernels over a new memory: ${reply.message}`));
           return;
         }
         const job = worker.pending.get(reply.id);
@@ -88,20 +119,25 @@ class PoolWorker {
         if ('error' in reply) job.reject(new Error(`CPU worker: ${reply.error}`));
         else job.resolve(reply.results);
       });
-      handle.post({ type: 'init', module, memory });
+      handle.post({ type: 'init', module, regions });
     });
     handle.unref();
     return worker;
   }
 
-  run(calls: KernelCall[]): Promise<number[]> {
+  run(groups: RegionPart): Promise<number[]> {
     if (this.broken) return Promise.reject(this.broken);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       if (this.pending.size === 0) this.handle.ref();
       this.pending.set(id, { resolve, reject });
-      this.handle.post({ id, calls });
+      this.handle.post({ id, groups });
     });
+  }
+
+  /** Instantiate the kernels over a new region (handled before any later call). */
+  addRegion(module: WebAssembly.Module, region: RegionMemory): void {
+    if (!this.broken) this.handle.post({ type: 'region', module, regions: [region] });
   }
 
   terminate(): void {
@@ -123,13 +159,13 @@ class PoolWorker {
 }
 
 /**
- * A fixed set of workers over one shared memory, started on first use. `run(parts)` gives part i
- * to worker i (round-robin past the pool size) and resolves with each part's return values.
+ * A fixed set of workers over the shared memory regions, started on first use. `run(parts)` gives
+ * part i to worker i (round-robin past the pool size) and resolves with each part's return values.
  */
 export class CpuPool {
   readonly size: number;
   private readonly module: WebAssembly.Module;
-  private readonly memory: WebAssembly.Memory;
+  private readonly regions: RegionMemory[];
   private workers: Promise<PoolWorker[]> | null = null;
   /** The workers once started: parts are then posted synchronously, before run() returns. */
   private ready: PoolWorker[] | null = null;
@@ -138,10 +174,16 @@ export class CpuPool {
   /** Parts posted to workers so far. */
   partsRun = 0;
 
-  constructor(module: WebAssembly.Module, memory: WebAssembly.Memory, size: number) {
+  constructor(module: WebAssembly.Module, regions: RegionMemory[], size: number) {
     this.module = module;
-    this.memory = memory;
+    this.regions = [...regions];
     this.size = size;
+  }
+
+  /** A region created after the pool: started workers instantiate the kernels over it now. */
+  addRegion(region: RegionMemory): void {
+    this.regions.push(region);
+    for (const worker of this.ready ?? []) worker.addRegion(this.module, region);
   }
 
   /** Whether the workers have been asked for (the pool starts lazily). */
@@ -154,7 +196,7 @@ export class CpuPool {
    * the pool has started, the parts are posted before this returns, so the caller can compute its
    * own share meanwhile.
    */
-  run(parts: KernelCall[][]): Promise<number[][]> {
+  run(parts: RegionPart[]): Promise<number[][]> {
     if (this.closed) return Promise.reject(new Error('the CPU worker pool was shut down'));
     if (this.ready) return this.post(this.ready, parts);
     return this.start().then((workers) => this.post(workers, parts));
@@ -164,7 +206,7 @@ export class CpuPool {
    * run(), but settling every part on its own: resolves only when no part is still running
    * (a failed part's worker is dead or never started), with each part's outcome.
    */
-  runSettled(parts: KernelCall[][]): Promise<PromiseSettledResult<number[]>[]> {
+  runSettled(parts: RegionPart[]): Promise<PromiseSettledResult<number[]>[]> {
     if (this.closed) return Promise.resolve(parts.map(() => ({ status: 'rejected' as const, reason: new Error('the CPU worker pool was shut down') })));
     const posted = this.ready
       ? Promise.resolve(this.postEach(this.ready, parts))
@@ -172,14 +214,14 @@ export class CpuPool {
     return posted.then((jobs) => Promise.allSettled(jobs));
   }
 
-  private postEach(workers: PoolWorker[], parts: KernelCall[][]): Promise<number[]>[] {
+  private postEach(workers: PoolWorker[], parts: RegionPart[]): Promise<number[]>[] {
     this.partsRun += parts.length;
     const first = this.next;
     this.next = (this.next + parts.length) % this.size;
     return parts.map((calls, i) => workers[(first + i) % this.size]!.run(calls));
   }
 
-  private post(workers: PoolWorker[], parts: KernelCall[][]): Promise<number[][]> {
+  private post(workers: PoolWorker[], parts: RegionPart[]): Promise<number[][]> {
     this.partsRun += parts.length;
     const first = this.next;
     this.next = (this.next + parts.length) % this.size;
@@ -188,13 +230,18 @@ export class CpuPool {
 
   /** Start the workers now (they are otherwise started by the first run). */
   start(): Promise<PoolWorker[]> {
-    this.workers ??= Promise.allSettled(Array.from({ length: this.size }, () => PoolWorker.start(this.module, this.memory)))
+    const known = this.regions.length;
+    this.workers ??= Promise.allSettled(Array.from({ length: this.size }, () => PoolWorker.start(this.module, this.regions.slice(0, known))))
       .then((settled) => {
         const started = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
         const failure = settled.find((s) => s.status === 'rejected');
         if (!failure) {
           if (this.closed) for (const worker of started) worker.terminate();
-          else this.ready = started;
+          else {
+            // Regions created while the workers started.
+            for (const region of this.regions.slice(known)) for (const worker of started) worker.addRegion(this.module, region);
+            this.ready = started;
+          }
           return started;
         }
         for (const worker of started) worker.terminate();

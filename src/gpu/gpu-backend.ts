@@ -1,4 +1,4 @@
-import type { Backend, Corpus, RowBlock, SearchResult } from '../backend.js';
+import type { Backend, RowBlock } from '../backend.js';
 import { GpuSpreading } from '../spreading/gpu-spreading.js';
 import type { SpreadJob, SpreadOutcome } from '../spreading/types.js';
 import type { HybridConfig } from '../config.js';
@@ -9,7 +9,10 @@ import { BufferPool } from './buffer-pool.js';
 import { BufferUsage, MapMode, MAX_WORKGROUPS_PER_DIMENSION } from './constants.js';
 import type { GpuContext } from './device.js';
 import type { GpuInfo } from './info.js';
-import { PipelineCache, type RowType } from './pipelines.js';
+import { PipelineCache } from './pipelines.js';
+import { rowBytesOf } from '../store/dtype.js';
+import type { CorpusView, PositionTopK, SegmentView, Selection } from '../store/types.js';
+import { METRIC_CODE } from '../store/types.js';
 
 /** Invocations per workgroup of the scan, normalise and top-k kernels. */
 const WG = 64;
@@ -19,8 +22,6 @@ const TOP_K_BLOCK = 1024;
 const GPU_TOP_K_MAX = 64;
 /** One-shot row buffers above this size are destroyed after the call instead of pooled. */
 const TEMPORARY_POOL_MAX = 16 << 20;
-/** Bytes of f32 rows converted to f16 per step when uploading an f16 index. */
-const F16_UPLOAD_STEP = 32 << 20;
 /** Bytes copied out of a shared WASM memory per writeBuffer (bounds the temporary copy). */
 const WRITE_STEP_BYTES = 16 << 20;
 
@@ -31,10 +32,9 @@ interface RowChunk {
   capacityRows: number;
 }
 
-/** Rows on the device, split into bindings no larger than maxStorageBufferBindingSize. */
+/** A one-shot call's rows on the device, split into bindings no larger than maxStorageBufferBindingSize. */
 interface DeviceRows {
   chunks: RowChunk[];
-  rowType: RowType;
   stride: number;
   /** Rows whose data is on the device. */
   rows: number;
@@ -42,6 +42,30 @@ interface DeviceRows {
   chunkRows: number;
   bytes: number;
 }
+
+/**
+ * An index segment on the device: its stored rows (bytes as in WASM memory: every segment fits one
+ * storage binding, src/store/limits.ts) and, for i8 rows, their metadata. Rows are appended only,
+ * so a later call uploads only the rows added since (from the start of their panel).
+ */
+interface DeviceSegment {
+  data: GPUBuffer;
+  meta: GPUBuffer | null;
+  rows: number;
+  bytes: number;
+}
+
+/** A call's queries on the device, in the form the index's dtype reads. */
+interface DeviceQueries {
+  buffer: GPUBuffer;
+  /** 16-byte words per query. */
+  words: number;
+  /** i8: each query's scale s_q and |q|^2 (asm/score-i8.ts). */
+  scales: Float32Array;
+  squares: Float32Array;
+}
+
+const KIND_CODE = { f32: 0, f16: 1, i8: 2 } as const;
 
 /** Work recorded for one submission, and what to do once it completed. */
 interface Recorded<T> {
@@ -66,7 +90,9 @@ export class GpuBackend implements Backend {
   private readonly config: HybridConfig;
   private readonly pipelines: PipelineCache;
   private readonly pool: BufferPool;
-  private readonly resident = new Map<number, DeviceRows>();
+  private readonly segments = new Map<number, DeviceSegment>();
+  /** Bound where a kernel's optional binding is unused (i8 metadata, a top-k mask). */
+  private readonly placeholder: GPUBuffer;
   private readonly spreading: GpuSpreading;
   private lostReason: string | null = null;
   private disposed = false;
@@ -87,6 +113,7 @@ export class GpuBackend implements Backend {
     this.chunkLimitBytes = Math.min(context.info.limits.maxStorageBufferBindingSize!, context.info.limits.maxBufferSize!);
     this.pipelines = new PipelineCache(this.device, new Set(context.info.features.filter((f) => f === 'subgroups')));
     this.pool = new BufferPool(this.device);
+    this.placeholder = this.device.createBuffer({ size: 16, usage: BufferUsage.STORAGE, label: 'placeholder' });
     this.spreading = new GpuSpreading({
       device: this.device,
       pipelines: this.pipelines,
@@ -109,27 +136,31 @@ export class GpuBackend implements Backend {
   /** Buffers this backend holds on the device now (pooled and resident). */
   get bufferCount(): number {
     let resident = 0;
-    for (const rows of this.resident.values()) resident += rows.chunks.length;
+    for (const segment of this.segments.values()) resident += segment.meta ? 2 : 1;
     return this.pool.bufferCount + resident;
   }
 
-  /** Bytes of resident corpora now on the device. */
+  /** Bytes of resident index segments now on the device. */
   get residentBytes(): number {
     let total = 0;
-    for (const rows of this.resident.values()) total += rows.bytes;
+    for (const segment of this.segments.values()) total += segment.bytes;
     return total;
   }
 
   /**
-   * Whether the corpus can be (or is) resident within the memory budget, counting the buffers
-   * `reserve` would really create, and whether one query's scores fit a storage binding.
+   * Whether the index can be (or is) resident within the memory budget (each segment at its full
+   * capacity, as it is uploaded), and whether one query's scores fit a storage binding.
    */
-  canHold(corpus: Corpus): boolean {
-    if (corpus.rows * 4 > this.info.limits.maxStorageBufferBindingSize!) return false;
-    const held = this.resident.get(corpus.id)?.bytes ?? 0;
-    const rowType = this.rowTypeOf(corpus);
-    const need = reservedBytes(corpus.rows, corpus.stride, rowType, this.chunkRowsFor(corpus.stride, rowType));
-    return this.residentBytes - held + Math.max(need, held) <= this.info.memoryBudgetBytes;
+  canHold(view: CorpusView): boolean {
+    if (view.rows * 4 > this.info.limits.maxStorageBufferBindingSize!) return false;
+    let held = 0;
+    let need = 0;
+    for (const segment of view.segments) {
+      const resident = this.segments.get(segment.id);
+      held += resident?.bytes ?? 0;
+      need += resident?.bytes ?? deviceBytes(view, segment);
+    }
+    return this.residentBytes - held + need <= this.info.memoryBudgetBytes;
   }
 
   cosineScores(query: RowBlock, vectors: RowBlock): Promise<Float32Array> {
@@ -140,7 +171,7 @@ export class GpuBackend implements Backend {
       const q = this.uploadQueries(query);
       const out = this.output(n * 4, 'scores');
       const encoder = this.device.createCommandEncoder();
-      this.encodeScan(encoder, rows, q, out, true);
+      this.encodeScan(encoder, rows, q, out);
       return { encoder, readback: { bytes: n * 4, copies: [{ buffer: out, bytes: n * 4 }] }, finish: (data) => new Float32Array(data!) };
     });
   }
@@ -162,52 +193,69 @@ export class GpuBackend implements Backend {
     });
   }
 
-  corpusScores(corpus: Corpus, query: RowBlock): Promise<Float32Array> {
+  storeScores(view: CorpusView, query: RowBlock): Promise<Float32Array> {
     return this.run(() => {
-      const rows = this.residentRows(corpus);
-      const q = this.uploadQueries(query);
-      const out = this.output(corpus.rows * 4, 'scores');
+      const n = view.rows;
+      this.assertBindable(n * 4, 'the scores of one query');
+      const resident = this.residentSegments(view);
+      const q = this.uploadStoreQueries(view, query);
+      const out = this.output(n * 4, 'scores');
       const encoder = this.device.createCommandEncoder();
-      this.encodeScan(encoder, rows, q, out, false);
-      return { encoder, readback: { bytes: corpus.rows * 4, copies: [{ buffer: out, bytes: corpus.rows * 4 }] }, finish: (data) => new Float32Array(data!) };
-    }, corpus);
+      view.segments.forEach((segment, i) => {
+        if (segment.rows > 0) this.encodeStoreScan(encoder, view, segment, resident[i]!, q, 0, out, view.bases[i]!);
+      });
+      return { encoder, readback: { bytes: n * 4, copies: [{ buffer: out, bytes: n * 4 }] }, finish: (data) => new Float32Array(data!) };
+    }, view);
   }
 
-  corpusTopK(corpus: Corpus, queries: RowBlock, k: number): Promise<SearchResult[]> {
+  storeTopK(view: CorpusView, queries: RowBlock, k: number, selection: Selection): Promise<PositionTopK[]> {
     return this.run(() => {
       const m = queries.rows;
-      const n = corpus.rows;
-      const rows = this.residentRows(corpus);
-      const q = this.uploadQueries(queries);
+      const n = view.rows;
+      const resident = this.residentSegments(view);
+      const q = this.uploadStoreQueries(view, queries);
+      const bits = maskBits(view, selection);
+      let mask = this.placeholder;
+      if (bits) {
+        mask = this.acquire(bits.byteLength, BufferUsage.STORAGE | BufferUsage.COPY_DST, 'mask');
+        this.device.queue.writeBuffer(mask, 0, bits);
+      }
       const encoder = this.device.createCommandEncoder();
       const blocks = Math.ceil(n / TOP_K_BLOCK);
       const onGpu = k <= GPU_TOP_K_MAX;
       const candidates = onGpu ? this.output(m * blocks * k * 8, 'candidates') : null;
       const copies: Array<{ buffer: GPUBuffer; bytes: number }> = [];
+      const perQuery = m === 1 || view.dtype === 'i8';
       // Queries in batches whose M x N scores fit one storage binding.
-      for (const [first, count] of m === 1 ? [[0, 1] as [number, number]] : this.queryBatches(m, n)) {
+      for (const [first, count] of this.queryBatches(m, n)) {
         const scores = this.output(count * n * 4, 'scores');
-        if (m === 1) this.encodeScan(encoder, rows, q, scores, false);
-        else this.encodeMatrix(encoder, rows, q, first, count, scores);
+        view.segments.forEach((segment, i) => {
+          if (segment.rows === 0 || selection.segments[i] === 'none') return;
+          if (perQuery) {
+            for (let j = 0; j < count; j++) this.encodeStoreScan(encoder, view, segment, resident[i]!, q, first + j, scores, j * n + view.bases[i]!);
+          } else {
+            this.encodeStoreMatrix(encoder, view, segment, resident[i]!, q.buffer, first, count, scores, view.bases[i]!, n);
+          }
+        });
         if (!onGpu) {
           copies.push({ buffer: scores, bytes: count * n * 4 });
           continue;
         }
         const params = this.uniform([n, blocks, first, 0]);
-        const pipeline = this.pipelines.get('topk', 'f32', { WG, BLOCK: TOP_K_BLOCK, K: k });
+        const pipeline = this.pipelines.get('topk', 'f32', { WG, BLOCK: TOP_K_BLOCK, K: k, MASKED: bits ? 1 : 0 });
         const pass = encoder.beginComputePass();
         pass.setPipeline(pipeline);
-        pass.setBindGroup(0, this.bindGroup(pipeline, [scores, candidates!, params]));
+        pass.setBindGroup(0, this.bindGroup(pipeline, [scores, candidates!, params, mask]));
         pass.dispatchWorkgroups(Math.min(blocks, MAX_WORKGROUPS_PER_DIMENSION), Math.min(count, MAX_WORKGROUPS_PER_DIMENSION));
         pass.end();
       }
       if (!onGpu) {
         // Every score comes back; the CPU's heap selects (same order and tie rule).
-        return { encoder, readback: { bytes: m * n * 4, copies }, finish: (data) => this.selectOnCpu(new Float32Array(data!), m, n, k) };
+        return { encoder, readback: { bytes: m * n * 4, copies }, finish: (data) => this.selectOnCpu(new Float32Array(data!), m, n, k, bits) };
       }
       const bytes = m * blocks * k * 8;
       return { encoder, readback: { bytes, copies: [{ buffer: candidates!, bytes }] }, finish: (data) => mergeCandidates(new Uint32Array(data!), m, blocks, k) };
-    }, corpus);
+    }, view);
   }
 
   /**
@@ -238,18 +286,21 @@ export class GpuBackend implements Backend {
     this.spreading.releaseGraph(graphId);
   }
 
-  releaseCorpus(corpus: Corpus): void {
-    const rows = this.resident.get(corpus.id);
-    if (!rows) return;
-    for (const chunk of rows.chunks) chunk.buffer.destroy();
-    this.resident.delete(corpus.id);
+  releaseSegments(ids: readonly number[]): void {
+    for (const id of ids) {
+      const segment = this.segments.get(id);
+      if (!segment) continue;
+      segment.data.destroy();
+      segment.meta?.destroy();
+      this.segments.delete(id);
+    }
   }
 
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
-    for (const rows of this.resident.values()) for (const chunk of rows.chunks) chunk.buffer.destroy();
-    this.resident.clear();
+    this.releaseSegments([...this.segments.keys()]);
+    this.placeholder.destroy();
     this.spreading.releaseAll();
     this.pool.destroyAll();
     this.device.destroy();
@@ -258,7 +309,7 @@ export class GpuBackend implements Backend {
   // ---------------------------------------------------------------------------------------------
   // One call: record and submit inside WebGPU error scopes, then wait (bounded) for the results.
 
-  private async run<T>(record: () => Recorded<T>, corpus?: Corpus, graphId?: number): Promise<T> {
+  private async run<T>(record: () => Recorded<T>, view?: CorpusView, graphId?: number): Promise<T> {
     if (this.disposed) throw new GpuError('device-lost', 'the GPU backend has been disposed');
     if (this.lostReason !== null) throw new GpuError('device-lost', `GPU device lost (${this.lostReason})`);
     const device = this.device;
@@ -313,12 +364,12 @@ export class GpuBackend implements Backend {
     } finally {
       if (readback) this.pool.discard(readback);
       // After a failure nothing of the call is trusted again: its buffers are destroyed, and the
-      // corpus's device copy is dropped (re-uploaded by the next GPU call).
+      // index's device copy is dropped (re-uploaded by the next GPU call).
       for (const buffer of owned) {
         if (failed || (buffer.label === 'rows' && buffer.size > TEMPORARY_POOL_MAX)) this.pool.discard(buffer);
         else this.pool.release(buffer);
       }
-      if (failed && corpus) this.releaseCorpus(corpus);
+      if (failed && view) this.releaseSegments(view.segments.map((segment) => segment.id));
       if (failed && graphId !== undefined) this.releaseGraph(graphId);
     }
   }
@@ -354,47 +405,52 @@ export class GpuBackend implements Backend {
   // ---------------------------------------------------------------------------------------------
   // Rows on the device.
 
-  private rowTypeOf(corpus: Corpus): RowType {
-    return corpus.dtype === 'f16' && this.info.f16Storage ? 'f16' : 'f32';
-  }
-
   /**
-   * After an out-of-memory error: rows go in buffers half as large from now on (at least one
-   * panel each), and resident copies are dropped, to be uploaded again in the smaller pieces.
+   * After an out-of-memory error: one-shot rows go in buffers half as large from now on (at least
+   * one panel each), and resident index segments are dropped, to be uploaded again when used.
    */
   halveChunks(): void {
     this.chunkLimitBytes = Math.max(1 << 16, Math.floor(this.chunkLimitBytes / 2));
-    for (const id of [...this.resident.keys()]) this.releaseCorpus({ id } as Corpus);
+    this.releaseSegments([...this.segments.keys()]);
   }
 
-  /** Rows per binding: whole panels within maxStorageBufferBindingSize (and maxBufferSize). */
-  private chunkRowsFor(stride: number, rowType: RowType): number {
-    const limit = this.chunkLimitBytes;
-    const panelBytes = stride * 4 * (rowType === 'f16' ? 2 : 4);
-    return Math.max(1, Math.floor(limit / panelBytes)) * 4;
+  /** Rows per binding of a one-shot call: whole panels within the chunk limit. */
+  private chunkRowsFor(stride: number): number {
+    return Math.max(1, Math.floor(this.chunkLimitBytes / (stride * 16))) * 4;
   }
 
-  /** The corpus on the device, with the rows added since the last call uploaded. */
-  private residentRows(corpus: Corpus): DeviceRows {
-    const rowType = this.rowTypeOf(corpus);
-    let rows = this.resident.get(corpus.id);
-    if (!rows) {
-      rows = { chunks: [], rowType, stride: corpus.stride, rows: 0, chunkRows: this.chunkRowsFor(corpus.stride, rowType), bytes: 0 };
-      this.resident.set(corpus.id, rows);
-    }
-    if (rows.rows < corpus.rows) {
-      this.reserve(rows, corpus.rows);
-      // Re-send from the start of the last partly filled panel.
-      this.writeRows(rows, corpus, Math.floor(rows.rows / 4) * 4, corpus.rows);
-      rows.rows = corpus.rows;
-    }
-    return rows;
+  /** Every segment of the view on the device, with the rows added since the last call uploaded. */
+  private residentSegments(view: CorpusView): DeviceSegment[] {
+    return view.segments.map((segment) => {
+      let resident = this.segments.get(segment.id);
+      if (!resident) {
+        const dataBytes = rowBytesOf(view.dtype, view.dim, segment.capacity);
+        const metaBytes = view.dtype === 'i8' ? Math.ceil(segment.capacity / 4) * 32 : 0;
+        resident = {
+          data: this.createRowBuffer(dataBytes),
+          meta: metaBytes ? this.createRowBuffer(metaBytes) : null,
+          rows: 0,
+          bytes: dataBytes + metaBytes,
+        };
+        this.segments.set(segment.id, resident);
+      }
+      if (resident.rows < segment.rows) {
+        // From the start of the last partly filled panel, to the end of the last panel.
+        const from = Math.floor(resident.rows / 4);
+        const to = Math.ceil(segment.rows / 4);
+        const panelBytes = rowBytesOf(view.dtype, view.dim, 4);
+        this.writeFromMemory(resident.data, from * panelBytes, segment.data + from * panelBytes, (to - from) * panelBytes, segment.region);
+        if (resident.meta) this.writeFromMemory(resident.meta, from * 32, segment.meta + from * 32, (to - from) * 32, segment.region);
+        resident.rows = segment.rows;
+      }
+      return resident;
+    });
   }
 
   /** A one-shot call's rows on the device (released after the call). */
   private uploadTemporary(block: RowBlock): DeviceRows {
-    const chunkRows = this.chunkRowsFor(block.stride, 'f32');
-    const rows: DeviceRows = { chunks: [], rowType: 'f32', stride: block.stride, rows: 0, chunkRows, bytes: 0 };
+    const chunkRows = this.chunkRowsFor(block.stride);
+    const rows: DeviceRows = { chunks: [], stride: block.stride, rows: 0, chunkRows, bytes: 0 };
     for (let first = 0; first < block.rows; first += chunkRows) {
       const count = Math.min(chunkRows, block.rows - first);
       const buffer = this.acquire(panelRegionBytes(count, block.stride),
@@ -406,38 +462,6 @@ export class GpuBackend implements Backend {
     return rows;
   }
 
-  /**
-   * Grow the chunks so that `total` rows fit (the last chunk doubles, up to a full chunk). A
-   * grown chunk's rows are copied on the device, submitted at once, so that the queue orders the
-   * copy before the writeBuffer of the new rows.
-   */
-  private reserve(rows: DeviceRows, total: number): void {
-    const bytesPerRow = rows.stride * (rows.rowType === 'f16' ? 2 : 4);
-    while (true) {
-      const last = rows.chunks[rows.chunks.length - 1];
-      const capacity = last ? last.firstRow + last.capacityRows : 0;
-      if (capacity >= total) break;
-      if (last && last.capacityRows < rows.chunkRows) {
-        const grown = Math.min(rows.chunkRows, Math.max(last.capacityRows * 2, total - last.firstRow));
-        const buffer = this.createRowBuffer(roundUp4(grown) * bytesPerRow);
-        const held = Math.max(0, Math.min(rows.rows, last.firstRow + last.capacityRows) - last.firstRow);
-        const encoder = this.device.createCommandEncoder();
-        encoder.copyBufferToBuffer(last.buffer, 0, buffer, 0, roundUp4(held) * bytesPerRow);
-        this.device.queue.submit([encoder.finish()]);
-        const old = last.buffer;
-        last.buffer = buffer;
-        rows.bytes += (roundUp4(grown) - roundUp4(last.capacityRows)) * bytesPerRow;
-        last.capacityRows = grown;
-        old.destroy(); // freed once the copy submitted above has run
-      } else {
-        const firstRow = capacity;
-        const want = Math.min(rows.chunkRows, Math.max(total - firstRow, 1024));
-        rows.chunks.push({ buffer: this.createRowBuffer(roundUp4(want) * bytesPerRow), firstRow, capacityRows: want });
-        rows.bytes += roundUp4(want) * bytesPerRow;
-      }
-    }
-  }
-
   private createRowBuffer(bytes: number): GPUBuffer {
     return this.device.createBuffer({
       size: Math.max(16, bytes),
@@ -446,7 +470,8 @@ export class GpuBackend implements Backend {
     });
   }
 
-  /** Copy panel rows [from, to) (from a multiple of 4) from WASM memory into the chunks. */
+
+  /** Copy f32 panel rows [from, to) (from a multiple of 4) from WASM memory region 0 into the chunks. */
   private writeRows(rows: DeviceRows, block: RowBlock, from: number, to: number): void {
     const panelFloats = block.stride * 4;
     for (const chunk of rows.chunks) {
@@ -456,30 +481,7 @@ export class GpuBackend implements Backend {
       const panels = Math.ceil((end - chunk.firstRow) / 4) - (start - chunk.firstRow) / 4;
       const srcOffset = block.ptr + (start / 4) * panelFloats * 4;
       const dstPanel = (start - chunk.firstRow) / 4;
-      if (rows.rowType === 'f32') {
-        this.writeFromMemory(chunk.buffer, dstPanel * panelFloats * 4, srcOffset, panels * panelFloats * 4);
-      } else {
-        this.writeF16(chunk.buffer, dstPanel * panelFloats / 4, srcOffset, panels * panelFloats);
-      }
-    }
-  }
-
-  /** Upload f32 floats and convert them into an f16 buffer on the device, in steps. */
-  private writeF16(target: GPUBuffer, vec4Offset: number, srcOffset: number, floats: number): void {
-    const stepFloats = F16_UPLOAD_STEP / 4;
-    for (let done = 0; done < floats; done += stepFloats) {
-      const count = Math.min(stepFloats, floats - done);
-      const staging = this.acquire(count * 4, BufferUsage.STORAGE | BufferUsage.COPY_DST, 'f16 staging');
-      this.writeFromMemory(staging, 0, srcOffset + done * 4, count * 4);
-      const params = this.uniform([count / 4, vec4Offset + done / 4, 0, 0]);
-      const pipeline = this.pipelines.get('convert', 'f32', {});
-      const encoder = this.device.createCommandEncoder();
-      const pass = encoder.beginComputePass();
-      pass.setPipeline(pipeline);
-      pass.setBindGroup(0, this.bindGroup(pipeline, [staging, target, params]));
-      pass.dispatchWorkgroups(Math.min(MAX_WORKGROUPS_PER_DIMENSION, Math.ceil(count / 4 / 64)));
-      pass.end();
-      this.device.queue.submit([encoder.finish()]);
+      this.writeFromMemory(chunk.buffer, dstPanel * panelFloats * 4, srcOffset, panels * panelFloats * 4);
     }
   }
 
@@ -499,13 +501,13 @@ export class GpuBackend implements Backend {
   }
 
   /**
-   * queue.writeBuffer of `bytes` bytes of WASM memory from byte `ptr`. A shared memory (worker
-   * threads) is copied out first, WRITE_STEP_BYTES at a time: Dawn's Node binding crashes the
-   * process on a SharedArrayBuffer source (seen with webgpu 0.6.2), and WebGPU implementations
-   * copy the data at this call anyway.
+   * queue.writeBuffer of `bytes` bytes of WASM memory region `region` from byte `ptr`. A shared
+   * memory (worker threads) is copied out first, WRITE_STEP_BYTES at a time: Dawn's Node binding
+   * crashes the process on a SharedArrayBuffer source (seen with webgpu 0.6.2), and WebGPU
+   * implementations copy the data at this call anyway.
    */
-  private writeFromMemory(buffer: GPUBuffer, offset: number, ptr: number, bytes: number): void {
-    const source = this.memory.arena.memory.buffer;
+  private writeFromMemory(buffer: GPUBuffer, offset: number, ptr: number, bytes: number, region = 0): void {
+    const source = this.memory.regions.region(region).memory.buffer;
     if (!this.memory.shared) {
       this.device.queue.writeBuffer(buffer, offset, source as ArrayBuffer, ptr, bytes);
       return;
@@ -515,6 +517,59 @@ export class GpuBackend implements Backend {
       const copy = new Uint8Array(source, ptr + done, step).slice();
       this.device.queue.writeBuffer(buffer, offset + done, copy.buffer, 0, step);
     }
+  }
+
+  /**
+   * The queries in the form the index's dtype reads: f32 as staged (padded to 4, normalised for
+   * cosine); f16 padded to the f16 stride; i8 quantised to 16 bits on the CPU (asm/score-i8.ts:
+   * the same integers the CPU kernels use) and sent as i32.
+   */
+  private uploadStoreQueries(view: CorpusView, queries: RowBlock): DeviceQueries {
+    const m = queries.rows;
+    const scales = new Float32Array(m);
+    const squares = new Float32Array(m);
+    if (view.dtype === 'f32') return { buffer: this.uploadQueries(queries), words: queries.stride / 4, scales, squares };
+    const { arena, kernels } = this.memory;
+    const f32 = arena.f32;
+    if (view.dtype === 'f16') {
+      const stride = view.stride;
+      const data = new Float32Array(m * stride);
+      for (let j = 0; j < m; j++) {
+        const from = (queries.ptr >>> 2) + j * queries.stride;
+        data.set(f32.subarray(from, from + queries.stride), j * stride);
+      }
+      const buffer = this.acquire(data.byteLength, BufferUsage.STORAGE | BufferUsage.COPY_DST, 'queries');
+      this.device.queue.writeBuffer(buffer, 0, data);
+      return { buffer, words: stride / 4, scales, squares };
+    }
+    const stride = view.prefilterStride;
+    const q16 = arena.alloc(stride * 2, 'query');
+    const info = arena.alloc(16, 'query');
+    try {
+      const data = new Int32Array(m * stride);
+      for (let j = 0; j < m; j++) {
+        kernels.quantizeQuery16(queries.ptr + j * queries.stride * 4, queries.stride, q16, stride, info);
+        data.set(new Int16Array(arena.memory.buffer, q16, stride), j * stride);
+        scales[j] = arena.f32[info >>> 2]!;
+        squares[j] = arena.f32[(info >>> 2) + 3]!;
+      }
+      const buffer = this.acquire(data.byteLength, BufferUsage.STORAGE | BufferUsage.COPY_DST, 'queries');
+      this.device.queue.writeBuffer(buffer, 0, data);
+      return { buffer, words: stride / 4, scales, squares };
+    } finally {
+      arena.free(info);
+      arena.free(q16);
+    }
+  }
+
+  /** A pooled uniform buffer holding 8 32-bit values: u32 first, then f32s at `floatsAt`. */
+  private uniformMixed(values: number[], floats: number[], floatsAt: number): GPUBuffer {
+    const buffer = this.acquire(32, BufferUsage.UNIFORM | BufferUsage.COPY_DST, 'params');
+    const data = new ArrayBuffer(32);
+    new Uint32Array(data).set(values);
+    new Float32Array(data, floatsAt * 4, floats.length).set(floats);
+    this.device.queue.writeBuffer(buffer, 0, data);
+    return buffer;
   }
 
   /** A pooled uniform buffer holding 8 u32 (kernel params). */
@@ -536,8 +591,9 @@ export class GpuBackend implements Backend {
   // ---------------------------------------------------------------------------------------------
   // Kernels.
 
-  private encodeScan(encoder: GPUCommandEncoder, rows: DeviceRows, query: GPUBuffer, out: GPUBuffer, cosine: boolean): void {
-    const pipeline = this.pipelines.get('scan', rows.rowType, { WG, CHUNKS: rows.stride / 4, COSINE: cosine ? 1 : 0 });
+  /** The one-shot scan: cosine of raw rows (METRIC 3) into `out`. */
+  private encodeScan(encoder: GPUCommandEncoder, rows: DeviceRows, query: GPUBuffer, out: GPUBuffer): void {
+    const pipeline = this.pipelines.get('scan', 'f32', { WG, CHUNKS: rows.stride / 4, KIND: 0, METRIC: 3 });
     for (const chunk of rows.chunks) {
       const count = Math.min(chunk.capacityRows, rows.rows - chunk.firstRow);
       if (count <= 0) continue;
@@ -545,10 +601,41 @@ export class GpuBackend implements Backend {
       const params = this.uniform([count, panels, chunk.firstRow, 0]);
       const pass = encoder.beginComputePass();
       pass.setPipeline(pipeline);
-      pass.setBindGroup(0, this.bindGroup(pipeline, [chunk.buffer, query, out, params]));
+      pass.setBindGroup(0, this.bindGroup(pipeline, [chunk.buffer, query, out, params, this.placeholder]));
       pass.dispatchWorkgroups(Math.min(panels, MAX_WORKGROUPS_PER_DIMENSION));
       pass.end();
     }
+  }
+
+  /** Query `j` against one index segment, its scores into `out` from `outOffset`. */
+  private encodeStoreScan(encoder: GPUCommandEncoder, view: CorpusView, segment: SegmentView, resident: DeviceSegment,
+    q: DeviceQueries, j: number, out: GPUBuffer, outOffset: number): void {
+    const chunks = view.stride / (view.dtype === 'f32' ? 4 : view.dtype === 'f16' ? 8 : 16);
+    const pipeline = this.pipelines.get('scan', 'f32', { WG, CHUNKS: chunks, KIND: KIND_CODE[view.dtype], METRIC: METRIC_CODE[view.metric] });
+    const panels = Math.ceil(segment.rows / 4);
+    const params = this.uniformMixed([segment.rows, panels, outOffset, j * q.words], [q.scales[j]!, q.squares[j]!], 4);
+    const pass = encoder.beginComputePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, this.bindGroup(pipeline, [resident.data, q.buffer, out, params, resident.meta ?? this.placeholder]));
+    pass.dispatchWorkgroups(Math.min(panels, MAX_WORKGROUPS_PER_DIMENSION));
+    pass.end();
+  }
+
+  /** Queries first .. first+m-1 against one f32/f16 segment (the tiled kernel), into `out` (m x N). */
+  private encodeStoreMatrix(encoder: GPUCommandEncoder, view: CorpusView, segment: SegmentView, resident: DeviceSegment,
+    queries: GPUBuffer, first: number, m: number, out: GPUBuffer, outOffset: number, outStride: number): void {
+    const pipeline = this.pipelines.get('matrix', 'f32', {
+      CHUNKS: view.stride / 4, KIND: KIND_CODE[view.dtype], METRIC: METRIC_CODE[view.metric],
+    });
+    const panels = Math.ceil(segment.rows / 4);
+    const panelTiles = Math.ceil(panels / 16);
+    const queryTiles = Math.ceil(m / 16);
+    const params = this.uniform([m, segment.rows, panels, outOffset, outStride, panelTiles, queryTiles, first]);
+    const pass = encoder.beginComputePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, this.bindGroup(pipeline, [resident.data, queries, out, params]));
+    pass.dispatchWorkgroups(Math.min(panelTiles, MAX_WORKGROUPS_PER_DIMENSION), Math.min(queryTiles, MAX_WORKGROUPS_PER_DIMENSION));
+    pass.end();
   }
 
   private encodeNormalize(encoder: GPUCommandEncoder, rows: DeviceRows): void {
@@ -568,7 +655,7 @@ export class GpuBackend implements Backend {
   /** Scores of queries firstQuery .. firstQuery+m-1 against every row, into `out` (m x N). */
   private encodeMatrix(encoder: GPUCommandEncoder, rows: DeviceRows, queries: GPUBuffer, firstQuery: number, m: number,
     out: GPUBuffer): void {
-    const pipeline = this.pipelines.get('matrix', rows.rowType, { CHUNKS: rows.stride / 4 });
+    const pipeline = this.pipelines.get('matrix', 'f32', { CHUNKS: rows.stride / 4, KIND: 0, METRIC: 0 });
     for (const chunk of rows.chunks) {
       const count = Math.min(chunk.capacityRows, rows.rows - chunk.firstRow);
       if (count <= 0) continue;
@@ -585,38 +672,45 @@ export class GpuBackend implements Backend {
     }
   }
 
-  /** Top-k on the CPU of scores read back (k above GPU_TOP_K_MAX): the WASM heap, same order. */
-  private selectOnCpu(scores: Float32Array, m: number, n: number, k: number): SearchResult[] {
+  /**
+   * Top-k on the CPU of scores read back (k above GPU_TOP_K_MAX): the WASM heap, same order, rows
+   * whose bit in `bits` (if any) is clear never offered.
+   */
+  private selectOnCpu(scores: Float32Array, m: number, n: number, k: number, bits: Uint32Array<ArrayBuffer> | null): PositionTopK[] {
     const { arena, kernels } = this.memory;
     const block = arena.alloc(n * 4);
+    const mask = bits ? arena.alloc(bits.byteLength) : 0;
     const heapScores = arena.alloc(k * 4);
     const heapIndices = arena.alloc(k * 4);
     const state = arena.alloc(4);
     try {
-      const results: SearchResult[] = [];
+      if (bits) arena.u32.set(bits, mask >>> 2);
+      const results: PositionTopK[] = [];
       for (let q = 0; q < m; q++) {
         arena.f32.set(scores.subarray(q * n, (q + 1) * n), block >>> 2);
         arena.u32[state >>> 2] = 0;
-        kernels.selectTopK(block, n, 0, k, heapScores, heapIndices, state);
+        if (bits) kernels.selectMasked(block, n, 0, k, heapScores, heapIndices, state, mask);
+        else kernels.selectTopK(block, n, 0, k, heapScores, heapIndices, state);
         const size = arena.u32[state >>> 2]!;
         kernels.sortHeap(heapScores, heapIndices, size);
         results.push({
-          indices: arena.u32.slice(heapIndices >>> 2, (heapIndices >>> 2) + size),
+          positions: arena.u32.slice(heapIndices >>> 2, (heapIndices >>> 2) + size),
           scores: arena.f32.slice(heapScores >>> 2, (heapScores >>> 2) + size),
         });
       }
       return results;
     } finally {
-      for (const ptr of [state, heapIndices, heapScores, block]) arena.free(ptr);
+      for (const ptr of [state, heapIndices, heapScores]) arena.free(ptr);
+      if (mask) arena.free(mask);
+      arena.free(block);
     }
   }
-
 }
 
-/** Merge per-block candidates (score bits, row) into each query's top-k. */
-function mergeCandidates(data: Uint32Array, m: number, blocks: number, k: number): SearchResult[] {
+/** Merge per-block candidates (score bits, position) into each query's top-k. */
+function mergeCandidates(data: Uint32Array, m: number, blocks: number, k: number): PositionTopK[] {
   const scores = new Float32Array(data.buffer, data.byteOffset, data.length);
-  const results: SearchResult[] = [];
+  const results: PositionTopK[] = [];
   for (let q = 0; q < m; q++) {
     const list: Array<[number, number]> = [];
     const base = q * blocks * k * 2;
@@ -632,23 +726,33 @@ function mergeCandidates(data: Uint32Array, m: number, blocks: number, k: number
       values[i] = list[i]![0];
       indices[i] = list[i]![1];
     }
-    results.push({ indices, scores: values });
+    results.push({ positions: indices, scores: values });
   }
   return results;
 }
 
-/**
- * An upper bound of the bytes `reserve` allocates for `rows`: full chunks, and a last chunk of at
- * least 1024 rows that may have doubled past what it holds.
- */
-function reservedBytes(rows: number, stride: number, rowType: RowType, chunkRows: number): number {
-  const bytesPerRow = stride * (rowType === 'f16' ? 2 : 4);
-  const full = Math.floor(rows / chunkRows);
-  const rest = rows - full * chunkRows;
-  const last = rest === 0 ? 0 : Math.min(chunkRows, Math.max(1024, 2 * rest));
-  return (full * chunkRows + roundUp4(last)) * bytesPerRow;
+/** Device bytes of a segment at full capacity (rows, and i8 metadata). */
+function deviceBytes(view: CorpusView, segment: SegmentView): number {
+  return rowBytesOf(view.dtype, view.dim, segment.capacity) + (view.dtype === 'i8' ? Math.ceil(segment.capacity / 4) * 32 : 0);
 }
 
-function roundUp4(rows: number): number {
-  return Math.ceil(rows / 4) * 4;
+/**
+ * The rows a masked top-k may return, one bit per position, or null when every stored row may
+ * (no dead rows, no filter).
+ */
+function maskBits(view: CorpusView, selection: Selection): Uint32Array<ArrayBuffer> | null {
+  if (selection.segments.every((s) => s === null)) return null;
+  const bits = new Uint32Array(Math.ceil(view.rows / 32) + 1);
+  view.segments.forEach((segment, i) => {
+    const chosen = selection.segments[i]!;
+    if (chosen === 'none' || segment.rows === 0) return;
+    const base = view.bases[i]!;
+    const source = chosen === null ? null : chosen === 'live' ? segment.liveBits() : chosen;
+    for (let r = 0; r < segment.rows; r++) {
+      if (source && ((source[r >>> 5]! >>> (r & 31)) & 1) === 0) continue;
+      const p = base + r;
+      bits[p >>> 5]! |= 1 << (p & 31);
+    }
+  });
+  return bits;
 }

@@ -7,7 +7,10 @@ export interface GpuInfo {
   limits: Record<string, number>;
   /** The adapter's features this device enabled (of shader-f16, subgroups, timestamp-query). */
   features: string[];
-  /** f16 indexes are stored as f16 on the GPU (shader-f16); otherwise they keep f32. */
+  /**
+   * f16 indexes are stored as f16 on the GPU: always, since their rows are read as packed words
+   * and widened with unpack2x16float, which needs no shader-f16 (kept for callers that ask).
+   */
   f16Storage: boolean;
   /** Bytes of resident corpora this engine may keep on the device (vramSafetyMargin of maxBufferSize). */
   memoryBudgetBytes: number;

@@ -1,4 +1,5 @@
-import type { WorkerHandle } from './types.js';
+import { HybridError } from '../errors.js';
+import type { FileReadHandle, WorkerHandle } from './types.js';
 
 // '#platform' in browsers and every runtime without the `node` condition (package.json
 // "imports"): web APIs only, no Node built-ins, no `webgpu` package. See types.ts.
@@ -28,6 +29,11 @@ export async function readTextFile(path: string): Promise<string> {
 /** Environment variables that may override config (see Platform.environment). */
 export function environment(): Record<string, string | undefined> | undefined {
   return undefined;
+}
+
+/** Browsers do not say how much RAM a page may take (see Platform.memoryAvailable). */
+export function memoryAvailable(): number | null {
+  return null;
 }
 
 /** Cores this process may use (see Platform.availableCores). */
@@ -64,4 +70,16 @@ export function startWorker(body: string): Promise<WorkerHandle> {
     unref: () => undefined,
     terminate: () => worker.terminate(),
   });
+}
+
+/** Paths are Node's (see Platform.openFileForReading): in a browser, pass a Blob, bytes or a stream. */
+export function openFileForReading(path: string): Promise<FileReadHandle> {
+  return Promise.reject(new HybridError('INVALID_ARGUMENT',
+    `reading the file ${path} needs Node; in a browser pass a Blob (OPFS, IndexedDB, fetch), a Uint8Array, an ArrayBuffer or a ReadableStream`, 'source'));
+}
+
+/** Paths are Node's (see Platform.writeFileAtomically): in a browser, write `toBytes()` where you keep it. */
+export function writeFileAtomically(path: string, _pieces: AsyncIterable<Uint8Array>): Promise<void> {
+  return Promise.reject(new HybridError('INVALID_ARGUMENT',
+    `saving to the file ${path} needs Node; in a browser keep the bytes of toBytes() (OPFS, IndexedDB, a download)`, 'path'));
 }

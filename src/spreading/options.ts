@@ -1,6 +1,6 @@
-// The options of spreadActivation / spreadActivationBatch: their types, defaults (DESIGN.md) and
-// checks, resolved into what a SpreadJob carries.
-import type { BackendChoice } from '../backend.js';
+// The options of spreadActivation / spreadActivationBatch: their types, defaults (README,
+// "Activation spreading") and checks, resolved into what a SpreadJob carries.
+import type { BackendChoice } from '../types.js';
 import { HybridError } from '../errors.js';
 import { backendOption, describe, optionsObject } from '../validate.js';
 import type { FanMode, SpreadStrategy } from './types.js';
@@ -12,7 +12,7 @@ export type Decay =
   | { kind: 'power'; exponent: number }
   | { kind: 'linear'; slope: number };
 
-/** Options of spreadActivation / spreadActivationBatch (DESIGN.md defaults). */
+/** Options of spreadActivation / spreadActivationBatch (defaults in README, "Activation spreading"). */
 export interface SpreadOptions {
   /** Hops (default 4; 0 returns the clamped seeds). */
   maxHops?: number;

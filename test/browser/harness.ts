@@ -37,7 +37,7 @@ async function expectHybridError(lib: HybridLibrary, call: () => unknown, code: 
 }
 
 /** An index built in two steps (createIndex then add) when asked, to cover appends. */
-async function buildIndex(hs: HybridEngine, vectors: Float32Array, dim: number, split: boolean): Promise<VectorIndex> {
+async function buildIndex(hs: HybridEngine, vectors: Float32Array, dim: number, split: boolean): Promise<VectorIndex<number, true>> {
   if (!split) return hs.createIndex(vectors, { dim });
   const n = vectors.length / dim;
   const first = Math.floor(n / 3) + (n > 4 ? 1 : 0);

@@ -6,7 +6,7 @@
 import type { BackendChoice } from '../../backend.js';
 import { createHybrid, type HybridEngine, type HybridOptions } from '../../engine.js';
 import { presets } from '../../presets.js';
-import type { VectorIndex } from '../../vector-index.js';
+import type { VectorIndex } from '../../store/vector-index.js';
 import { fill, seededRandom } from '../data.js';
 import { BenchCheckError, OURS, type BenchContext, type BenchModule } from '../types.js';
 
@@ -23,6 +23,7 @@ export interface BatchingBench {
   /** The engine for one batching setting (false: off). */
   engine(batching: HybridOptions['batching']): Promise<HybridEngine>;
   backend: BackendChoice;
+  /** The indexes (rows x dim) to search, for a quick or a full run. */
   shapes(context: BenchContext): Array<{ n: number; dim: number }>;
 }
 
@@ -45,7 +46,7 @@ export function batchingModuleFor(bench: BatchingBench): BenchModule {
         const ks = queries.map((_, i) => 1 + (i % 20));
         const engines: HybridEngine[] = [];
         try {
-          const indexes: VectorIndex[] = [];
+          const indexes: VectorIndex<number, true>[] = [];
           for (const mode of modes) {
             const engine = await bench.engine(mode.batching);
             engines.push(engine);
@@ -56,8 +57,8 @@ export function batchingModuleFor(bench: BatchingBench): BenchModule {
           for (let i = 0; i < modes.length; i++) {
             const got = await all(i);
             got.forEach((r, j) => {
-              const ok = bench.backend === 'gpu' ? sameRows(r.indices, want[j]!.indices)
-                : same(r.indices, want[j]!.indices) && same(r.scores, want[j]!.scores);
+              const ok = bench.backend === 'gpu' ? sameRows(r.indices!, want[j]!.indices!)
+                : same(r.indices!, want[j]!.indices!) && same(r.scores, want[j]!.scores);
               if (!ok) throw new BenchCheckError(`${modes[i]!.implementation}: call ${j} differs from the unbatched answer`);
             });
           }

@@ -41,6 +41,7 @@ function softwareNote(context: BenchContext, backend: BackendChoice): string | u
   return context.gpu === 'software' && backend === 'gpu' ? 'software adapter: checks the harness, not GPU speed' : undefined;
 }
 
+/** 1 x N and 64 x N cosine calls over powers-of-two corpora, on the CPU, the GPU and auto. */
 export const cosineModule: BenchModule = {
   name: 'cosine',
   description: 'cosine 1 x N (one-shot, resident scores, top-10) and 64 x N (matrix, top-10) on CPU, GPU and auto',
@@ -76,7 +77,7 @@ export const cosineModule: BenchModule = {
         for (const backend of backends) {
           checkScores(`scores ${shape} on ${backend}`, await index.scores(query, { backend }), reference, SCORE_TOLERANCE);
           const top = await index.search(query, { k: K, backend });
-          checkTopK(`search top-${K} ${shape} on ${backend}`, top.indices, top.scores, reference, K, SCORE_TOLERANCE);
+          checkTopK(`search top-${K} ${shape} on ${backend}`, top.indices!, top.scores, reference, K, SCORE_TOLERANCE);
         }
         yield group('scores', tasksOf((backend) => index.scores(query, { backend })));
         yield group(`search top-${K}`, tasksOf((backend) => index.search(query, { k: K, backend })));
@@ -111,7 +112,7 @@ export const cosineModule: BenchModule = {
         for (const backend of backends) {
           const results = await index.searchBatch(queries, { k: K, backend });
           for (const { q, want } of sampled) {
-            checkTopK(`searchBatch top-${K} ${shape} on ${backend}, query ${q}`, results[q]!.indices, results[q]!.scores, want, K, SCORE_TOLERANCE);
+            checkTopK(`searchBatch top-${K} ${shape} on ${backend}, query ${q}`, results[q]!.indices!, results[q]!.scores, want, K, SCORE_TOLERANCE);
           }
         }
         yield { operation: `searchBatch top-${K}`, batch: QUERIES * n, batchUnit: 'queries x rows', shape, routedAs: 'cosine',

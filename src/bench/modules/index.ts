@@ -7,5 +7,7 @@ import { peersModule } from './peers.js';
 import { spreadingModule } from './spreading.js';
 import { threadsModule } from './threads.js';
 import { batchingModule } from './batching.js';
+import { storeModule } from './store.js';
 
-export const SUITE_MODULES: readonly BenchModule[] = [cosineModule, spreadingModule, threadsModule, batchingModule, peersModule];
+/** The suite's modules, in the order they run: cosine, store, spreading, threads, batching, peers. */
+export const SUITE_MODULES: readonly BenchModule[] = [cosineModule, storeModule, spreadingModule, threadsModule, batchingModule, peersModule];

@@ -5,8 +5,9 @@
 // In the report, "... (1 thread) / ours (CPU)" is the speedup the threads give. Every setup's
 // results are checked identical (same bits) to one thread's before timing.
 import { createHybrid, type HybridEngine } from '../../engine.js';
-import type { VectorIndex } from '../../vector-index.js';
+import type { VectorIndex } from '../../store/vector-index.js';
 import { fill, seededRandom } from '../data.js';
+import { cpuBackendOf } from '../engine-access.js';
 import { BenchCheckError, OURS, type BenchModule, type BenchTask } from '../types.js';
 
 /** The implementation names of the figures beside ours (every core, offMainThread). */
@@ -21,6 +22,7 @@ interface Setup {
   engine: HybridEngine;
 }
 
+/** Every core against one thread on the same calls (checked identical), and the split's crossover. */
 export const threadsModule: BenchModule = {
   name: 'threads',
   description: 'every core (worker threads) against one thread: top-10, f32 scan, 64-query batch, spreading; the split\'s crossover',
@@ -56,14 +58,14 @@ export const threadsModule: BenchModule = {
         }
       };
 
-      const indexes: VectorIndex[] = [];
+      const indexes: VectorIndex<number, true>[] = [];
       for (const setup of setups) indexes.push(await setup.engine.createIndex(corpus, { dim }));
       const search = (i: number) => indexes[i]!.search(query, { k: 10, backend: 'cpu' });
       const scores = (i: number) => indexes[i]!.scores(query, { backend: 'cpu' });
       const batch = (i: number) => indexes[i]!.searchBatch(queries, { k: 10, backend: 'cpu' });
-      await check('search', async (i) => { const r = await search(i); return [r.indices, r.scores]; });
+      await check('search', async (i) => { const r = await search(i); return [r.indices!, r.scores]; });
       await check('scores', async (i) => [await scores(i)]);
-      await check('searchBatch', async (i) => (await batch(i)).flatMap((r) => [r.indices, r.scores]));
+      await check('searchBatch', async (i) => (await batch(i)).flatMap((r) => [r.indices!, r.scores]));
       const shape = `1 x ${rows} x ${dim}`;
       yield { operation: 'threads: search top-10', batch: rows, batchUnit: 'rows (one query)', shape, routedAs: 'cosine', tasks: tasks((_, i) => search(i)) };
       yield { operation: 'threads: scores (f32 scan)', batch: rows, batchUnit: 'rows (one query)', shape, routedAs: 'cosine', tasks: tasks((_, i) => scores(i)) };
@@ -90,8 +92,7 @@ export const threadsModule: BenchModule = {
 
       // The split's crossover: the pool's threshold at 0, so every call is split.
       const split = setups[1]!.engine;
-      const { cpuOf } = await import('../../testing.js');
-      cpuOf(split).minWorkBytes = 0;
+      cpuBackendOf(split).minWorkBytes = 0;
       const crossDim = 256;
       const q = fill(random, crossDim);
       for (let n = 256; n <= (context.quick ? 8192 : 32768); n *= 2) {

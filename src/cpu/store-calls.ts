@@ -1,0 +1,374 @@
+import type { RowBlock } from '../types.js';
+import { prefilterStrideOf } from '../store/dtype.js';
+import { DTYPE_CODE, METRIC_CODE, type CorpusView, type PositionTopK, type Selection, type SegmentView } from '../store/types.js';
+import type { CpuMemory } from './cpu-memory.js';
+import { strideFor } from './cpu-memory.js';
+import type { MemoryRegion } from './memory-region.js';
+import type { KernelCall, RegionPart } from './pool.js';
+
+/** What the store's calls need from the CPU backend: its thread plan and a way to run parts. */
+export interface PartRunner {
+  plan(work: number): { parts: number; here: boolean };
+  run(plan: { parts: number; here: boolean }, parts: RegionPart[]): number[][] | Promise<number[][]>;
+}
+
+/** Rows per block of the fused top-k and prefilter kernels (asm/topk.ts, asm/prefilter.ts). */
+const BLOCK_ROWS = 256;
+/** Bytes of rows per block of the batch kernel: kept in L2 while every query passes over them. */
+const L2_BLOCK_BYTES = 256 * 1024;
+/** 2^112 (see asm/score-f16.ts). */
+const F16_SCALE = 2 ** 112;
+/** A k this small against a piece's rows makes the prefilter worth it: most rows are cut early. */
+const PREFILTER_ROWS_PER_K = 64;
+
+/** Rows [start, start + count) of segment `segment` (start a multiple of 256). */
+interface Chunk {
+  segment: number;
+  start: number;
+  count: number;
+}
+
+/**
+ * Headroom of the prefilter's bounds (asm/prefilter.ts): the f32 rounding of the exact kernel over
+ * `stride4` floats ((stride4 / 4 + 3) additions, relative 2^-24 each) and of the approximate score
+ * and the bound arithmetic (8 more), with 1% to spare.
+ */
+export function prefilterGamma(stride4: number): number {
+  return ((stride4 / 4 + 3) * 1.01 + 8) * 2 ** -24;
+}
+
+/**
+ * The CPU side of the store's calls: scores and top-k over an index's segments, each kernel call in
+ * the memory region its segment lives in, split across threads by rows. Inputs arrive staged in
+ * region 0 (queries: padded f32, normalised for cosine); each region a call touches gets its own
+ * copy of the prepared queries, heaps and scratch.
+ */
+export class CpuStoreCalls {
+  private readonly memory: CpuMemory;
+  private readonly runner: PartRunner;
+
+  constructor(memory: CpuMemory, runner: PartRunner) {
+    this.memory = memory;
+    this.runner = runner;
+  }
+
+  /** Internal scores of one query against every stored row (live and dead), by position. */
+  async scores(view: CorpusView, query: RowBlock): Promise<Float32Array> {
+    const out = new Float32Array(view.rows);
+    const selection = { segments: view.segments.map(() => null), passing: view.rows, passingBySegment: view.segments.map((s) => s.rows) };
+    const blocks = new CallBlocks(this.memory);
+    try {
+      const prepared = this.prepare(view, query, blocks, view.dtype === 'i8');
+      const plan = this.runner.plan(view.rows * bytesRead(view, false));
+      const parts = splitChunks(view, selection, plan.parts);
+      const outputs = view.segments.map((segment) => (segment.rows > 0 ? blocks.alloc(segment.region, segment.rows * 4) : 0));
+      const work = parts.map((chunks) => groupByRegion(view, chunks).map(({ region, chunks: group }): RegionPart[number] => ({
+        region,
+        calls: group.map((chunk) => scanCall(view, prepared.in(region), prepared.variants[0]!, chunk, outputs[chunk.segment]! + chunk.start * 4)),
+      })));
+      const pending = this.runner.run(plan, work);
+      if (pending instanceof Promise) await pending;
+      view.segments.forEach((segment, i) => {
+        if (segment.rows === 0) return;
+        const f32 = this.memory.regions.region(segment.region).arena.f32;
+        const at = outputs[i]! >>> 2;
+        out.set(f32.subarray(at, at + segment.rows), view.bases[i]);
+      });
+      return out;
+    } finally {
+      blocks.freeAll();
+    }
+  }
+
+  /** The top k (<= passing rows) of each query among the selected rows: positions and internal scores. */
+  async topK(view: CorpusView, queries: RowBlock, k: number, selection: Selection): Promise<PositionTopK[]> {
+    const m = queries.rows;
+    const blocks = new CallBlocks(this.memory);
+    try {
+      const usesPrefilter = view.segments.some((s) => s.prefilter !== 0);
+      const prepared = this.prepare(view, queries, blocks, view.dtype === 'i8' || usesPrefilter);
+      // The work: rows read, a whole panel (4 rows) for each selected row at most.
+      let touched = 0;
+      view.segments.forEach((segment, i) => { touched += Math.min(segment.rows, 4 * (selection.passingBySegment[i] ?? segment.rows)); });
+      const plan = this.runner.plan(touched * bytesRead(view, usesPrefilter) * m);
+      const masks = view.segments.map((segment, i) => maskOf(segment, selection.segments[i]!, blocks));
+      const parts = splitChunks(view, selection, plan.parts);
+      const stride = view.stride;
+      const blockRows = Math.max(32, Math.min(1024, Math.floor(L2_BLOCK_BYTES / (stride * 4)) & ~31));
+      const heaps: Heap[] = [];
+      const work: RegionPart[] = parts.map((chunks) => groupByRegion(view, chunks).map(({ region, chunks: group }) => {
+        const ours = blocks.heaps(region, m, k);
+        heaps.push(...ours);
+        const largest = Math.max(...group.map((c) => c.count));
+        const scratch = {
+          block: blocks.alloc(region, Math.max(BLOCK_ROWS, m * blockRows) * 4),
+          lower: blocks.alloc(region, BLOCK_ROWS * 4),
+          upper: blocks.alloc(region, BLOCK_ROWS * 4),
+          candidates: usesPrefilter ? blocks.alloc(region, largest * 4) : 0,
+          candidateUpper: usesPrefilter ? blocks.alloc(region, largest * 4) : 0,
+          lowerHeaps: usesPrefilter ? blocks.heaps(region, m, k) : [],
+        };
+        const q = prepared.in(region);
+        // The part empties its own heaps first, so that a part run again (after a worker failed)
+        // starts from nothing.
+        const calls: KernelCall[] = [['fillU32', ours[0]!.state, m, 0]];
+        if (usesPrefilter) calls.push(['fillU32', scratch.lowerHeaps[0]!.state, m, 0]);
+        for (const chunk of group) {
+          const segment = view.segments[chunk.segment]!;
+          const base = view.bases[chunk.segment]! + chunk.start;
+          const mask = masks[chunk.segment]! === 0 ? 0 : masks[chunk.segment]! + chunk.start / 8;
+          const prefilter = segment.prefilter !== 0 && k * PREFILTER_ROWS_PER_K <= chunk.count;
+          if (!prefilter && view.dtype === 'f32' && m > 1) {
+            calls.push(['topKRowsBatch', METRIC_CODE[view.metric], q.f32, m, rowsAt(view, segment, chunk.start), chunk.count,
+              stride, base, mask, k, ours[0]!.scores, ours[0]!.positions, ours[0]!.state, scratch.block, blockRows]);
+            continue;
+          }
+          for (let j = 0; j < m; j++) {
+            const heap = ours[j]!;
+            if (prefilter) {
+              const lowerHeap = scratch.lowerHeaps[j]!;
+              const f16 = view.dtype === 'f16';
+              calls.push(['prefilterTopK', METRIC_CODE[view.metric], f16 ? 3 + prepared.variants[j]! : METRIC_CODE[view.metric],
+                f16 ? q.f16 + j * stride * 4 : q.f32 + j * strideFor(view.dim) * 4, rowsAt(view, segment, chunk.start), stride,
+                q.q16 + j * view.prefilterStride * 2, q.info + j * 16, prepared.gamma,
+                segment.prefilter + (chunk.start / 4) * view.prefilterStride * 4, segment.prefilterMeta + (chunk.start / 4) * 64,
+                view.prefilterStride, chunk.count, base, mask, k, heap.scores, heap.positions, heap.state,
+                lowerHeap.scores, lowerHeap.positions, lowerHeap.state, scratch.lower, scratch.upper,
+                scratch.candidates, scratch.candidateUpper]);
+            } else {
+              calls.push(['topKRows', DTYPE_CODE[view.dtype], codeOf(view, prepared.variants[j]!),
+                view.dtype === 'f16' ? q.f16 + j * stride * 4 : q.f32 + j * strideFor(view.dim) * 4,
+                q.q16 + j * view.prefilterStride * 2, q.info + j * 16,
+                rowsAt(view, segment, chunk.start), view.dtype === 'i8' ? segment.meta + (chunk.start / 4) * 32 : 0,
+                chunk.count, stride, base, mask, k, heap.scores, heap.positions, heap.state, scratch.block]);
+            }
+          }
+        }
+        return { region, calls };
+      }));
+      const pending = this.runner.run(plan, work);
+      if (pending instanceof Promise) await pending;
+      const perPart = heaps.length / m;
+      return Array.from({ length: m }, (_, j) => {
+        const lists: Heap[] = [];
+        for (let p = 0; p < perPart; p++) lists.push(heaps[p * m + j]!);
+        return mergeHeaps(this.memory, lists, k);
+      });
+    } finally {
+      blocks.freeAll();
+    }
+  }
+
+  /**
+   * The queries in every region the view touches, in the forms its kernels read: f32 (padded to
+   * dim rounded up to 4), f16 (padded to the f16 stride, scaled per variant: asm/score-f16.ts) and
+   * 16-bit (quantizeQuery16) with their info, when `wants16`.
+   */
+  private prepare(view: CorpusView, queries: RowBlock, blocks: CallBlocks, wants16: boolean): PreparedQueries {
+    const m = queries.rows;
+    const first = this.memory.regions.region(0);
+    const stride4 = strideFor(view.dim);
+    const pstride = prefilterStrideOf(view.dim);
+    const variants: number[] = [];
+    const local = { f32: queries.ptr, f16: 0, q16: 0, info: 0 };
+    const bytes = { f32: m * stride4 * 4, f16: 0, q16: 0, info: 0 };
+    if (wants16) {
+      local.q16 = blocks.alloc(0, m * pstride * 2);
+      local.info = blocks.alloc(0, m * 16);
+      bytes.q16 = m * pstride * 2;
+      bytes.info = m * 16;
+      for (let j = 0; j < m; j++) {
+        first.kernels.quantizeQuery16(queries.ptr + j * stride4 * 4, stride4, local.q16 + j * pstride * 2, pstride, local.info + j * 16);
+      }
+    }
+    for (let j = 0; j < m; j++) variants.push(view.dtype === 'f16' ? f16Variant(view, first.arena.f32, queries.ptr + j * stride4 * 4, stride4) : 0);
+    if (view.dtype === 'f16') {
+      const stride = view.stride;
+      local.f16 = blocks.alloc(0, m * stride * 4);
+      bytes.f16 = m * stride * 4;
+      const f32 = first.arena.f32;
+      for (let j = 0; j < m; j++) {
+        const from = (queries.ptr >>> 2) + j * stride4;
+        const to = (local.f16 >>> 2) + j * stride;
+        const scale = variants[j]! <= 1 ? F16_SCALE : 1;
+        for (let i = 0; i < stride; i++) f32[to + i] = i < stride4 ? f32[from + i]! * scale : 0;
+      }
+    }
+    const byRegion = new Map<number, typeof local>([[0, local]]);
+    for (const segment of view.segments) {
+      if (byRegion.has(segment.region)) continue;
+      const region = this.memory.regions.region(segment.region);
+      const copy = { f32: 0, f16: 0, q16: 0, info: 0 };
+      for (const field of ['f32', 'f16', 'q16', 'info'] as const) {
+        if (bytes[field] === 0) continue;
+        copy[field] = blocks.alloc(region.id, bytes[field]);
+        copyBetween(first, local[field], region, copy[field], bytes[field]);
+      }
+      byRegion.set(region.id, copy);
+    }
+    return { variants, gamma: prefilterGamma(stride4), in: (region) => byRegion.get(region)! };
+  }
+}
+
+/** The queries of a call as each region holds them. */
+interface PreparedQueries {
+  /** The f16 variant of each query (asm/score-f16.ts; 0 for other dtypes). */
+  variants: number[];
+  gamma: number;
+  in(region: number): { f32: number; f16: number; q16: number; info: number };
+}
+
+/** f16 kernels' variant for a query: cosine 0; dot 1 when every |q_i| < 2^15 (else 2); l2 3. */
+function f16Variant(view: CorpusView, f32: Float32Array, ptr: number, stride4: number): number {
+  if (view.metric === 'cosine') return 0;
+  if (view.metric === 'l2') return 3;
+  const at = ptr >>> 2;
+  for (let i = 0; i < stride4; i++) if (Math.abs(f32[at + i]!) >= 32768) return 2;
+  return 1;
+}
+
+/** The kernel code topKRows takes for a dtype (metric, or the f16 variant). */
+function codeOf(view: CorpusView, variant: number): number {
+  return view.dtype === 'f16' ? variant : METRIC_CODE[view.metric];
+}
+
+/** Bytes a scan reads per row. */
+function bytesRead(view: CorpusView, prefilter: boolean): number {
+  if (prefilter) return view.prefilterStride;
+  return view.stride * (view.dtype === 'f32' ? 4 : view.dtype === 'f16' ? 2 : 1);
+}
+
+/** Address of row `start` (a multiple of 4) of a segment's stored rows. */
+function rowsAt(view: CorpusView, segment: SegmentView, start: number): number {
+  const valueBytes = view.dtype === 'f32' ? 4 : view.dtype === 'f16' ? 2 : 1;
+  return segment.data + (start / 4) * view.stride * 4 * valueBytes;
+}
+
+/** The scan kernel call of one chunk, writing its scores at `out` (`variant`: the query's, for f16). */
+function scanCall(view: CorpusView, q: { f32: number; f16: number; q16: number; info: number }, variant: number,
+  chunk: Chunk, out: number): KernelCall {
+  const segment = view.segments[chunk.segment]!;
+  const rows = rowsAt(view, segment, chunk.start);
+  if (view.dtype === 'f32') return ['scoresF32', METRIC_CODE[view.metric], q.f32, rows, chunk.count, view.stride, out];
+  if (view.dtype === 'i8') {
+    return ['scoresI8', METRIC_CODE[view.metric], q.q16, q.info, rows, segment.meta + (chunk.start / 4) * 32, chunk.count, view.stride, out];
+  }
+  return ['scoresF16', variant, q.f16, rows, chunk.count, view.stride, out];
+}
+
+/** The mask a segment's kernels read: 0 (every stored row), its live bitmap, or a copy of the call's. */
+function maskOf(segment: SegmentView, selection: Selection['segments'][number], blocks: CallBlocks): number {
+  if (selection === null || selection === 'none') return 0;
+  if (selection === 'live') return segment.live;
+  const ptr = blocks.alloc(segment.region, selection.byteLength);
+  const region = blocks.regionOf(segment.region);
+  region.arena.u32.set(selection, ptr >>> 2);
+  return ptr;
+}
+
+/**
+ * The selected rows cut into `parts` shares of about equal rows, each a list of chunks in
+ * position order (chunks start on multiples of 256 rows).
+ */
+function splitChunks(view: CorpusView, selection: Selection, parts: number): Chunk[][] {
+  const chosen = view.segments.map((s, i) => ({ i, rows: s.rows })).filter(({ i, rows }) => rows > 0 && selection.segments[i] !== 'none');
+  const total = chosen.reduce((sum, c) => sum + c.rows, 0);
+  if (parts <= 1 || total <= BLOCK_ROWS) return [chosen.map(({ i, rows }) => ({ segment: i, start: 0, count: rows }))];
+  const out: Chunk[][] = Array.from({ length: parts }, () => []);
+  let before = 0;
+  for (const { i, rows } of chosen) {
+    let start = 0;
+    while (start < rows) {
+      const part = Math.min(parts - 1, Math.floor(((before + start) * parts) / total));
+      const partEnd = Math.ceil(((part + 1) * total) / parts) - before;
+      let end = Math.min(rows, Math.max(start + BLOCK_ROWS, Math.round(partEnd / BLOCK_ROWS) * BLOCK_ROWS));
+      if (part === parts - 1) end = rows;
+      out[part]!.push({ segment: i, start, count: end - start });
+      start = end;
+    }
+    before += rows;
+  }
+  return out.filter((chunks) => chunks.length > 0);
+}
+
+/** A part's chunks grouped by region, in order. */
+function groupByRegion(view: CorpusView, chunks: Chunk[]): Array<{ region: number; chunks: Chunk[] }> {
+  const groups: Array<{ region: number; chunks: Chunk[] }> = [];
+  for (const chunk of chunks) {
+    const region = view.segments[chunk.segment]!.region;
+    const last = groups[groups.length - 1];
+    if (last && last.region === region) last.chunks.push(chunk);
+    else groups.push({ region, chunks: [chunk] });
+  }
+  return groups;
+}
+
+/** A top-k heap in WASM memory: k scores, k positions, its size. */
+interface Heap {
+  region: number;
+  k: number;
+  scores: number;
+  positions: number;
+  state: number;
+}
+
+/** The k best entries of several heaps: higher score first, ties to the lower position. */
+function mergeHeaps(memory: CpuMemory, heaps: Heap[], k: number): PositionTopK {
+  const entries: Array<[number, number]> = [];
+  for (const heap of heaps) {
+    const { arena } = memory.regions.region(heap.region);
+    const size = arena.u32[heap.state >>> 2]!;
+    const s = heap.scores >>> 2;
+    const p = heap.positions >>> 2;
+    for (let i = 0; i < size; i++) entries.push([arena.f32[s + i]!, arena.u32[p + i]!]);
+  }
+  entries.sort((a, b) => (b[0] - a[0]) || (a[1] - b[1]));
+  const size = Math.min(k, entries.length);
+  const positions = new Uint32Array(size);
+  const scores = new Float32Array(size);
+  for (let i = 0; i < size; i++) {
+    scores[i] = entries[i]![0];
+    positions[i] = entries[i]![1];
+  }
+  return { positions, scores };
+}
+
+/** Copy `bytes` from one region's memory to another's. */
+function copyBetween(from: MemoryRegion, src: number, to: MemoryRegion, dst: number, bytes: number): void {
+  new Uint8Array(to.memory.buffer, dst, bytes).set(new Uint8Array(from.memory.buffer, src, bytes));
+}
+
+/** The blocks one call allocates, in whichever regions, freed together. */
+class CallBlocks {
+  private readonly memory: CpuMemory;
+  private readonly blocks: Array<[number, number]> = [];
+
+  constructor(memory: CpuMemory) {
+    this.memory = memory;
+  }
+
+  regionOf(id: number): MemoryRegion {
+    return this.memory.regions.region(id);
+  }
+
+  alloc(region: number, bytes: number): number {
+    const ptr = this.regionOf(region).arena.alloc(Math.max(bytes, 4), 'scratch of a search');
+    this.blocks.push([region, ptr]);
+    return ptr;
+  }
+
+  /** `m` empty heaps of k entries, laid out as topKRowsBatch reads them (heap j's arrays at j * k). */
+  heaps(region: number, m: number, k: number): Heap[] {
+    const scores = this.alloc(region, m * k * 4);
+    const positions = this.alloc(region, m * k * 4);
+    const states = this.alloc(region, m * 4);
+    const u32 = this.regionOf(region).arena.u32;
+    u32.fill(0, states >>> 2, (states >>> 2) + m);
+    return Array.from({ length: m }, (_, j) => ({ region, k, scores: scores + j * k * 4, positions: positions + j * k * 4, state: states + j * 4 }));
+  }
+
+  freeAll(): void {
+    for (const [region, ptr] of this.blocks.reverse()) this.regionOf(region).arena.free(ptr);
+    this.blocks.length = 0;
+  }
+}

@@ -1,0 +1,143 @@
+import { HybridError } from '../../errors.js';
+import { hashNumber, hashString } from './hash.js';
+
+// The keys of one segment's rows, row by row, without a JS object per key: numbers in a
+// Float64Array (safe integers are exact there); strings as UTF-8 bytes in one growable buffer with
+// each row's end offset and its hash (hashString of the JS string, so a table can rehash and
+// compare without decoding).
+
+/** Keys of a segment's rows. */
+export interface KeyColumn {
+  readonly kind: 'number' | 'string';
+  /** Bytes held. */
+  readonly bytes: number;
+}
+
+export class NumberColumn implements KeyColumn {
+  readonly kind = 'number' as const;
+  readonly values: Float64Array;
+
+  constructor(capacity: number) {
+    this.values = new Float64Array(capacity);
+  }
+
+  get bytes(): number {
+    return this.values.byteLength;
+  }
+
+  set(row: number, key: number): void {
+    this.values[row] = key;
+  }
+
+  keyAt(row: number): number {
+    return this.values[row]!;
+  }
+
+  hashAt(row: number): number {
+    return hashNumber(this.values[row]!);
+  }
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+export class StringColumn implements KeyColumn {
+  readonly kind = 'string' as const;
+  private data: Uint8Array;
+  private length = 0;
+  /** Row r's bytes end at ends[r] (and start at ends[r - 1], or 0). */
+  private readonly ends: Uint32Array;
+  private readonly hashes: Uint32Array;
+
+  constructor(capacity: number) {
+    this.ends = new Uint32Array(capacity);
+    this.hashes = new Uint32Array(capacity);
+    this.data = new Uint8Array(Math.max(64, capacity * 8));
+  }
+
+  get bytes(): number {
+    return this.data.byteLength + this.ends.byteLength + this.hashes.byteLength;
+  }
+
+  /** Bytes of key text held (UTF-8). */
+  get textBytes(): number {
+    return this.length;
+  }
+
+  /** Append row `row`'s key (rows are set in order: row = the rows set so far). */
+  set(row: number, key: string, hash = hashString(key)): void {
+    const start = row === 0 ? 0 : this.ends[row - 1]!;
+    if (start !== this.length) throw new Error(`StringColumn.set: row ${row} out of order`);
+    const room = key.length * 3;
+    if (this.length + room > this.data.length) this.grow(this.length + room);
+    this.length += encodeString(key, this.data, this.length);
+    this.ends[row] = this.length;
+    this.hashes[row] = hash;
+  }
+
+  /** Append row `row`'s key from another column's UTF-8 bytes and hash (compaction). */
+  setBytes(row: number, bytes: Uint8Array, hash: number): void {
+    const start = row === 0 ? 0 : this.ends[row - 1]!;
+    if (start !== this.length) throw new Error(`StringColumn.setBytes: row ${row} out of order`);
+    if (this.length + bytes.length > this.data.length) this.grow(this.length + bytes.length);
+    this.data.set(bytes, this.length);
+    this.length += bytes.length;
+    this.ends[row] = this.length;
+    this.hashes[row] = hash;
+  }
+
+  /** Forget rows from `row` on (an add that failed). */
+  truncate(row: number): void {
+    this.length = row === 0 ? 0 : this.ends[row - 1]!;
+  }
+
+  keyAt(row: number): string {
+    const start = row === 0 ? 0 : this.ends[row - 1]!;
+    return decoder.decode(this.data.subarray(start, this.ends[row]!));
+  }
+
+  hashAt(row: number): number {
+    return this.hashes[row]!;
+  }
+
+  /** The UTF-8 bytes of row `row`'s key (a view). */
+  bytesAt(row: number): Uint8Array {
+    const start = row === 0 ? 0 : this.ends[row - 1]!;
+    return this.data.subarray(start, this.ends[row]!);
+  }
+
+  /** Whether row `row`'s key is the UTF-8 text `key`. */
+  equals(row: number, key: Uint8Array): boolean {
+    const start = row === 0 ? 0 : this.ends[row - 1]!;
+    const end = this.ends[row]!;
+    if (end - start !== key.length) return false;
+    const data = this.data;
+    for (let i = 0; i < key.length; i++) if (data[start + i] !== key[i]) return false;
+    return true;
+  }
+
+  private grow(need: number): void {
+    const size = Math.max(need, Math.ceil(this.data.length * 1.5));
+    if (size > 0xffffffff) {
+      throw new HybridError('OUT_OF_MEMORY', `string keys: a segment's keys would need ${size} bytes (limit 4 GiB)`);
+    }
+    const data = new Uint8Array(size);
+    data.set(this.data.subarray(0, this.length));
+    this.data = data;
+  }
+}
+
+/** Write `text` as UTF-8 at out[at..]; returns the bytes written (out has room for 3 per unit). */
+export function encodeString(text: string, out: Uint8Array, at: number): number {
+  let ascii = true;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x80) {
+      ascii = false;
+      break;
+    }
+    out[at + i] = c;
+  }
+  if (ascii) return text.length;
+  return encoder.encodeInto(text, out.subarray(at)).written;
+}
