@@ -12,7 +12,8 @@
 // Every result is checked first: our strategies against each other (bit for bit), ours against
 // the JS loop (float64) and the library before.
 // Usage: node bench/spreading.bench.mjs [--quick] [--only semantic,batch,dense,small,crossover]
-//        [--baseline /path/to/older/dist/index.js] [--crossover-sets 1,4,16] [--gpu] [--out FILE]
+//        [--baseline /path/to/older/dist/index.js] [--crossover-sets 1,4,16] [--crossover-on semantic,dense]
+//        [--gpu] [--out FILE]
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
@@ -27,6 +28,7 @@ const option = (name) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : u
 const only = new Set((option('--only') ?? 'semantic,batch,dense,small,crossover').split(','));
 const baselinePath = option('--baseline');
 const crossoverSets = (option('--crossover-sets') ?? '1,4,16').split(',').map(Number);
+const crossoverOn = new Set((option('--crossover-on') ?? 'semantic,dense').split(','));
 const benchOptions = quick ? { rounds: 6, slice: 40, warmup: 100 } : { rounds: 20, slice: 80, warmup: 300 };
 const HOPS = 4;
 const round = (x, digits = 4) => (x === undefined ? undefined : Number(x.toPrecision(digits)));
@@ -136,7 +138,7 @@ function sameBits(a, b, what) {
 const results = { date: new Date().toISOString(), machine: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: process.version }, quick, baseline: baselinePath ?? null };
 const opts = (threshold, strategy) => ({ maxHops: HOPS, threshold, fan: 'outDegree', decay: { kind: 'exponential', rate: 0.7 }, ...(strategy ? { strategy } : {}) });
 
-if (only.has('semantic') || only.has('batch') || only.has('crossover')) {
+if (only.has('semantic') || only.has('batch') || (only.has('crossover') && crossoverOn.has('semantic'))) {
   const sg = semanticGraph();
   const graph = hs.createGraph(sg.input);
   const old = before?.createGraph(sg.input);
@@ -186,8 +188,8 @@ if (only.has('semantic') || only.has('batch') || only.has('crossover')) {
     results.batch = ms;
     table(ms, 'vs 1 set');
   }
-  if (only.has('crossover')) results.crossoverSemantic = await crossover(graph, sg.input, 'semantic');
-  if (only.has('crossover') && gpuEngine) {
+  if (only.has('crossover') && crossoverOn.has('semantic')) results.crossoverSemantic = await crossover(graph, sg.input, 'semantic');
+  if (only.has('crossover') && crossoverOn.has('semantic') && gpuEngine) {
     // The GPU's sparse (mark, compact, pull into the marked) against dense hops, one seed set.
     const onGpu = gpuEngine.createGraph(sg.input);
     results.crossoverGpu = await crossover(onGpu, sg.input, `semantic on the GPU (${gpuEngine.info().gpu.adapter.description})`, gpuEngine, 'gpu', [1]);
@@ -197,7 +199,7 @@ if (only.has('semantic') || only.has('batch') || only.has('crossover')) {
   old?.dispose();
 }
 
-if (only.has('dense') || only.has('crossover')) {
+if (only.has('dense') || (only.has('crossover') && crossoverOn.has('dense'))) {
   const [nodes, edges] = quick ? [200_000, 2_000_000] : [1_000_000, 10_000_000];
   const input = randomGraph(seededRandom(12345), nodes, edges);
   const graph = hs.createGraph(input);
@@ -229,7 +231,7 @@ if (only.has('dense') || only.has('crossover')) {
     }
     old?.dispose();
   }
-  if (only.has('crossover')) results.crossoverDense = await crossover(graph, input, `random ${nodes} / ${edges}`);
+  if (only.has('crossover') && crossoverOn.has('dense')) results.crossoverDense = await crossover(graph, input, `random ${nodes} / ${edges}`);
   graph.dispose();
 }
 
