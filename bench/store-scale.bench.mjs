@@ -90,7 +90,15 @@ try {
       }
     }
     const rowBytes = rows * dim * { f32: 4, f16: 2, i8: 1 }[dtype];
-    say({ figure: 'adds', first: adds[0], last: adds[adds.length - 1], median: median(adds), lastOverFirst: adds[adds.length - 1] / adds[0] });
+    // One chunk's time is one sample on a shared machine: the ends are also compared as medians of
+    // five chunks, and every time is kept to show whether a slow chunk is a trend or a spike.
+    const firstFive = median(adds.slice(0, 5));
+    const lastFive = median(adds.slice(-5));
+    say({
+      figure: 'adds', first: adds[0], last: adds[adds.length - 1], median: median(adds),
+      lastOverFirst: adds[adds.length - 1] / adds[0], firstFive, lastFive, lastFiveOverFirstFive: lastFive / firstFive,
+      all: adds.map((ms) => Math.round(ms)),
+    });
     await checkTop(index, query);
     const ms = await timed(() => index.search(query, { k: 10, backend: 'cpu' }), 7);
     const scanMs = await timed(() => index.scores(query, { backend: 'cpu' }), 3);
