@@ -167,7 +167,7 @@ try {
   } else if (experiment === 'persist') {
     const { closeSync, copyFileSync, openSync, readSync, rmSync, statSync } = await import('node:fs');
     // A plain read of the file from the page cache, 64 MiB at a time into one buffer (files over 2 GiB cannot be read whole).
-    const plainRead = (path) => { const fd = openSync(path, 'r'); const buffer = Buffer.allocUnsafe(64 << 20); try { while (readSync(fd, buffer, 0, buffer.length, null) > 0); } finally { closeSync(fd); } };
+    const plainRead = (path) => { const fd = openSync(path, 'r'); const buffer = new Uint8Array(64 << 20); try { while (readSync(fd, buffer, 0, buffer.length, null) > 0); } finally { closeSync(fd); } };
     const { execFileSync } = await import('node:child_process');
     const file = option('file', join(os.tmpdir(), 'hs-persist.hsx'));
     const data = embeddingLike(random, rows, dim);
