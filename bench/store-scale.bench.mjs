@@ -11,7 +11,7 @@
 //       its peak RSS against the index's memory, its first search against warm ones)
 //   node bench/store-scale.bench.mjs load --file /tmp/x.hsx   (that fresh process)
 // Prints a JSON line per figure and writes bench/results/store-scale-<experiment>.json.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,7 +35,16 @@ const say = (figure) => {
   results.figures.push(figure);
   console.log(JSON.stringify(figure));
 };
-const peakRss = () => process.resourceUsage().maxRSS * 1024;
+// Peak RSS of this process image: /proc's VmHWM where there is one. resourceUsage().maxRSS is not
+// used there: Linux carries the parent's peak across fork + exec into it, so a child spawned by a
+// process holding 6 GB reported 6 GB whatever it did itself.
+const peakRss = () => {
+  try {
+    const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+    if (kb) return Number(kb) * 1024;
+  } catch { /* not Linux */ }
+  return process.resourceUsage().maxRSS * 1024;
+};
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 /** Median of `n` timed calls (after one warm-up). */
@@ -90,7 +99,15 @@ try {
       }
     }
     const rowBytes = rows * dim * { f32: 4, f16: 2, i8: 1 }[dtype];
-    say({ figure: 'adds', first: adds[0], last: adds[adds.length - 1], median: median(adds), lastOverFirst: adds[adds.length - 1] / adds[0] });
+    // One chunk's time is one sample on a shared machine: the ends are also compared as medians of
+    // five chunks, and every time is kept to show whether a slow chunk is a trend or a spike.
+    const firstFive = median(adds.slice(0, 5));
+    const lastFive = median(adds.slice(-5));
+    say({
+      figure: 'adds', first: adds[0], last: adds[adds.length - 1], median: median(adds),
+      lastOverFirst: adds[adds.length - 1] / adds[0], firstFive, lastFive, lastFiveOverFirstFive: lastFive / firstFive,
+      all: adds.map((ms) => Math.round(ms)),
+    });
     await checkTop(index, query);
     const ms = await timed(() => index.search(query, { k: 10, backend: 'cpu' }), 7);
     const scanMs = await timed(() => index.scores(query, { backend: 'cpu' }), 3);

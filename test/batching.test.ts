@@ -16,6 +16,53 @@ vectors.copyWithin(10 * dim, 9 * dim, 10 * dim);
 vectors.copyWithin(11 * dim, 9 * dim, 10 * dim);
 
 describe.each(BACKENDS)('$name backend', ({ name, backend, skip }) => {
+  // Batched searches of an index with keys, removed and upserted rows, in each metric and dtype:
+  // each caller gets what the same search gets unbatched (filtered calls, mixed in, run alone).
+  const maintained = (['cosine', 'dot', 'l2'] as const).flatMap((metric) => (['f32', 'f16', 'i8'] as const).map((dtype) => ({ metric, dtype })));
+  it.skipIf(skip).each(maintained)('concurrent searches of a maintained index: $metric $dtype', async ({ metric, dtype }) => {
+    const hs = await engineFor(name, { batching: { maxWaitMs: 5, targetBatchSize: 16 } });
+    const plain = await createHybrid({ gpu: null, cpuThreads: 1, offMainThread: false });
+    try {
+      const rows = 700;
+      const keys = Array.from({ length: rows }, (_, i) => `doc-${i}`);
+      const data = vectors.subarray(0, rows * dim);
+      const index = await hs.createIndex(data, { dim, metric, dtype, keys });
+      const reference = await plain.createIndex(data, { dim, metric, dtype, keys });
+      const gone = keys.filter((_, i) => i % 6 === 1);
+      const fresh = randomMatrix(3, dim, rng(8));
+      for (const target of [index, reference]) {
+        await target.remove(gone);
+        await target.upsert(fresh, { keys: ['doc-2', 'doc-4', 'doc-new'] });
+      }
+      const random = rng(9);
+      const passing = new Set(keys.filter((_, i) => i % 9 === 0));
+      const calls = Array.from({ length: 120 }, (_, i) => ({
+        query: randomMatrix(1, dim, random), k: 1 + (i % 13), filter: i % 10 === 0 ? passing : undefined,
+      }));
+      const results = await Promise.all(calls.map(({ query, k, filter }) => index.search(query, { k, filter, backend })));
+      for (let i = 0; i < calls.length; i++) {
+        const { query, k, filter } = calls[i]!;
+        const got = results[i]!;
+        const want = await reference.search(query, { k, filter });
+        expect(got.keys.length, `call ${i}`).toBe(want.keys.length);
+        for (const key of got.keys) expect(gone.includes(key), `call ${i}: removed ${key}`).toBe(false);
+        if (filter) for (const key of got.keys) expect(filter.has(key), `call ${i}: ${key} filtered out`).toBe(true);
+        if (backend === 'gpu') {
+          // The GPU sums in another order: the same scores within the dtype's tolerance.
+          const tolerance = { f32: 1e-4, f16: 4e-3, i8: 3e-2 }[dtype] * (metric === 'cosine' ? 1 : 10);
+          got.scores.forEach((score, j) => expect(Math.abs(score - want.scores[j]!), `call ${i} score ${j}`).toBeLessThan(tolerance));
+          continue;
+        }
+        expect(got.keys, `call ${i} keys`).toEqual(want.keys);
+        expectSameValues(got.scores, want.scores, `call ${i} scores`);
+      }
+      expect(hs.stats().batching.queries).toBe(calls.filter((c) => !c.filter).length);
+    } finally {
+      await hs.dispose();
+      await plain.dispose();
+    }
+  });
+
   it.skipIf(skip)('1000 concurrent searches with mixed k: each caller gets its own result', async () => {
     const hs = await engineFor(name, { batching: { maxWaitMs: 5, targetBatchSize: 64 } });
     const plain = await createHybrid({ gpu: null, cpuThreads: 1, offMainThread: false });

@@ -369,3 +369,79 @@ describe.skipIf(!runGpuTests)('fault matrix', () => {
     }
   });
 });
+
+/**
+ * Faults on indexes users maintain: keys, removed and upserted rows, a filter, each metric and
+ * dtype (one per case, rotated so that every fault and operation meets each). The auto call must
+ * answer what a CPU-only engine answers for the same index, to the bit: the CPU answered it.
+ */
+describe.skipIf(!runGpuTests)('fault matrix on maintained indexes', () => {
+  const faults: Fault[] = ['destroy-before', 'destroy-mid-call', 'oom-create', 'validation', 'pipeline-fails', 'hang', 'wrong-numbers'];
+  const operations = ['search', 'searchBatch', 'scores'] as const;
+  const shapes = [
+    { metric: 'cosine', dtype: 'i8', keyKind: 'string' },
+    { metric: 'dot', dtype: 'f16', keyKind: 'number' },
+    { metric: 'l2', dtype: 'f32', keyKind: 'default' },
+  ] as const;
+  const cases = faults.flatMap((fault, f) => operations.map((operation, o) => ({ fault, operation, ...shapes[(f + o) % 3]! })));
+  const rows = 1500;
+  const data = vectors.subarray(0, rows * dim);
+  const queries = randomMatrix(3, dim, rng(41));
+  let cpu: HybridEngine;
+  beforeAll(async () => { cpu = await createHybrid({ gpu: null }); });
+  afterAll(async () => { await cpu?.dispose(); });
+
+  it.each(cases)('$fault x $operation ($metric $dtype, $keyKind keys)', async ({ fault, operation, metric, dtype, keyKind }) => {
+    const plan = new FaultPlan();
+    const hs = await engine(plan, { gpuSuccessRateThreshold: 0, verifySampleRate: 1, gpuTimeoutMs: 200 });
+    const keys = Array.from({ length: rows }, (_, i) => (keyKind === 'string' ? `k${i}` : i * 7 + 11));
+    const build = async (engine: HybridEngine) => {
+      const index = keyKind === 'default'
+        ? await engine.createIndex(data, { dim, metric, dtype })
+        : await engine.createIndex(data, { dim, metric, dtype, keys: keys as never });
+      const held = keyKind === 'default' ? Array.from({ length: rows }, (_, i) => i) : keys;
+      await index.remove(held.filter((_, i) => i % 4 === 1) as never);
+      await index.upsert(randomMatrix(2, dim, rng(42)), { keys: [held[0], held[2]] as never });
+      return { index, held };
+    };
+    const { index, held } = await build(hs);
+    const { index: want } = await build(cpu);
+
+    const filter = new Set(held.filter((_, i) => i % 3 === 0));
+    plan.arm(fault, fault === 'oom-create' ? 4 : 1);
+    // Whoever answered (the CPU after the fault, or the GPU once recovered), the answer is the
+    // CPU engine's within the dtype's tolerance: scores per key, and top-k of the rows allowed.
+    const tol = { f32: 1e-4, f16: 4e-3, i8: 3e-2 }[dtype];
+    const close = (a: number, b: number, label: string) => expect(Math.abs(a - b), `${label}: ${a} vs ${b}`).toBeLessThanOrEqual(tol * Math.max(1, Math.abs(b)));
+    const better = (a: number, b: number) => (metric === 'l2' ? a < b : a > b);
+    const checkTop = async (q: Float32Array, got: { keys: unknown[]; scores: Float32Array }, k: number, label: string) => {
+      const live = want.keys() as unknown[];
+      const all = await want.scores(q);
+      const scoreOf = new Map(live.map((key, i) => [key, all[i]!]));
+      const allowed = live.filter((key) => filter.has(key as never)).map((key) => scoreOf.get(key)!).sort((a, b) => (better(a, b) ? -1 : 1));
+      expect(got.keys.length, label).toBe(Math.min(k, allowed.length));
+      const kth = allowed[got.keys.length - 1]!;
+      got.keys.forEach((key, j) => {
+        expect(filter.has(key as never) && scoreOf.has(key), `${label}: ${String(key)} is live and passes`).toBe(true);
+        close(got.scores[j]!, scoreOf.get(key)!, `${label} score of ${String(key)}`);
+        expect(better(kth, got.scores[j]!) && Math.abs(kth - got.scores[j]!) > tol * Math.max(1, Math.abs(kth)), `${label}: ${String(key)} below the k-th`).toBe(false);
+      });
+    };
+    if (operation === 'scores') {
+      const got = await index.scores(query);
+      const expected = await want.scores(query);
+      expect(got.length).toBe(expected.length);
+      expected.forEach((value, i) => close(got[i]!, value, `score ${i}`));
+    } else if (operation === 'search') {
+      await checkTop(query, await index.search(query, { k: 9, filter: filter as never }), 9, 'search');
+    } else {
+      const got = await index.searchBatch(queries, { k: 6, filter: filter as never });
+      for (let q = 0; q < 3; q++) await checkTop(queries.subarray(q * dim, (q + 1) * dim), got[q]!, 6, `query ${q}`);
+    }
+    expect(plan.fired.get(fault), 'the fault fired').toBeGreaterThan(0);
+    const failures = hs.stats().operations.cosine.gpu.failuresByKind;
+    expect(Object.values(failures).reduce((a, b) => a + b, 0), JSON.stringify(failures)).toBeGreaterThan(0);
+    want.dispose();
+    await hs.dispose();
+  });
+});

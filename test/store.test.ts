@@ -197,6 +197,18 @@ describe('errors leave the index unchanged', () => {
   beforeAll(async () => { hs = await engineFor('cpu'); });
   afterAll(async () => { await hs.dispose(); });
 
+  it('a filter on default keys ignores keys not held and reads -0 as 0, as an array or a Set', async () => {
+    const dim = 5;
+    const vectors = randomMatrix(6, dim, rng(11));
+    const plain = await hs.createIndex(vectors, { dim });
+    await plain.remove([3]);
+    for (const filter of [[2, 10 ** 9, -0, 3, 2 ** 40], new Set([2, 10 ** 9, -0, 3, 2 ** 40])]) {
+      const got = await plain.search(vectors.subarray(0, dim), { k: 6, filter });
+      expect([...got.indices].sort()).toEqual([0, 2]);
+    }
+    plain.dispose();
+  });
+
   it('bad keys, duplicates, extra arguments, bad filters and metrics are typed errors', async () => {
     const dim = 4;
     const vectors = randomMatrix(6, dim, rng(1));
@@ -220,6 +232,11 @@ describe('errors leave the index unchanged', () => {
       ['unknown option', () => plain.add(two, { ids: [1, 2] } as never), 'INVALID_ARGUMENT', /options.ids is not a known option/],
       ['bad filter', () => index.search(two.subarray(0, dim), { k: 1, filter: 'abc' as never }), 'INVALID_ARGUMENT', /filter must be/],
       ['filter of the wrong kind', () => index.search(two.subarray(0, dim), { k: 1, filter: [1] as never }), 'INVALID_ARGUMENT', /string key/],
+      // Default keys are looked up through the dense array: values that do not index it still get the full check.
+      ['a string key on default keys', () => plain.search(two.subarray(0, dim), { k: 1, filter: [0, '1'] as never }), 'INVALID_ARGUMENT', /non-negative safe integer/],
+      ['a non-integer key on default keys', () => plain.search(two.subarray(0, dim), { k: 1, filter: new Set([0, 1.5]) }), 'INVALID_ARGUMENT', /non-negative safe integer/],
+      ['a negative key on default keys', () => plain.search(two.subarray(0, dim), { k: 1, filter: [-1] }), 'INVALID_ARGUMENT', /non-negative safe integer/],
+      ['NaN on default keys', () => plain.search(two.subarray(0, dim), { k: 1, filter: new Set([NaN]) }), 'INVALID_ARGUMENT', /non-negative safe integer/],
       ['bad metric', () => hs.createIndex(vectors, { dim, metric: 'manhattan' as never }), 'INVALID_ARGUMENT', /metric must be 'cosine', 'dot' or 'l2'/],
       ['remove a string', () => index.remove('a' as never), 'INVALID_ARGUMENT', /must be an array/],
       ['default keys too large', () => plain.add(two, { keys: [2 ** 33, 2 ** 33 + 1] }), 'INVALID_ARGUMENT', /below 2\^32 - 1/],

@@ -73,6 +73,11 @@ export class IndexKeys {
     return this.table.size;
   }
 
+  /** Default keys held densely: key -> location (EMPTY_LOCATION where none), else null. Read only. */
+  get denseLocations(): Uint32Array | null {
+    return this.table instanceof DenseKeyTable ? this.table.locations : null;
+  }
+
   /** Bytes of the table (the keys themselves are counted with their segments). */
   get tableBytes(): number {
     return this.table.bytes;

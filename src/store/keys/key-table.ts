@@ -7,6 +7,8 @@ import { HybridError } from '../../errors.js';
 // rehash.
 
 const EMPTY = 0xffffffff;
+/** What an empty slot of DenseKeyTable.locations holds. */
+export const EMPTY_LOCATION = EMPTY;
 const TOMBSTONE = 0xfffffffe;
 /** Largest location a table stores (two values are reserved for empty and removed slots). */
 export const MAX_LOCATION = 0xfffffffd;
@@ -179,6 +181,14 @@ export class DenseKeyTable {
   /** One past the largest key the array covers. */
   get span(): number {
     return this.slots.length;
+  }
+
+  /**
+   * The locations array itself (key -> location, EMPTY where none; read only, valid until the
+   * next insert): filters look up many keys in one loop through it.
+   */
+  get locations(): Uint32Array {
+    return this.slots;
   }
 
   find(key: number): number {
