@@ -3,7 +3,7 @@ import { describe } from './validate.js';
 
 /** Per-operation overrides of the router's thresholds. */
 export interface OperationConfig {
-  /** Smallest batch (cosine: queries x rows; spreading: nodes x seed sets) sent to the GPU. */
+  /** Smallest batch (cosine: queries x rows; spreading: estimated edges touched x seed sets) sent to the GPU. */
   gpuMinBatchSize?: number;
 }
 

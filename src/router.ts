@@ -5,7 +5,7 @@ import { sizeClass, type Operation, type RouterView } from './telemetry.js';
 /** One call as the router sees it. */
 export interface RouteInput {
   operation: Operation;
-  /** cosine: queries x rows; spreading: nodes x seed sets. */
+  /** cosine: queries x rows; spreading: estimated edges touched x seed sets (src/spreading/strategy.ts). */
   batchSize: number;
   requested: BackendChoice;
   /** A GPU device is held (a lost one still counts: it is unhealthy, not absent). */
