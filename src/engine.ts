@@ -23,6 +23,7 @@ import { decodeIndex } from './store/format/decode.js';
 import type { FileSource } from './store/format/types.js';
 import type { CorpusView, IndexDtype, Key, Metric, Selection } from './store/types.js';
 import { Graph, type GraphInput } from './spreading/graph.js';
+import { loadGraphFile } from './spreading/graph-file.js';
 import { resolveSpreadOptions, type ResolvedSpreadOptions, type SeedSet, type SpreadOptions } from './spreading/options.js';
 import { columnsFor, stageSeeds } from './spreading/seeds.js';
 import { estimatedWork } from './spreading/strategy.js';
@@ -299,14 +300,35 @@ export class HybridEngine {
    */
   createGraph(input: GraphInput): Graph {
     this.assertLive();
-    const graph = Graph.fromInput(this.memory, input, (g) => {
-      this.graphs.delete(g);
-      this.gpu?.releaseGraph(g.id);
-      this.cpu.releaseGraph(g.id);
-    });
+    const graph = Graph.fromInput(this.memory, input, this.graphReleased);
     this.graphs.add(graph);
     return graph;
   }
+
+  /**
+   * A graph saved by `graph.save` or `graph.toBytes` (docs/FORMAT.md), from a path (Node), a
+   * Uint8Array, an ArrayBuffer, a Blob or a ReadableStream of bytes, every checksum verified
+   * first. It spreads to the same bits as the graph saved. A bad file is INVALID_FILE (saying
+   * what is wrong) and a failing read IO_ERROR; either way nothing changes in the engine.
+   */
+  async loadGraph(source: FileSource): Promise<Graph> {
+    this.assertLive();
+    if (arguments.length > 1) throw new HybridError('INVALID_ARGUMENT', `loadGraph(source) takes 1 argument, got ${arguments.length}`, 'arguments');
+    const graph = await this.track(loadGraphFile(this.memory, source, this.graphReleased));
+    if (this.disposed) {
+      graph.dispose();
+      throw new HybridError('DISPOSED', 'the engine was disposed while the graph loaded', 'engine');
+    }
+    this.graphs.add(graph);
+    return graph;
+  }
+
+  /** What a graph's dispose() releases beyond its own memory. */
+  private readonly graphReleased = (graph: Graph): void => {
+    this.graphs.delete(graph);
+    this.gpu?.releaseGraph(graph.id);
+    this.cpu.releaseGraph(graph.id);
+  };
 
   /**
    * Spread activation from one seed set (the rule in README, "Activation spreading"; level-synchronous, deterministic):

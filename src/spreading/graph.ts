@@ -3,6 +3,9 @@
 // that fixes every sum (asm/spread.ts).
 import type { CpuMemory } from '../cpu/cpu-memory.js';
 import { HybridError } from '../errors.js';
+import { saveGraphFile } from '../store/format/save.js';
+import { graphToBytes } from '../store/format/to-bytes.js';
+import type { GraphImage } from '../store/format/types.js';
 import { assertFloat32Array, describe } from '../validate.js';
 import { byTargetThenSource, expandOffsets, offsetsOf, stableSortBy } from './csr-build.js';
 import type { FanMode } from './types.js';
@@ -157,6 +160,34 @@ export class Graph {
       this.fanBlocks.set(mode, ptr);
     }
     return ptr;
+  }
+
+  /**
+   * Write the graph to a file at `path` (Node), atomically (a temporary file, fsync, rename, fsync
+   * of the folder: an earlier file at `path` stays whole if anything fails; IO_ERROR with the file
+   * system's error as `cause`). `hs.loadGraph` reads it back into a graph that spreads to the same
+   * bits. The format: docs/FORMAT.md ("Graph files").
+   */
+  async save(path: string): Promise<void> {
+    if (arguments.length !== 1) throw new HybridError('INVALID_ARGUMENT', `save(path) takes 1 argument, got ${arguments.length}`, 'arguments');
+    if (typeof path !== 'string' || path.length === 0) {
+      throw new HybridError('INVALID_ARGUMENT', `path must be a non-empty string, got ${describe(path)}`, 'path');
+    }
+    const image = this.fileImage();
+    await saveGraphFile(path, image);
+  }
+
+  /** The graph as the bytes of a graph file (the same bytes `save` writes), in every runtime. */
+  async toBytes(): Promise<Uint8Array<ArrayBuffer>> {
+    if (arguments.length !== 0) throw new HybridError('INVALID_ARGUMENT', `toBytes() takes no arguments, got ${arguments.length}`, 'arguments');
+    return graphToBytes(this.fileImage());
+  }
+
+  /** What a graph file holds: the canonical edges, copied now (later calls may move WASM memory). */
+  private fileImage(): GraphImage {
+    if (this.disposed) throw new HybridError('DISPOSED', 'this graph has been disposed', 'graph');
+    const { offsets, sources, weights } = this.canonicalEdges();
+    return { header: { nodeCount: this.nodeCount, edgeCount: this.edgeCount, options: [] }, offsets, sources, weights };
   }
 
   /** @internal */
