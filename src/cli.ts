@@ -14,7 +14,7 @@ import { runSuite } from './bench/runner.js';
 import type { SuiteReport } from './bench/types.js';
 import { calibrate } from './calibrate.js';
 import { loadConfig } from './config-sources.js';
-import type { HybridConfig } from './config.js';
+import type { ConfigOverrides } from './config.js';
 import { createHybrid } from './engine.js';
 import { HybridError } from './errors.js';
 import { formatInspection, inspectFile, inspectionJson } from './store/format/inspect.js';
@@ -29,7 +29,8 @@ commands:
                              spreading  4 hops on 1k .. 1M-node graphs, 1 and 16 seed sets, vs plain JS
                              peers   100k x 768 vs naive JS, simsimd, usearch, faiss-node, TF.js WASM
                            each of ours on the CPU, the GPU (when there is one) and auto
-  calibrate                sweep corpus sizes on CPU and GPU, find the crossover, print a TOML config
+  calibrate                sweep corpus sizes on CPU and GPU, find the crossover, time the CPU kernel
+                           choices ([cpu.strategy]), print a TOML config
   plot FILE                draw the plots of a saved bench report (suite.json)
   inspect FILE             a saved index or graph file: header and sections, every checksum verified
 
@@ -113,14 +114,14 @@ async function main(argv: string[]): Promise<number> {
     }
   }
   const configFile = value('config');
-  const config: Partial<HybridConfig> = configFile ? await loadConfig(configFile) : {};
+  const config: ConfigOverrides = configFile ? await loadConfig(configFile) : {};
   const engine = await createHybrid(gpu === undefined ? config : { ...config, gpu });
   try {
     if (command === 'info') {
       const info = engine.info();
       if (flag('json')) console.log(JSON.stringify(info, null, 2));
       else {
-        console.log(`CPU: WASM SIMD kernels, ${info.cpu.wasmBytes} bytes (from ${info.cpu.wasmSource})`);
+        console.log(`CPU: WASM SIMD kernels (${info.cpu.kernels} module), ${info.cpu.wasmBytes} bytes (from ${info.cpu.wasmSource})`);
         console.log(info.gpu ? `GPU: ${info.gpu.adapter.description || info.gpu.adapter.device} (${info.gpu.adapter.vendor}, ${info.gpu.adapter.architecture}); features ${info.gpu.features.join(', ') || 'none'}` : 'GPU: none');
       }
       return 0;

@@ -7,11 +7,12 @@ export type { Filter, IndexDtype, Key, KeyKind, Metric } from './store/types.js'
 export { HybridError, GpuError } from './errors.js';
 export type { GpuFailureKind, HybridErrorCode } from './errors.js';
 export type { BackendChoice, BackendKind } from './backend.js';
-export type { BatchingConfig, HybridConfig, OperationConfig } from './config.js';
+export type { BatchingConfig, BatchKernel, BoundKernel, ConfigOverrides, CpuStrategyConfig, HybridConfig, OperationConfig } from './config.js';
 export { defaultConfig } from './config.js';
 export { presets } from './presets.js';
 export { loadConfig, parseConfigToml, configFromEnv, ENV_OVERRIDES } from './config-sources.js';
 export type { BackendStats, Operation, TelemetrySnapshot } from './telemetry.js';
+export type { CpuStrategyStats, KernelModule, StrategyChoice, StrategyRates } from './cpu/strategy-types.js';
 export type { GpuInfo } from './gpu/info.js';
 export { Graph } from './graph.js';
 export type { FanMode, GraphInput } from './graph.js';

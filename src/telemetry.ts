@@ -1,4 +1,5 @@
 import type { BackendKind } from './backend.js';
+import type { CpuStrategyStats } from './cpu/strategy-types.js';
 import type { GpuFailureKind } from './errors.js';
 
 /** Router labels: every cosine-family call is `cosine`; graph calls are `spreading`. */
@@ -187,6 +188,8 @@ export interface TelemetrySnapshot {
   methods: Record<string, number>;
   /** Whether a GPU device is held now. */
   gpuAvailable: boolean;
+  /** The CPU backend's kernel choices, what they were measured at and the paths batches took. */
+  cpuStrategy: CpuStrategyStats;
 }
 
 /** The router's view of one operation: what rules 4 and 5 read. */
@@ -383,7 +386,8 @@ export class Telemetry {
     this.records[operation].probeInFlight = inFlight;
   }
 
-  snapshot(gpuAvailable: boolean): TelemetrySnapshot {
+  /** Everything but cpuStrategy (the engine adds it from the CPU backend). */
+  snapshot(gpuAvailable: boolean): Omit<TelemetrySnapshot, 'cpuStrategy'> {
     const operations = {} as TelemetrySnapshot['operations'];
     const decisions = {} as TelemetrySnapshot['decisions'];
     for (const operation of OPERATIONS) {
