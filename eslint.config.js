@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'build/', 'node_modules/', 'src/generated/', 'asm/', 'bench/results/', '.gpu-carry/', 'test-results*/', '.peers/'] },
+  { ignores: ['dist/', 'build/', 'node_modules/', 'src/generated/', 'asm/', 'bench/results/', '.gpu-carry/', 'test-results*/', '.peers/', 'docs/api/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

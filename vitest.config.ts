@@ -1,6 +1,14 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
+
+/**
+ * `npm run test:long` (scripts/test.mjs --long): the long cases only: test/long/ (the CLI's full
+ * suite, corpora of hundreds of MB on the GPU, a consumer installing the packed tarball, the soak)
+ * and the case tables that take their row counts from test/helpers.ts (NS: 100000 rows there).
+ */
+const long = process.env.HYBRID_SIMILARITY_LONG_TESTS === '1';
+const LONG_TABLES = ['test/index.test.ts', 'test/cosine.test.ts'];
 
 /** V8's flag for relaxed SIMD (Node 20; later Nodes have relaxed SIMD on), if this Node takes it. */
 const RELAXED_FLAG = '--experimental-wasm-relaxed-simd';
@@ -11,7 +19,7 @@ const relaxedFlag = spawnSync(process.execPath, [RELAXED_FLAG, '-e', '0']).statu
  * (src/cpu/kernels.ts), run again in child processes given the flag, where the relaxed-SIMD module
  * is chosen (test/cpu-strategy.test.ts checks that it is).
  */
-const RELAXED_FILES = ['test/prefilter-batch.test.ts', 'test/prefilter.test.ts', 'test/store.test.ts', 'test/cpu-strategy.test.ts'];
+const RELAXED_FILES = ['test/prefilter-batch.test.ts', 'test/cpu-strategy.test.ts'];
 
 export default defineConfig({
   resolve: {
@@ -22,14 +30,31 @@ export default defineConfig({
   test: {
     // Forked processes: Dawn's node module (GPU tests) has crashed inside worker threads.
     pool: 'forks',
+    // Two test files at a time on this 2-core machine (vitest's default is cores - 1 = 1): much of
+    // a file's time is waiting (GPU readbacks on lavapipe, child processes, Chromium).
+    maxWorkers: 2,
     testTimeout: 300_000,
     hookTimeout: 300_000,
-    // The JSON report is what .ci/run counts for its closing 'N passed, N failed' line.
+    // Warm-up off (the default is on): engines made for one case would each start workers and
+    // time both backends first (a second on lavapipe), and the router's first decisions are under
+    // test. test/warmup.test.ts clears it.
+    env: { HYBRID_SIMILARITY_WARMUP: '0' },
+    // A test's console output is shown when it fails, not otherwise.
+    silent: 'passed-only',
+    // The JSON reports are what .ci/run counts for its closing 'N passed, N failed' line.
     reporters: ['default', 'json'],
-    outputFile: { json: 'test-results/vitest.json' },
-    projects: [
-      { extends: true, test: { name: 'default', include: ['test/**/*.test.ts'] } },
-      { extends: true, test: { name: 'relaxed-simd', include: RELAXED_FILES, execArgv: relaxedFlag } },
-    ],
+    outputFile: { json: long ? 'test-results/vitest-long.json' : 'test-results/vitest.json' },
+    // Both projects are in the one JSON report, so .ci/run's closing line counts the relaxed-SIMD
+    // runs too. The long run has only the default project (its files are not kernel case tables).
+    projects: long
+      ? [{ extends: true, test: { name: 'default', include: ['test/long/**/*.test.ts', ...LONG_TABLES] } }]
+      : [
+          { extends: true, test: { name: 'default', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, 'test/long/**'] } },
+          { extends: true, test: { name: 'relaxed-simd', include: RELAXED_FILES, execArgv: relaxedFlag } },
+          // The batch kernels once more in V8's baseline compiler alone (code runs there until it
+          // tiers up): Node 20's Liftoff got i32x4.relaxed_dot_i8x16_i7x16_add_s wrong, which
+          // showed only when a test happened to run before tier-up (asm/batch-dots.ts).
+          { extends: true, test: { name: 'relaxed-simd-liftoff', include: ['test/prefilter-batch.test.ts'], execArgv: [...relaxedFlag, '--liftoff-only'] } },
+        ],
   },
 });

@@ -16,15 +16,18 @@
 // The query is stored as ye = (y_0, y_2, .., y_14), yo = (y_1, .., y_15) per 16-value chunk; the
 // row's x_2k, x_2k+1 are its 16-bit lanes' low and high bytes, sign-extended by two shifts.
 //
-// RELAXED_PAIRS and RELAXED_DOT (relaxed SIMD module only): the query quantised to u = y + off
-// with y in [-off + 1, off - 1] (off = 32: 6 bits; off = 64: 7 bits), so u is in [0, 127] and
-// relaxed_dot_i8x16_i7x16 is exact and the same on every engine (its result is only
-// implementation-defined when u has its top bit set). rowTerm = off * sum_i x_i, queryTerm = 0.
+// RELAXED_PAIRS (relaxed SIMD module only): the query quantised to u = y + off with y in
+// [-off + 1, off - 1] (off = 32: 6 bits), so u is in [0, 63] and relaxed_dot_i8x16_i7x16 is exact
+// and the same on every engine (its result is only implementation-defined when u has its top bit
+// set). rowTerm = off * sum_i x_i, queryTerm = 0.
 //   PAIRS: i16x8.relaxed_dot_i8x16_i7x16_s (pmaddubsw on x86) of two chunks added in i16 (each
 //     lane |x u + x' u'| <= 2 * 127 * 63 = 16002, two of them fit), widened by extadd: per 32
 //     multiply-adds 2 dots, 1 i16 add, 1 widening, 1 i32 add.
-//   DOT: i32x4.relaxed_dot_i8x16_i7x16_add_s per chunk (one instruction on AVX-VNNI and Arm's
-//     sdot; three on other x86).
+// A third variant, i32x4.relaxed_dot_i8x16_i7x16_add_s per chunk (7-bit queries), was dropped:
+// Node 20's baseline compiler (V8 11.3 Liftoff; code runs there until it tiers up) returns wrong
+// sums for it when one row vector feeds two of them (the second query's dots of a pair), so its
+// results changed with tier-up timing. relaxed_dot_i8x16_i7x16_s (PAIRS) is right in both tiers
+// (test/prefilter-batch.test.ts runs the kernels with --liftoff-only too).
 // Only the bound pass uses these: the query's quantisation enters the bounds through its info
 // (quantizeQueryOffset), so the bounds stay exact and the re-rank gives the exact scan's result.
 
@@ -34,7 +37,6 @@ import { horizontalSum, panelBytesOf } from './layout';
 
 export const WINOGRAD: i32 = 0;
 export const RELAXED_PAIRS: i32 = 1;
-export const RELAXED_DOT: i32 = 2;
 
 /** Whether this module was built with relaxed SIMD (the variants above it can run). */
 export function relaxedSimd(): i32 {
@@ -47,10 +49,10 @@ export function queryFormBytes(variant: i32, stride: i32): usize {
   return variant == WINOGRAD ? <usize>stride << 1 : <usize>stride;
 }
 
-/** The offset of a relaxed variant's unsigned query. */
+/** The offset of the relaxed variant's unsigned query. */
 @inline
 export function queryOffset(variant: i32): i32 {
-  return variant == RELAXED_PAIRS ? 32 : 64;
+  return variant == RELAXED_PAIRS ? 32 : 0;
 }
 
 @inline
@@ -77,12 +79,11 @@ function relaxedPair(acc: v128, x: v128, x2: v128, y: usize): v128 {
     i16x8.relaxed_dot_i8x16_i7x16_s(x, v128.load(y)), i16x8.relaxed_dot_i8x16_i7x16_s(x2, v128.load(y, 16)))));
 }
 
-/** acc + one chunk x of a row against one chunk of an unsigned query at y. */
+/** acc + one chunk x of a row against one chunk of an unsigned 6-bit query at y. */
 @inline
-function relaxedOne(pairs: bool, acc: v128, x: v128, y: usize): v128 {
+function relaxedOne(acc: v128, x: v128, y: usize): v128 {
   if (!ASC_FEATURE_RELAXED_SIMD) return acc;
-  if (pairs) return i32x4.add(acc, i32x4.extadd_pairwise_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(x, v128.load(y))));
-  return i32x4.relaxed_dot_i8x16_i7x16_add_s(x, v128.load(y), acc);
+  return i32x4.add(acc, i32x4.extadd_pairwise_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(x, v128.load(y))));
 }
 
 /**
@@ -104,7 +105,7 @@ function halfDots(variant: i32, qa: usize, qb: usize, panel: usize, chunks: i32)
       b0 = winograd(b0, xe, xo, ze, zo);
       b1 = winograd(b1, we, wo, ze, zo);
     }
-  } else if (variant == RELAXED_PAIRS) {
+  } else {
     let c = 0;
     for (; c + 2 <= chunks; c += 2) {
       const x = panel + (<usize>c << 6);
@@ -119,20 +120,10 @@ function halfDots(variant: i32, qa: usize, qb: usize, panel: usize, chunks: i32)
       const x = panel + (<usize>c << 6);
       const y = qa + (<usize>c << 4), z = qb + (<usize>c << 4);
       const v = v128.load(x), w = v128.load(x, 16);
-      a0 = relaxedOne(true, a0, v, y);
-      a1 = relaxedOne(true, a1, w, y);
-      b0 = relaxedOne(true, b0, v, z);
-      b1 = relaxedOne(true, b1, w, z);
-    }
-  } else {
-    for (let c = 0; c < chunks; c++) {
-      const x = panel + (<usize>c << 6);
-      const y = qa + (<usize>c << 4), z = qb + (<usize>c << 4);
-      const v = v128.load(x), w = v128.load(x, 16);
-      a0 = relaxedOne(false, a0, v, y);
-      a1 = relaxedOne(false, a1, w, y);
-      b0 = relaxedOne(false, b0, v, z);
-      b1 = relaxedOne(false, b1, w, z);
+      a0 = relaxedOne(a0, v, y);
+      a1 = relaxedOne(a1, w, y);
+      b0 = relaxedOne(b0, v, z);
+      b1 = relaxedOne(b1, w, z);
     }
   }
   return sumLanes4(a0, a1, b0, b1);
@@ -157,11 +148,10 @@ function panelDots1(variant: i32, q: usize, panel: usize, chunks: i32): v128 {
       a3 = winograd(a3, evens(v3), odds(v3), ye, yo);
     } else {
       const y = q + (<usize>c << 4);
-      const pairs = variant == RELAXED_PAIRS;
-      a0 = relaxedOne(pairs, a0, v0, y);
-      a1 = relaxedOne(pairs, a1, v1, y);
-      a2 = relaxedOne(pairs, a2, v2, y);
-      a3 = relaxedOne(pairs, a3, v3, y);
+      a0 = relaxedOne(a0, v0, y);
+      a1 = relaxedOne(a1, v1, y);
+      a2 = relaxedOne(a2, v2, y);
+      a3 = relaxedOne(a3, v3, y);
     }
   }
   return sumLanes4(a0, a1, a2, a3);
@@ -195,9 +185,8 @@ export function blockDots(variant: i32, qa: usize, qb: usize, panels: usize, p0:
                           words: usize, outA: usize, outB: usize): void {
   if (variant == WINOGRAD) {
     blockDotsImpl(WINOGRAD, qa, qb, panels, p0, p1, chunks, words, outA, outB);
-  } else if (ASC_FEATURE_RELAXED_SIMD) {
-    if (variant == RELAXED_PAIRS) blockDotsImpl(RELAXED_PAIRS, qa, qb, panels, p0, p1, chunks, words, outA, outB);
-    else blockDotsImpl(RELAXED_DOT, qa, qb, panels, p0, p1, chunks, words, outA, outB);
+  } else if (ASC_FEATURE_RELAXED_SIMD && variant == RELAXED_PAIRS) {
+    blockDotsImpl(RELAXED_PAIRS, qa, qb, panels, p0, p1, chunks, words, outA, outB);
   }
 }
 

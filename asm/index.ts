@@ -6,12 +6,12 @@ export { normalizeRows, normalizePanelRows, padRows, toPanels, findNonFinite } f
 export { cosineScores, dotMatrix } from './scores';
 export { scoresF32, scoresF32Masked, blockScoresF32 } from './score-f32';
 export { scoresF16, scoresF16Masked, rowScoreF16, widenF16Panels, encodeF16Rows } from './score-f16';
-export { quantizeQuery16, scoresI8, scoresI8Masked, encodeI8Rows, widenI8Panels } from './score-i8';
+export { quantizeQuery16, scoresI8, scoresI8Masked, encodeI8Rows, widenI8Panels, i8RowSquares } from './score-i8';
 export { encodePrefilter, prefilterTopK, prefilterBounds } from './prefilter';
 export { prefilterTopKBatch, topKRowsI8Batch, batchScratchBytes, prefilterBoundsBatch } from './prefilter-batch';
 export { relaxedSimd, blockDots, rowTerms, winogradQueries, offsetQueries } from './batch-dots';
 export { selectTopK, selectMasked, sortHeap, topKRows, topKRowsBatch } from './topk';
-export { copyRows, copyRowMeta, fillU32 } from './copy';
+export { copyRows, copyRowMeta, fillU32, panelsToPacked, packedToPanels, checkF16 } from './copy';
 export { scaleRows, spreadHopSingle, spreadHopColumns, clampInto } from './spread';
 
 /** First byte the TypeScript allocator may use (after this module's static data). */

@@ -25,7 +25,7 @@
 // as base + row (their position in the index); rows whose bit in `mask` (if any) is clear are
 // never offered.
 
-import { horizontalSum, panelBytesOf, anyBits, COSINE, DOT, L2 } from './layout';
+import { horizontalSum, panelBytesOf, COSINE, DOT, L2 } from './layout';
 import { maxAbsRow, rounded, roundedInt, roundedFloat, panelDots } from './score-i8';
 import { heapOffer, selectTopK, selectMasked } from './topk';
 import { rowScoreF32 } from './score-f32';
@@ -173,30 +173,61 @@ function topKImpl(metric: i32, scorer: i32, query: usize, rows: usize, rowStride
   let tau: f32 = -Infinity;
   for (let r0 = 0; r0 < n; r0 += BLOCK) {
     const rows0 = min<i32>(BLOCK, n - r0);
-    if (mask != 0 && !anyBits(mask, r0, rows0)) continue;
-    for (let r = 0; r < rows0; r += 4) {
-      const p = (r0 + r) >> 2;
-      if (mask != 0 && ((load<u32>(mask + (<usize>((r0 + r) >> 5) << 2)) >> <u32>((r0 + r) & 31)) & 15) == 0) continue;
-      panelBounds(metric, query16, info, prefilter + <usize>p * bytes, pmeta + (<usize>p << 6), chunks,
-                  gamma, gamma2, margin, lower + (<usize>r << 2), upper + (<usize>r << 2));
+    if (mask == 0) {
+      for (let r = 0; r < rows0; r += 4) {
+        const p = (r0 + r) >> 2;
+        panelBounds(metric, query16, info, prefilter + <usize>p * bytes, pmeta + (<usize>p << 6), chunks,
+                    gamma, gamma2, margin, lower + (<usize>r << 2), upper + (<usize>r << 2));
+      }
+      selectTopK(lower, rows0, base + <u32>r0, k, lhs, lhi, lstate);
+      if (load<u32>(lstate) == k) tau = max<f32>(tau, load<f32>(lhs));
+      if (load<u32>(state) == k) tau = max<f32>(tau, load<f32>(hs));
+      const t = f32x4.splat(tau);
+      for (let i = 0; i < rows0; i += 4) {
+        if (!v128.any_true(f32x4.ge(v128.load(upper + (<usize>i << 2)), t))) continue;
+        const lanes = min<i32>(4, rows0 - i);
+        for (let l = 0; l < lanes; l++) {
+          const ul = load<f32>(upper + (<usize>(i + l) << 2));
+          if (ul >= tau) {
+            store<u32>(candidates + (<usize>count << 2), <u32>(r0 + i + l));
+            store<f32>(candidateUpper + (<usize>count << 2), ul);
+            count++;
+          }
+        }
+      }
+      continue;
     }
+    // Masked: the work follows the set bits. Bounds only for panels holding a selected row (a
+    // nibble of the bitmap word), then only selected rows are offered and collected.
     const words = mask + (<usize>(r0 >> 5) << 2);
-    if (mask != 0) selectMasked(lower, rows0, base + <u32>r0, k, lhs, lhi, lstate, words);
-    else selectTopK(lower, rows0, base + <u32>r0, k, lhs, lhi, lstate);
+    const wordCount = (rows0 + 31) >> 5;
+    let any = false;
+    for (let w = 0; w < wordCount; w++) {
+      const word = load<u32>(words + (<usize>w << 2));
+      // Bit 4j of `marks` is set when nibble j (panel j of the word) has a selected row.
+      let marks = (word | (word >> 1) | (word >> 2) | (word >> 3)) & 0x11111111;
+      if (marks != 0) any = true;
+      while (marks != 0) {
+        const r = (w << 5) + <i32>ctz(marks);
+        marks &= marks - 1;
+        const p = (r0 + r) >> 2;
+        panelBounds(metric, query16, info, prefilter + <usize>p * bytes, pmeta + (<usize>p << 6), chunks,
+                    gamma, gamma2, margin, lower + (<usize>r << 2), upper + (<usize>r << 2));
+      }
+    }
+    if (!any) continue;
+    selectMasked(lower, rows0, base + <u32>r0, k, lhs, lhi, lstate, words);
     if (load<u32>(lstate) == k) tau = max<f32>(tau, load<f32>(lhs));
     if (load<u32>(state) == k) tau = max<f32>(tau, load<f32>(hs));
-    const t = f32x4.splat(tau);
-    for (let i = 0; i < rows0; i += 4) {
-      const bits: u32 = mask != 0 ? (load<u32>(words + (<usize>(i >> 5) << 2)) >> <u32>(i & 31)) & 15 : 15;
-      if (bits == 0) continue;
-      const u = v128.load(upper + (<usize>i << 2));
-      if (!v128.any_true(f32x4.ge(u, t))) continue;
-      const lanes = min<i32>(4, rows0 - i);
-      for (let l = 0; l < lanes; l++) {
-        if (((bits >> <u32>l) & 1) == 0) continue;
-        const ul = load<f32>(upper + (<usize>(i + l) << 2));
+    for (let w = 0; w < wordCount; w++) {
+      let bits = load<u32>(words + (<usize>w << 2));
+      if ((w << 5) + 32 > rows0) bits &= (<u32>1 << <u32>(rows0 - (w << 5))) - 1;
+      while (bits != 0) {
+        const r = (w << 5) + <i32>ctz(bits);
+        bits &= bits - 1;
+        const ul = load<f32>(upper + (<usize>r << 2));
         if (ul >= tau) {
-          store<u32>(candidates + (<usize>count << 2), <u32>(r0 + i + l));
+          store<u32>(candidates + (<usize>count << 2), <u32>(r0 + r));
           store<f32>(candidateUpper + (<usize>count << 2), ul);
           count++;
         }
@@ -231,13 +262,36 @@ export function prefilterTopK(metric: i32, scorer: i32, query: usize, rows: usiz
                               hs: usize, hi: usize, state: usize, lhs: usize, lhi: usize, lstate: usize,
                               lower: usize, upper: usize, candidates: usize, candidateUpper: usize): i32 {
   if (metric == COSINE) {
-    return topKImpl(COSINE, scorer, query, rows, rowStride, query16, info, gamma, prefilter, pmeta, stride, n, base,
-                    mask, k, hs, hi, state, lhs, lhi, lstate, lower, upper, candidates, candidateUpper);
+    return prefilterCosine(scorer, query, rows, rowStride, query16, info, gamma, prefilter, pmeta, stride, n, base,
+                           mask, k, hs, hi, state, lhs, lhi, lstate, lower, upper, candidates, candidateUpper);
   }
   if (metric == DOT) {
-    return topKImpl(DOT, scorer, query, rows, rowStride, query16, info, gamma, prefilter, pmeta, stride, n, base,
-                    mask, k, hs, hi, state, lhs, lhi, lstate, lower, upper, candidates, candidateUpper);
+    return prefilterDot(scorer, query, rows, rowStride, query16, info, gamma, prefilter, pmeta, stride, n, base,
+                        mask, k, hs, hi, state, lhs, lhi, lstate, lower, upper, candidates, candidateUpper);
   }
+  return prefilterL2(scorer, query, rows, rowStride, query16, info, gamma, prefilter, pmeta, stride, n, base,
+                     mask, k, hs, hi, state, lhs, lhi, lstate, lower, upper, candidates, candidateUpper);
+}
+
+// Each metric its own copy (see score-f32.ts: merged copies test the metric on every panel).
+function prefilterCosine(scorer: i32, query: usize, rows: usize, rowStride: i32, query16: usize, info: usize, gamma: f32,
+                         prefilter: usize, pmeta: usize, stride: i32, n: i32, base: u32, mask: usize, k: u32,
+                         hs: usize, hi: usize, state: usize, lhs: usize, lhi: usize, lstate: usize,
+                         lower: usize, upper: usize, candidates: usize, candidateUpper: usize): i32 {
+  return topKImpl(COSINE, scorer, query, rows, rowStride, query16, info, gamma, prefilter, pmeta, stride, n, base,
+                  mask, k, hs, hi, state, lhs, lhi, lstate, lower, upper, candidates, candidateUpper);
+}
+function prefilterDot(scorer: i32, query: usize, rows: usize, rowStride: i32, query16: usize, info: usize, gamma: f32,
+                      prefilter: usize, pmeta: usize, stride: i32, n: i32, base: u32, mask: usize, k: u32,
+                      hs: usize, hi: usize, state: usize, lhs: usize, lhi: usize, lstate: usize,
+                      lower: usize, upper: usize, candidates: usize, candidateUpper: usize): i32 {
+  return topKImpl(DOT, scorer, query, rows, rowStride, query16, info, gamma, prefilter, pmeta, stride, n, base,
+                  mask, k, hs, hi, state, lhs, lhi, lstate, lower, upper, candidates, candidateUpper);
+}
+function prefilterL2(scorer: i32, query: usize, rows: usize, rowStride: i32, query16: usize, info: usize, gamma: f32,
+                     prefilter: usize, pmeta: usize, stride: i32, n: i32, base: u32, mask: usize, k: u32,
+                     hs: usize, hi: usize, state: usize, lhs: usize, lhi: usize, lstate: usize,
+                     lower: usize, upper: usize, candidates: usize, candidateUpper: usize): i32 {
   return topKImpl(L2, scorer, query, rows, rowStride, query16, info, gamma, prefilter, pmeta, stride, n, base,
                   mask, k, hs, hi, state, lhs, lhi, lstate, lower, upper, candidates, candidateUpper);
 }

@@ -65,11 +65,16 @@ function scanImpl(variant: i32, query: usize, panels: usize, n: i32, stride: i32
 
 /** out[r] = score(query, row r) for rows 0 .. n-1 of an f16 panel region (`stride` halves a row). */
 export function scoresF16(variant: i32, query: usize, panels: usize, n: i32, stride: i32, out: usize): void {
-  if (variant == 0) scanImpl(0, query, panels, n, stride, out);
-  else if (variant == 1) scanImpl(1, query, panels, n, stride, out);
-  else if (variant == 2) scanImpl(2, query, panels, n, stride, out);
-  else scanImpl(3, query, panels, n, stride, out);
+  if (variant == 0) scanF16V0(query, panels, n, stride, out);
+  else if (variant == 1) scanF16V1(query, panels, n, stride, out);
+  else if (variant == 2) scanF16V2(query, panels, n, stride, out);
+  else scanF16V3(query, panels, n, stride, out);
 }
+// Each variant its own copy (see score-f32.ts: merged copies test the variant on every chunk).
+function scanF16V0(query: usize, panels: usize, n: i32, stride: i32, out: usize): void { scanImpl(0, query, panels, n, stride, out); }
+function scanF16V1(query: usize, panels: usize, n: i32, stride: i32, out: usize): void { scanImpl(1, query, panels, n, stride, out); }
+function scanF16V2(query: usize, panels: usize, n: i32, stride: i32, out: usize): void { scanImpl(2, query, panels, n, stride, out); }
+function scanF16V3(query: usize, panels: usize, n: i32, stride: i32, out: usize): void { scanImpl(3, query, panels, n, stride, out); }
 
 @inline
 function maskedImpl(variant: i32, query: usize, panels: usize, count: i32, stride: i32, out: usize, mask: usize): void {
@@ -88,11 +93,15 @@ function maskedImpl(variant: i32, query: usize, panels: usize, count: i32, strid
 
 /** scoresF16 for the panels with a set bit in `mask` only. */
 export function scoresF16Masked(variant: i32, query: usize, panels: usize, n: i32, stride: i32, out: usize, mask: usize): void {
-  if (variant == 0) maskedImpl(0, query, panels, n, stride, out, mask);
-  else if (variant == 1) maskedImpl(1, query, panels, n, stride, out, mask);
-  else if (variant == 2) maskedImpl(2, query, panels, n, stride, out, mask);
-  else maskedImpl(3, query, panels, n, stride, out, mask);
+  if (variant == 0) maskedF16V0(query, panels, n, stride, out, mask);
+  else if (variant == 1) maskedF16V1(query, panels, n, stride, out, mask);
+  else if (variant == 2) maskedF16V2(query, panels, n, stride, out, mask);
+  else maskedF16V3(query, panels, n, stride, out, mask);
 }
+function maskedF16V0(query: usize, panels: usize, n: i32, stride: i32, out: usize, mask: usize): void { maskedImpl(0, query, panels, n, stride, out, mask); }
+function maskedF16V1(query: usize, panels: usize, n: i32, stride: i32, out: usize, mask: usize): void { maskedImpl(1, query, panels, n, stride, out, mask); }
+function maskedF16V2(query: usize, panels: usize, n: i32, stride: i32, out: usize, mask: usize): void { maskedImpl(2, query, panels, n, stride, out, mask); }
+function maskedF16V3(query: usize, panels: usize, n: i32, stride: i32, out: usize, mask: usize): void { maskedImpl(3, query, panels, n, stride, out, mask); }
 
 @inline
 function rowImpl(variant: i32, query: usize, panels: usize, row: i32, stride: i32): f32 {
@@ -105,11 +114,15 @@ function rowImpl(variant: i32, query: usize, panels: usize, row: i32, stride: i3
 
 /** The score of one row, as every kernel above computes it. */
 export function rowScoreF16(variant: i32, query: usize, panels: usize, row: i32, stride: i32): f32 {
-  if (variant == 0) return rowImpl(0, query, panels, row, stride);
-  if (variant == 1) return rowImpl(1, query, panels, row, stride);
-  if (variant == 2) return rowImpl(2, query, panels, row, stride);
-  return rowImpl(3, query, panels, row, stride);
+  if (variant == 0) return rowF16V0(query, panels, row, stride);
+  if (variant == 1) return rowF16V1(query, panels, row, stride);
+  if (variant == 2) return rowF16V2(query, panels, row, stride);
+  return rowF16V3(query, panels, row, stride);
 }
+function rowF16V0(query: usize, panels: usize, row: i32, stride: i32): f32 { return rowImpl(0, query, panels, row, stride); }
+function rowF16V1(query: usize, panels: usize, row: i32, stride: i32): f32 { return rowImpl(1, query, panels, row, stride); }
+function rowF16V2(query: usize, panels: usize, row: i32, stride: i32): f32 { return rowImpl(2, query, panels, row, stride); }
+function rowF16V3(query: usize, panels: usize, row: i32, stride: i32): f32 { return rowImpl(3, query, panels, row, stride); }
 
 /**
  * Widen rows first .. first+n-1 of an f16 panel region into an f32 panel region (`stride4` floats

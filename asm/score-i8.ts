@@ -157,10 +157,14 @@ function scanImpl(metric: i32, query16: usize, info: usize, panels: usize, meta:
 
 /** out[r] = score(query, row r) for rows 0 .. n-1 of an int8 panel region with its metadata. */
 export function scoresI8(metric: i32, query16: usize, info: usize, panels: usize, meta: usize, n: i32, stride: i32, out: usize): void {
-  if (metric == COSINE) scanImpl(COSINE, query16, info, panels, meta, n, stride, out);
-  else if (metric == DOT) scanImpl(DOT, query16, info, panels, meta, n, stride, out);
-  else scanImpl(L2, query16, info, panels, meta, n, stride, out);
+  if (metric == COSINE) scanI8Cosine(query16, info, panels, meta, n, stride, out);
+  else if (metric == DOT) scanI8Dot(query16, info, panels, meta, n, stride, out);
+  else scanI8L2(query16, info, panels, meta, n, stride, out);
 }
+// Each metric its own copy (see score-f32.ts: merged copies test the metric on every panel).
+function scanI8Cosine(query16: usize, info: usize, panels: usize, meta: usize, n: i32, stride: i32, out: usize): void { scanImpl(COSINE, query16, info, panels, meta, n, stride, out); }
+function scanI8Dot(query16: usize, info: usize, panels: usize, meta: usize, n: i32, stride: i32, out: usize): void { scanImpl(DOT, query16, info, panels, meta, n, stride, out); }
+function scanI8L2(query16: usize, info: usize, panels: usize, meta: usize, n: i32, stride: i32, out: usize): void { scanImpl(L2, query16, info, panels, meta, n, stride, out); }
 
 @inline
 function maskedImpl(metric: i32, query16: usize, info: usize, panels: usize, meta: usize, count: i32, stride: i32,
@@ -183,10 +187,13 @@ function maskedImpl(metric: i32, query16: usize, info: usize, panels: usize, met
 /** scoresI8 for the panels with a set bit in `mask` only. */
 export function scoresI8Masked(metric: i32, query16: usize, info: usize, panels: usize, meta: usize, n: i32, stride: i32,
                                out: usize, mask: usize): void {
-  if (metric == COSINE) maskedImpl(COSINE, query16, info, panels, meta, n, stride, out, mask);
-  else if (metric == DOT) maskedImpl(DOT, query16, info, panels, meta, n, stride, out, mask);
-  else maskedImpl(L2, query16, info, panels, meta, n, stride, out, mask);
+  if (metric == COSINE) maskedI8Cosine(query16, info, panels, meta, n, stride, out, mask);
+  else if (metric == DOT) maskedI8Dot(query16, info, panels, meta, n, stride, out, mask);
+  else maskedI8L2(query16, info, panels, meta, n, stride, out, mask);
 }
+function maskedI8Cosine(query16: usize, info: usize, panels: usize, meta: usize, n: i32, stride: i32, out: usize, mask: usize): void { maskedImpl(COSINE, query16, info, panels, meta, n, stride, out, mask); }
+function maskedI8Dot(query16: usize, info: usize, panels: usize, meta: usize, n: i32, stride: i32, out: usize, mask: usize): void { maskedImpl(DOT, query16, info, panels, meta, n, stride, out, mask); }
+function maskedI8L2(query16: usize, info: usize, panels: usize, meta: usize, n: i32, stride: i32, out: usize, mask: usize): void { maskedImpl(L2, query16, info, panels, meta, n, stride, out, mask); }
 
 /**
  * Quantise rows first .. first+n-1 of an f32 panel region (`stride4` floats a row; normalised
@@ -265,5 +272,28 @@ export function widenI8Panels(panels: usize, meta: usize, first: i32, n: i32, st
       if (c + 2 < chunks4) v128.store(dst + (<usize>(c + 2) << 6), f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(hi)), s));
       if (c + 3 < chunks4) v128.store(dst + (<usize>(c + 3) << 6), f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(hi)), s));
     }
+  }
+}
+
+/**
+ * The l2 metadata rowSq = s_r^2 |q_r|^2 of rows first .. first+n-1 from their values and their
+ * rowScale (= s_r), computed exactly as encodeI8Rows does (rows loaded from a file); other metrics
+ * keep 0 there.
+ */
+export function i8RowSquares(metric: i32, panels: usize, meta: usize, first: i32, n: i32, stride: i32): void {
+  const bytes = panelBytesOf(stride >> 4);
+  for (let r = first; r < first + n; r++) {
+    const src = panels + <usize>(r >> 2) * bytes + (<usize>(r & 3) << 4);
+    let squares = i32x4.splat(0);
+    for (let qc = 0; qc < (stride >> 4); qc++) {
+      const v = v128.load(src + (<usize>qc << 6));
+      const lo = i16x8.extend_low_i8x16_s(v), hi = i16x8.extend_high_i8x16_s(v);
+      squares = i32x4.add(squares, i32x4.add(i32x4.dot_i16x8_s(lo, lo), i32x4.dot_i16x8_s(hi, hi)));
+    }
+    const sq = <f64>(i32x4.extract_lane(squares, 0) + i32x4.extract_lane(squares, 1) +
+                     i32x4.extract_lane(squares, 2) + i32x4.extract_lane(squares, 3));
+    const slot = meta + (<usize>(r >> 2) << 5) + (<usize>(r & 3) << 2);
+    const scale = <f64>load<f32>(slot);
+    store<f32>(slot, metric == L2 ? <f32>(scale * scale * sq) : 0, 16);
   }
 }

@@ -6,14 +6,19 @@
 //   node bench/store-scale.bench.mjs once --rows 1000000 --dim 1536
 //   node bench/store-scale.bench.mjs keys --rows 10000000 --kind number|string
 //   node bench/store-scale.bench.mjs segments --rows 1000000   (top-10 and scan by segment size)
+//   node bench/store-scale.bench.mjs persist --rows 1000000 [--file /tmp/x.hsx]  (save, toBytes, load
+//       against a plain copy and read of the same bytes; then a fresh process loads the file:
+//       its peak RSS against the index's memory, its first search against warm ones)
+//   node bench/store-scale.bench.mjs load --file /tmp/x.hsx   (that fresh process)
 // Prints a JSON line per figure and writes bench/results/store-scale-<experiment>.json.
+import { Buffer } from 'node:buffer';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createHybrid } from '../dist/index.js';
 import { embeddingLike, seededRandom } from '../dist/bench/data.js';
-import { setStoreLimits } from '../dist/testing.js';
+import { storeLimits } from '../dist/store/limits.js';
 
 const argv = process.argv.slice(2);
 const experiment = argv[0];
@@ -133,7 +138,7 @@ try {
     const data = embeddingLike(random, rows, dim);
     const query = data.slice(5 * dim, 6 * dim);
     for (const mib of [4, 16, 64, 256]) {
-      setStoreLimits({ segmentBytes: mib * 2 ** 20 });
+      storeLimits.segmentBytes = mib * 2 ** 20;
       const index = await hs.createIndex(data, { dim });
       await checkTop(index, query);
       const top = await timed(() => index.search(query, { k: 10, backend: 'cpu' }));
@@ -143,12 +148,61 @@ try {
       say({ figure: 'segment size', segmentMiB: mib, segments: index.segmentList.length, top10Ms: top, scanMs: scan, add100kMs: performance.now() - add, threads });
       index.dispose();
     }
+  } else if (experiment === 'persist') {
+    const { closeSync, copyFileSync, openSync, readSync, rmSync, statSync } = await import('node:fs');
+    // A plain read of the file from the page cache, 64 MiB at a time into one buffer (files over 2 GiB cannot be read whole).
+    const plainRead = (path) => { const fd = openSync(path, 'r'); const buffer = Buffer.allocUnsafe(64 << 20); try { while (readSync(fd, buffer, 0, buffer.length, null) > 0); } finally { closeSync(fd); } };
+    const { execFileSync } = await import('node:child_process');
+    const file = option('file', join(os.tmpdir(), 'hs-persist.hsx'));
+    const data = embeddingLike(random, rows, dim);
+    const index = await hs.createIndex(data, { dim, dtype });
+    const query = data.slice(3 * dim, 4 * dim);
+    const want = await index.search(query, { k: 10, backend: 'cpu' });
+    const time = async (call) => { const t = performance.now(); await call(); return performance.now() - t; };
+    const save = [], copy = [], load = [], read = [], toBytes = [];
+    for (let i = 0; i < 3; i++) {
+      rmSync(file, { force: true });
+      save.push(await time(() => index.save(file)));
+      rmSync(`${file}.copy`, { force: true });
+      copy.push(await time(async () => copyFileSync(file, `${file}.copy`)));
+      read.push(await time(async () => plainRead(file)));
+      let loaded;
+      load.push(await time(async () => { loaded = await hs.loadIndex(file); }));
+      const got = await loaded.search(query, { k: 10, backend: 'cpu' });
+      if (JSON.stringify(got.keys) !== JSON.stringify(want.keys)) throw new Error('a loaded index answers differently');
+      loaded.dispose();
+      toBytes.push(await time(() => index.toBytes()));
+    }
+    const bytes = statSync(file).size;
+    const gbs = (ms) => bytes / 1e6 / median(ms);
+    say({ figure: 'persist', bytes, saveMs: median(save), saveGBs: gbs(save), copyMs: median(copy), copyGBs: gbs(copy),
+      loadMs: median(load), loadGBs: gbs(load), readMs: median(read), readGBs: gbs(read), toBytesMs: median(toBytes),
+      saveOverCopy: median(save) / median(copy), loadOverRead: median(load) / median(read) });
+    index.dispose();
+    const script = fileURLToPath(import.meta.url);
+    const out = execFileSync(process.execPath, [script, 'load', '--file', file, '--dim', String(dim)], { encoding: 'utf8' });
+    for (const line of out.trim().split('\n')) if (line.startsWith('{')) say(JSON.parse(line));
+    rmSync(`${file}.copy`, { force: true });
+  } else if (experiment === 'load') {
+    const file = option('file', '');
+    const before = process.memoryUsage().rss;
+    const t = performance.now();
+    const index = await hs.loadIndex(file);
+    const loadMs = performance.now() - t;
+    const query = embeddingLike(random, 1, index.dim);
+    const f = performance.now();
+    await index.search(query, { k: 10, backend: 'cpu' });
+    const firstMs = performance.now() - f;
+    const warmMs = await timed(() => index.search(query, { k: 10, backend: 'cpu' }), 9);
+    const memory = index.memoryBytes;
+    say({ figure: 'fresh load', loadMs, memoryBytes: memory, rssBefore: before, peakRss: peakRss(),
+      peakOverIndex: (peakRss() - before) / memory, limit: 1.1 * memory + 64 * 2 ** 20, firstSearchMs: firstMs, warmSearchMs: warmMs, firstOverWarm: firstMs / warmMs });
   } else {
-    throw new Error(`unknown experiment ${experiment}: build, once, keys or segments`);
+    throw new Error(`unknown experiment ${experiment}: build, once, keys, segments, persist or load`);
   }
 } finally {
   await hs.dispose();
 }
 const out = join(dirname(fileURLToPath(import.meta.url)), 'results');
 mkdirSync(out, { recursive: true });
-writeFileSync(join(out, `store-scale-${experiment}${experiment === 'keys' ? `-${option('kind', 'number')}` : ''}${experiment === 'build' ? `-${dtype}-${rows}` : ''}.json`), JSON.stringify(results, null, 2));
+if (experiment !== 'load') writeFileSync(join(out, `store-scale-${experiment}${experiment === 'keys' ? `-${option('kind', 'number')}` : ''}${experiment === 'build' ? `-${dtype}-${rows}` : ''}.json`), JSON.stringify(results, null, 2));

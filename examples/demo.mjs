@@ -18,6 +18,9 @@ console.log(`CPU: WASM-SIMD kernels (${cpu.wasmBytes} bytes, loaded from ${cpu.w
 let t = performance.now();
 const index = await hs.createIndex(vectors, { dim: D });
 console.log(`built an index of ${index.size} x ${index.dim} in ${(performance.now() - t).toFixed(1)} ms`);
+// Before serving: workers, kernels, this index's memory (and GPU copy), the router's estimate.
+const warm = await hs.warmup();
+console.log(`warmed up in ${warm.totalMs.toFixed(0)} ms (${warm.steps.map((s) => s.name).join(', ')})`);
 
 /** Run a call and report its time and the backend the router chose (from stats()). */
 async function timed(label, call) {

@@ -34,5 +34,5 @@ writeFileSync(join(root, 'build', 'browser-meta.json'), JSON.stringify(result.me
 const code = readFileSync(outfile);
 const wasm = readFileSync(join(outdir, 'kernels.wasm'));
 const kb = (n) => `${(n / 1024).toFixed(1)} KiB`;
-console.log(`browser bundle: dist/browser/hybrid-similarity.js ${kb(code.length)} (gzip ${kb(gzipSync(code, { level: 9 }).length)}), ` +
+console.error(`browser bundle: dist/browser/hybrid-similarity.js ${kb(code.length)} (gzip ${kb(gzipSync(code, { level: 9 }).length)}), ` +
   `kernels.wasm ${kb(wasm.length)} (gzip ${kb(gzipSync(wasm, { level: 9 }).length)})`);

@@ -19,7 +19,7 @@ export interface CalibrationResult {
   /** Smallest measured size from which the GPU stays faster by gpuSpeedupThreshold; null if never. */
   crossoverRows: number | null;
   speedupThreshold: number;
-  /** The recommended config in the tuning guide's TOML layout, with the reasoning as comments. */
+  /** The recommended config as TOML (the layout `loadConfig` reads), with the reasoning as comments. */
   toml: string;
   reasoning: string[];
   /** The GPU adapter measured (description or device), or null. */
@@ -28,6 +28,7 @@ export interface CalibrationResult {
   cpu: CpuStrategyStats;
 }
 
+/** Options of `calibrate`. */
 export interface CalibrationOptions {
   dim?: number;
   k?: number;
@@ -45,9 +46,9 @@ export interface CalibrationOptions {
  * Sweep corpus sizes (powers of two) with one top-k query per call on this machine's CPU and
  * GPU (both forced), take medians, find the crossover (the smallest size from which the GPU is
  * faster by the engine's gpuSpeedupThreshold at every larger size measured) and write a
- * recommended config as TOML in the tuning guide's layout, with the reasoning. The CPU backend's
- * kernel choices (src/cpu/strategy.ts) are timed too, longer than at first use, and written as
- * `[cpu.strategy]`.
+ * recommended config as TOML in the layout `loadConfig` reads, with the reasoning. The CPU
+ * backend's kernel choices (src/cpu/strategy.ts) are timed too, longer than at first use, and
+ * written as `[cpu.strategy]`.
  */
 export async function calibrate(engine: HybridEngine, options: CalibrationOptions = {}): Promise<CalibrationResult> {
   const dim = options.dim ?? 384;

@@ -14,20 +14,35 @@ import { runSuite } from './bench/runner.js';
 import type { SuiteReport } from './bench/types.js';
 import { calibrate } from './calibrate.js';
 import { loadConfig } from './config-sources.js';
-import type { ConfigOverrides } from './config.js';
-import { createHybrid } from './engine.js';
+import { createHybrid, type HybridOptions } from './engine.js';
 import { HybridError } from './errors.js';
 import { formatInspection, inspectFile, inspectionJson } from './store/format/inspect.js';
+
+/** `text` wrapped at `width` columns, every line after the first indented by `indent` spaces. */
+function wrap(text: string, width: number, indent: number): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line ? `${line} ${word}` : word;
+    }
+  }
+  if (line) lines.push(line);
+  return lines.join(`\n${' '.repeat(indent)}`);
+}
+
+const MODULES = SUITE_MODULES.map((m) => `                             ${m.name.padEnd(10)} ${wrap(m.description, 68, 40)}`).join('\n');
 
 const HELP = `usage: hybrid-similarity <command> [options]
 
 commands:
-  info                     CPU and GPU as the library sees them (adapter, limits, features)
-  bench                    the benchmark suite (tinybench; medians and p99 per figure):
-                             cosine  1 x N for N = 16 .. 1M (powers of 2; --quick: of 4), one-shot,
-                                     resident scores and top-10; 64 x N matrix and top-10
-                             spreading  4 hops on 1k .. 1M-node graphs, 1 and 16 seed sets, vs plain JS
-                             peers   100k x 768 vs naive JS, simsimd, usearch, faiss-node, TF.js WASM
+  info                     the CPU kernels and the GPU as the library sees them (adapter, limits, features)
+  bench                    the benchmark suite (tinybench; median and p99 per figure, results checked
+                           against a float64 reference first), in modules:
+${MODULES}
                            each of ours on the CPU, the GPU (when there is one) and auto
   calibrate                sweep corpus sizes on CPU and GPU, find the crossover, time the CPU kernel
                            choices ([cpu.strategy]), print a TOML config
@@ -40,22 +55,28 @@ options:
   --config FILE            a TOML config (e.g. from calibrate) for the engine
   --dim N                  row length (calibrate 384; bench sweeps 384, peers keep 768)
   --max-rows N             largest corpus (calibrate 262144, bench 1048576)
+  --verbose                the engine's messages on stderr (how the GPU was found, warm-up)
+  --help                   this text
 bench:
   --quick                  a reduced suite (under 2 minutes on 2 cores)
   --only A,B               run only these modules (${SUITE_MODULES.map((m) => m.name).join(', ')})
   --out DIR                write DIR/suite.json (-quick, -MODULES) and its plots in DIR/plots(-quick, -MODULES)/
   --no-plots               with --out: no plots
   --save-baseline NAME     add this run to baseline NAME (repeat to measure run-to-run noise)
-  --baseline NAME          compare with baseline NAME: ratio per figure, regressions beyond the noise band
+  --baseline NAME          compare with baseline NAME (saved before with --save-baseline NAME): ratio per
+                           figure, regressions beyond the noise band
   --baseline-dir DIR       where baselines live (default bench/baselines)
   --fail-on-regression     exit 3 when the comparison finds a regression
 calibrate:
   --out FILE               also write the TOML to FILE
 plot:
   --out DIR                where the SVG and PNG files go (default: plots/ beside FILE)
-  --help                   this text
 
 exit status: 0, or 1 on an error (bench: a task that threw; inspect: a file that is not valid), 3 on a regression with --fail-on-regression`;
+
+/** Options that take a value, and those that do not: anything else is an error. */
+const VALUED = new Set(['dim', 'max-rows', 'out', 'only', 'config', 'save-baseline', 'baseline', 'baseline-dir']);
+const FLAGS = new Set(['json', 'allow-software', 'verbose', 'help', 'quick', 'no-plots', 'fail-on-regression']);
 
 function integerOption(value: string | undefined, name: string, min: number): number | undefined {
   if (value === undefined) return undefined;
@@ -65,8 +86,12 @@ function integerOption(value: string | undefined, name: string, min: number): nu
 }
 
 async function main(argv: string[]): Promise<number> {
-  const valued = new Set(['dim', 'max-rows', 'out', 'only', 'config', 'save-baseline', 'baseline', 'baseline-dir']);
-  const positional = argv.filter((a, i) => !a.startsWith('--') && !(i > 0 && valued.has(argv[i - 1]!.slice(2))));
+  for (const arg of argv) {
+    if (arg.startsWith('--') && !VALUED.has(arg.slice(2)) && !FLAGS.has(arg.slice(2))) {
+      throw new HybridError('INVALID_ARGUMENT', `unknown option ${arg} (hybrid-similarity --help lists them)`, arg.slice(2));
+    }
+  }
+  const positional = argv.filter((a, i) => !a.startsWith('--') && !(i > 0 && VALUED.has(argv[i - 1]!.slice(2))));
   const [command, argument] = positional;
   const flag = (name: string) => argv.includes(`--${name}`);
   const value = (name: string) => {
@@ -110,11 +135,15 @@ async function main(argv: string[]): Promise<number> {
       const name = 'webgpu';
       gpu = ((await import(name)) as { create: (flags: string[]) => unknown }).create([]);
     } catch {
+      // The GPU in Node needs the optional peer dependency `webgpu`.
+      console.error('--allow-software: the webgpu package is not installed (npm install webgpu); looking for a GPU as usual');
       gpu = undefined;
     }
   }
   const configFile = value('config');
-  const config: ConfigOverrides = configFile ? await loadConfig(configFile) : {};
+  const config: HybridOptions = configFile ? await loadConfig(configFile) : {};
+  // The library writes nothing itself; --verbose hands it a logger that writes to stderr.
+  if (flag('verbose')) config.logger = { debug: (m) => console.error(m), info: (m) => console.error(m), warn: (m) => console.error(m), error: (m) => console.error(m) };
   const engine = await createHybrid(gpu === undefined ? config : { ...config, gpu });
   try {
     if (command === 'info') {

@@ -4,8 +4,8 @@ import { resolveConfig, type ConfigOverrides, type CpuStrategyConfig, type Hybri
 import { HybridError } from './errors.js';
 
 /**
- * TOML keys in the tuning guide's layout and the config field each sets. Both spellings the guide
- * uses are accepted (a file giving both with different values is an error).
+ * TOML keys by table (`[gpu]`, `[gpu.thresholds]`, `[gpu.telemetry]`) and the config field each
+ * sets. Both spellings of a key (`min_batch_size` and `gpu_min_batch_size`, ...) are accepted (a file giving both with different values is an error).
  */
 const TOML_KEYS: Record<string, Record<string, keyof HybridConfig | 'enabled'>> = {
   gpu: {
@@ -37,10 +37,10 @@ const CPU_STRATEGY_KEYS: Record<string, keyof CpuStrategyConfig> = {
 };
 
 /**
- * Config fields from TOML text in the tuning guide's layout (`[gpu]`, `[gpu.thresholds]`,
- * `[gpu.telemetry]`), plus `[cpu.strategy]` (cpuStrategy, as `calibrate` writes it).
- * `[gpu] enabled = false` means `forceCpuMode = true`. Unknown tables or keys and bad values are
- * INVALID_CONFIG errors naming the key.
+ * Config fields from TOML text with the tables `[gpu]`, `[gpu.thresholds]` and
+ * `[gpu.telemetry]` (README, "Config"), plus `[cpu.strategy]` (cpuStrategy, as `calibrate` writes
+ * it). `[gpu] enabled = false` means `forceCpuMode = true`. Unknown tables or keys and bad values
+ * are INVALID_CONFIG errors naming the key.
  */
 export function parseConfigToml(text: string, source = 'TOML'): ConfigOverrides {
   let document: Record<string, unknown>;
@@ -109,7 +109,7 @@ export function parseConfigToml(text: string, source = 'TOML'): ConfigOverrides 
 
 /**
  * Read a TOML config file (Node only; in a browser it throws INVALID_CONFIG: pass the text to
- * parseConfigToml) in the tuning guide's layout; see parseConfigToml.
+ * parseConfigToml); see parseConfigToml for the layout.
  */
 export async function loadConfig(path: string): Promise<ConfigOverrides> {
   let text: string;
@@ -139,10 +139,11 @@ export const ENV_OVERRIDES: Record<string, keyof HybridConfig | `cpuStrategy.${k
   HYBRID_SIMILARITY_GPU_TIMEOUT_MS: 'gpuTimeoutMs',
   HYBRID_SIMILARITY_CPU_THREADS: 'cpuThreads',
   HYBRID_SIMILARITY_OFF_MAIN_THREAD: 'offMainThread',
+  HYBRID_SIMILARITY_WARMUP: 'warmup',
   HYBRID_SIMILARITY_CPU_KERNELS: 'cpuStrategy.kernels',
 };
 
-const BOOLEAN_FIELDS = new Set<string>(['forceCpuMode', 'telemetryEnabled', 'offMainThread']);
+const BOOLEAN_FIELDS = new Set<string>(['forceCpuMode', 'telemetryEnabled', 'offMainThread', 'warmup']);
 
 /** Config fields from `env` (process.env in Node); a bad value is INVALID_CONFIG naming the variable. */
 export function configFromEnv(env: Record<string, string | undefined>): ConfigOverrides {

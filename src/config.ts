@@ -14,7 +14,7 @@ export interface BatchingConfig {
 }
 
 /** The int8 bound kernels of batched top-k (asm/batch-dots.ts); the relaxed ones need the relaxed-SIMD module. */
-export type BoundKernel = 'winograd' | 'relaxed-pairs' | 'relaxed-dot';
+export type BoundKernel = 'winograd' | 'relaxed-pairs';
 
 /**
  * How a batch of queries over f32/f16 rows with an int8 prefilter is answered: the batched int8
@@ -39,7 +39,7 @@ export interface CpuStrategyConfig {
   splitMinBytes: 'auto' | number;
 }
 
-/** The engine's configuration (DESIGN.md, "The router"); every field has a default. */
+/** The engine's configuration (README, "Config"); every field has a default. */
 export interface HybridConfig {
   /** Smallest batch sent to the GPU (default 64). */
   gpuMinBatchSize: number;
@@ -71,7 +71,10 @@ export interface HybridConfig {
   offMainThread: boolean;
   /** Merge concurrent searches (default false). */
   batching: false | BatchingConfig;
-  /** Compile and warm kernels at start (default true). */
+  /**
+   * Warm up in createHybrid (default true): start the worker threads, run every kernel (compiling
+   * GPU pipelines) and, with a GPU, give the router a first speedup estimate; see warmup().
+   */
   warmup: boolean;
   /** How the CPU backend chooses between kernels (default: every choice 'auto', measured at first use). */
   cpuStrategy: CpuStrategyConfig;
@@ -86,7 +89,7 @@ function defaultThreads(): number {
   return typeof cores === 'number' && cores >= 1 ? cores : 1;
 }
 
-/** The defaults of DESIGN.md. */
+/** The defaults (README, "Config"). */
 export function defaultConfig(): HybridConfig {
   return {
     gpuMinBatchSize: 64,
@@ -109,7 +112,7 @@ export function defaultConfig(): HybridConfig {
   };
 }
 
-const BOUND_KERNELS: readonly BoundKernel[] = ['winograd', 'relaxed-pairs', 'relaxed-dot'];
+const BOUND_KERNELS: readonly BoundKernel[] = ['winograd', 'relaxed-pairs'];
 const BATCH_KERNELS: readonly BatchKernel[] = ['int8-batch', 'per-query', 'f32-matrix'];
 
 type Check = (value: unknown, field: string) => void;

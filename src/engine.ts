@@ -10,6 +10,7 @@ import { GpuError, HybridError } from './errors.js';
 import { acquireDevice, findGpu } from './gpu/device.js';
 import type { GpuInfo } from './gpu/info.js';
 import { GpuBackend } from './gpu/gpu-backend.js';
+import { logTo, silent, type Log, type Logger } from './logger.js';
 import { isUnhealthy, NO_HISTORY, routeCall } from './router.js';
 import { OPERATIONS, Telemetry, type MetricFamily, type Operation, type TelemetrySnapshot } from './telemetry.js';
 import {
@@ -18,16 +19,24 @@ import {
 } from './validate.js';
 import { VectorIndex, type IndexHost } from './store/vector-index.js';
 import { storeLimits } from './store/limits.js';
+import { IndexLoader, type LoadTarget } from './store/index-file.js';
+import { decodeIndex } from './store/format/decode.js';
+import type { FileSource } from './store/format/types.js';
 import type { CorpusView, IndexDtype, Key, Metric, Selection } from './store/types.js';
 import { Graph, type GraphInput } from './graph.js';
 import { resolveSpreadOptions, stageSeeds, type SeedSet, type SpreadJob, type SpreadOptions } from './spreading.js';
 import { ResultVerifier } from './verify.js';
+import { warmUp, type WarmupHost, type WarmupReport } from './warmup.js';
 
 /** Out-of-memory retries on the GPU (each with halved chunks) before the CPU answers. */
 const OUT_OF_MEMORY_RETRIES = 3;
 
-/** What `createHybrid` accepts: any config field, plus the WebGPU `GPU` to use (null: CPU only). */
-export type HybridOptions = ConfigOverrides & { gpu?: unknown };
+/**
+ * What `createHybrid` accepts: any config field (and any subset of cpuStrategy's), plus the WebGPU
+ * `GPU` to use (null: CPU only) and a `logger` for the engine's messages (without one the library
+ * writes nothing).
+ */
+export type HybridOptions = ConfigOverrides & { gpu?: unknown; logger?: Logger };
 
 /** Options of the one-shot cosine calls. */
 export interface CosineOptions {
@@ -96,9 +105,11 @@ export class HybridEngine {
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly graphs = new Set<Graph>();
   private disposed = false;
+  /** Where messages go (createHybrid's `logger`). */
+  private readonly log: Log;
 
   /** @internal use createHybrid */
-  constructor(config: HybridConfig, memory: CpuMemory, gpu: GpuBackend | null, gpuSource: GPU | null = null) {
+  constructor(config: HybridConfig, memory: CpuMemory, gpu: GpuBackend | null, gpuSource: GPU | null = null, log: Log = silent) {
     this.config = config;
     this.memory = memory;
     this.cpu = new CpuBackend(memory, cpuThreading(config, memory), config.cpuStrategy);
@@ -106,6 +117,7 @@ export class HybridEngine {
     this.gpuSource = gpuSource;
     this.telemetry = new Telemetry(config.performanceWindowSize, config.telemetryEnabled);
     this.verifier = new ResultVerifier(memory);
+    this.log = log;
   }
 
   /** Processor and memory details. */
@@ -127,6 +139,44 @@ export class HybridEngine {
       gpu: this.gpu ? structuredClone(this.gpu.info) : null,
     };
   }
+
+  /**
+   * Warm up before serving: start the CPU worker threads, run every kernel (on a GPU: compile its
+   * pipelines), run each live index's calls on every backend (its GPU copy uploaded, the memory
+   * a first call needs touched), and, with a GPU, time both backends over size classes so the
+   * router starts with a speedup estimate. Resolves with what it did and how long it took (also
+   * `stats().warmup`). `warmup: true` (the default) does it once in createHybrid; call this after
+   * building indexes. Its calls are not counted in stats(); nor are calls made while it runs.
+   */
+  async warmup(): Promise<WarmupReport> {
+    this.assertLive();
+    return this.track(this.warmupFor('warmup()'));
+  }
+
+  /** @internal warm-up run by createHybrid (config.warmup) or warmup() */
+  async warmupFor(trigger: WarmupReport['trigger']): Promise<WarmupReport> {
+    const report = await warmUp(this.warmupHost, trigger, this.telemetry.warmup);
+    this.telemetry.warmup = report;
+    return report;
+  }
+
+  /** What warm-up (warmup.ts) reaches: the public calls, and the few things they cannot do. */
+  private readonly warmupHost: WarmupHost = {
+    engine: this,
+    indexes: () => [...this.indexes],
+    gpu: () => this.gpu !== null && !this.gpu.lost,
+    f16: () => this.gpu?.info.f16Storage === true,
+    routerMeasures: () => this.telemetry.enabled && !this.config.forceCpuMode,
+    batching: () => this.config.batching !== false,
+    startWorkers: async () => {
+      const pool = this.cpu.pool;
+      if (!pool) return 0;
+      await pool.start();
+      return this.cpu.pool ? pool.size : 0;
+    },
+    estimating: (on) => { this.telemetry.estimateOnly = on; },
+    log: (level, message) => this.log(level, message),
+  };
 
   /** Calls, failures and latency percentiles per operation and backend; decisions by reason. */
   stats(): TelemetrySnapshot {
@@ -231,6 +281,33 @@ export class HybridEngine {
   }
 
   /**
+   * An index saved by `index.save` or `index.toBytes` (docs/FORMAT.md), from a path (Node), a
+   * Uint8Array, an ArrayBuffer, a Blob or a ReadableStream of bytes: read in bounded pieces
+   * straight into the index's segments, every checksum verified before the index exists. It
+   * answers every call with the same bits as the index saved. A bad file is INVALID_FILE (saying
+   * what is wrong) and a failing read IO_ERROR; either way nothing changes in the engine.
+   */
+  async loadIndex(source: FileSource): Promise<VectorIndex> {
+    this.assertLive();
+    if (arguments.length > 1) throw new HybridError('INVALID_ARGUMENT', `loadIndex(source) takes 1 argument, got ${arguments.length}`, 'arguments');
+    let index: VectorIndex | null = null;
+    let target: LoadTarget | null = null;
+    const loader = new IndexLoader({
+      begin: (header) => {
+        index = new VectorIndex(this.indexHost, { dim: header.dim, metric: header.metric, dtype: header.dtype, keyKind: header.keyKind });
+        target = index.loadTarget(() => this.indexes.add(index!));
+        return target.begin(header);
+      },
+      openSegment: (rows) => target!.openSegment(rows),
+      adopt: (segment) => target!.adopt(segment),
+      commit: (nextKey) => target!.commit(nextKey),
+      abort: () => target?.abort(),
+    });
+    await this.track(decodeIndex(source, loader));
+    return index!;
+  }
+
+  /**
    * A directed weighted graph for activation spreading (validated: ids < nodeCount, equal
    * lengths, finite weights; missing weights are 1). Stored as CSR; the GPU copy is uploaded on
    * first GPU use.
@@ -246,7 +323,7 @@ export class HybridEngine {
   }
 
   /**
-   * Spread activation from one seed set (DESIGN.md's rule, level-synchronous, deterministic):
+   * Spread activation from one seed set (the rule in README, "Activation spreading"; level-synchronous, deterministic):
    * the total activation of every node after up to maxHops hops.
    */
   async spreadActivation(graph: Graph, options: SpreadOptions & { seeds: SeedSet }): Promise<Float32Array> {
@@ -468,7 +545,7 @@ export class HybridEngine {
     if (!probe && now - this.lastReacquire < this.config.gpuRecoveryMs) return;
     this.lastReacquire = now;
     try {
-      const context = await acquireDevice(this.gpuSource, this.config, true);
+      const context = await acquireDevice(this.gpuSource, this.config, true, this.log);
       if (!context) return;
       this.gpu = new GpuBackend(context, this.memory, this.config);
       await old.dispose().catch(() => undefined);
@@ -509,7 +586,8 @@ export async function createHybrid(options: HybridOptions = {}): Promise<HybridE
   if (typeof options !== 'object' || options === null) {
     throw new HybridError('INVALID_CONFIG', 'createHybrid options must be an object', 'options');
   }
-  const { gpu, ...fields } = options;
+  const { gpu, logger, ...fields } = options;
+  const log = logTo(logger);
   const env = environment();
   // Environment overrides apply last (README lists them).
   const fromEnv: Record<string, unknown> = env ? configFromEnv(env) : {};
@@ -526,15 +604,18 @@ export async function createHybrid(options: HybridOptions = {}): Promise<HybridE
   let gpuBackend: GpuBackend | null = null;
   let found: GPU | null = null;
   if (!config.forceCpuMode) {
-    found = await findGpu(gpu);
+    found = await findGpu(gpu, log);
     try {
       // A GPU passed in is used whatever it is; one found by ourselves only if it is hardware.
-      const context = found ? await acquireDevice(found, config, gpu !== undefined) : null;
+      const context = found ? await acquireDevice(found, config, gpu !== undefined, log) : null;
       if (context) gpuBackend = new GpuBackend(context, memory, config);
-    } catch {
+    } catch (error) {
       // No usable device (requestAdapter/requestDevice refused): the CPU answers everything.
+      log('debug', `GPU: no device (${error instanceof Error ? error.message : String(error)}); CPU only`);
       gpuBackend = null;
     }
   }
-  return new HybridEngine(config, memory, gpuBackend, gpuBackend ? (found as GPU) : null);
+  const engine = new HybridEngine(config, memory, gpuBackend, gpuBackend ? (found as GPU) : null, log);
+  if (config.warmup) await engine.warmupFor('createHybrid');
+  return engine;
 }

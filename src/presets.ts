@@ -3,11 +3,10 @@ import type { HybridConfig } from './config.js';
 type Preset = Readonly<Partial<HybridConfig>>;
 
 /**
- * Starting points from the tuning guide's tables (../shared/seeds/gpu-performance-tuning-guide.md).
- * Workload kinds x GPU classes, and the per-model tables. Values the guide leaves out keep
- * the defaults; `datacenter.mixed` is not in the guide's TOML and takes its recommendation
- * table (min batch 48) with thresholds between the other two datacenter presets. Pass one to
- * createHybrid, spread and adjusted as needed: `createHybrid({ ...presets.datacenter.lowLatency })`.
+ * Starting points for workload kinds x GPU classes, and per GPU model. Fields a preset leaves
+ * out keep the defaults; `datacenter.mixed` takes a minimum batch of 48 with thresholds between
+ * the other two datacenter presets. Pass one to createHybrid, spread and adjusted as needed:
+ * `createHybrid({ ...presets.datacenter.lowLatency })`.
  */
 export const presets = {
   consumer: {
@@ -25,7 +24,7 @@ export const presets = {
     a100: { gpuMinBatchSize: 32, vramSafetyMargin: 0.7, gpuSpeedupThreshold: 1.2 },
     t4: { gpuMinBatchSize: 80, vramSafetyMargin: 0.8, gpuSpeedupThreshold: 1.5 },
   },
-  /** Dynamic batching, the guide's "Dynamic Batching" table: `{ ...presets.batching.balanced }`. */
+  /** Dynamic batching (maxWaitMs / targetBatchSize): `{ ...presets.batching.balanced }`. */
   batching: {
     lowLatency: { batching: { maxWaitMs: 5, targetBatchSize: 64 } },
     balanced: { batching: { maxWaitMs: 10, targetBatchSize: 128 } },

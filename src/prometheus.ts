@@ -4,6 +4,7 @@ import type { HybridEngine } from './engine.js';
 
 /** The part of prom-client's Registry used here. */
 export interface RegistryLike {
+  /** Add a collector (prom-client's `Registry.registerMetric`). */
   registerMetric(metric: unknown): void;
 }
 

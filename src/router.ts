@@ -36,7 +36,7 @@ export function minBatchFor(config: HybridConfig, operation: Operation): number 
 }
 
 /**
- * Pure decision function (DESIGN.md, "The router"); the first rule that matches wins:
+ * Pure decision function (README, "The GPU and the router"); the first rule that matches wins:
  * 1. a backend named on the call: that backend (`forced`);
  * 2. `forceCpuMode`, or no GPU: cpu (`force-cpu`, `no-gpu`);
  * 3. batch below the operation's minimum: cpu (`below-min-batch`);

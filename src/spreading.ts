@@ -11,7 +11,7 @@ export type Decay =
   | { kind: 'power'; exponent: number }
   | { kind: 'linear'; slope: number };
 
-/** Options of spreadActivation / spreadActivationBatch (DESIGN.md defaults). */
+/** Options of spreadActivation / spreadActivationBatch (defaults in README, "Activation spreading"). */
 export interface SpreadOptions {
   /** Hops (default 4; 0 returns the clamped seeds). */
   maxHops?: number;

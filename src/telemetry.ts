@@ -1,6 +1,7 @@
 import type { BackendKind } from './backend.js';
 import type { CpuStrategyStats } from './cpu/strategy-types.js';
 import type { GpuFailureKind } from './errors.js';
+import type { WarmupReport } from './warmup.js';
 
 /** Router labels: every cosine-family call is `cosine`; graph calls are `spreading`. */
 export type Operation = 'cosine' | 'spreading';
@@ -27,6 +28,8 @@ interface Sample {
   perItemMs: number;
   sizeClass: number;
   ok: boolean;
+  /** A warm-up call: it informs the speedup estimate only (not the latency percentiles or success rate). */
+  estimateOnly?: boolean;
 }
 
 /**
@@ -58,18 +61,26 @@ export class RollingWindow {
     this.count = 0;
   }
 
-  /** Share of the held samples that succeeded; null when there are none. */
+  /** Share of the held samples (warm-up's left out) that succeeded; null when there are none. */
   successRate(): number | null {
-    if (this.count === 0) return null;
     let ok = 0;
-    for (let i = 0; i < this.count; i++) if (this.samples[i]!.ok) ok++;
-    return ok / this.count;
+    let counted = 0;
+    for (let i = 0; i < this.count; i++) {
+      const s = this.samples[i]!;
+      if (s.estimateOnly) continue;
+      counted++;
+      if (s.ok) ok++;
+    }
+    return counted === 0 ? null : ok / counted;
   }
 
-  /** The q-quantile (nearest rank) of successful calls' latency; NaN when there are none. */
+  /** The q-quantile (nearest rank) of successful calls' latency (warm-up's left out); NaN when there are none. */
   latencyQuantile(q: number): number {
     const values: number[] = [];
-    for (let i = 0; i < this.count; i++) if (this.samples[i]!.ok) values.push(this.samples[i]!.latencyMs);
+    for (let i = 0; i < this.count; i++) {
+      const s = this.samples[i]!;
+      if (s.ok && !s.estimateOnly) values.push(s.latencyMs);
+    }
     return quantile(values, q);
   }
 
@@ -190,6 +201,11 @@ export interface TelemetrySnapshot {
   gpuAvailable: boolean;
   /** The CPU backend's kernel choices, what they were measured at and the paths batches took. */
   cpuStrategy: CpuStrategyStats;
+  /**
+   * What the last warm-up did and how long it took (`warmup: true` at createHybrid, or
+   * `hs.warmup()`); null before the first. Its calls are not in the counts above.
+   */
+  warmup: WarmupReport | null;
 }
 
 /** The router's view of one operation: what rules 4 and 5 read. */
@@ -300,6 +316,14 @@ export class Telemetry {
   private readonly recentWaits: number[] = [];
   private readonly windowSize: number;
   private readonly flushes = { full: 0, timer: 0 };
+  /**
+   * While set (the engine's warm-up), calls are samples for the speedup estimate only: no counts,
+   * decisions, fallbacks or latency histograms, and the windows' percentiles and success rate
+   * leave them out.
+   */
+  estimateOnly = false;
+  /** The last warm-up's report (stats().warmup). */
+  warmup: WarmupReport | null = null;
 
   constructor(windowSize: number, enabled: boolean) {
     this.enabled = enabled;
@@ -309,7 +333,7 @@ export class Telemetry {
 
   /** One batch formed by the dynamic batcher: its size, each query's wait, why it was sent. */
   recordBatch(size: number, waitsMs: number[], reason: 'full' | 'timer'): void {
-    if (!this.enabled) return;
+    if (!this.enabled || this.estimateOnly) return;
     this.flushes[reason]++;
     this.merged.observe(size);
     for (const wait of waitsMs) {
@@ -326,7 +350,7 @@ export class Telemetry {
   }
 
   recordDecision(operation: Operation, method: string, backend: BackendKind, reason: string, batch: number): void {
-    if (!this.enabled) return;
+    if (!this.enabled || this.estimateOnly) return;
     const record = this.records[operation];
     record.decisions[reason] = (record.decisions[reason] ?? 0) + 1;
     const byBackend = record.decisionsByBackend[backend];
@@ -340,6 +364,10 @@ export class Telemetry {
     if (!this.enabled) return;
     this.records[operation].samples++;
     const record = this.records[operation][backend];
+    if (this.estimateOnly) {
+      record.window.push({ latencyMs, perItemMs: latencyMs / Math.max(1, batch), sizeClass: sizeClass(batch), ok: failure === undefined, estimateOnly: true });
+      return;
+    }
     record.calls++;
     if (backend === 'gpu') this.records[operation].gpuLaunches++;
     if (failure !== undefined) {
@@ -353,7 +381,7 @@ export class Telemetry {
 
   /** A GPU failure counted by kind without a window sample (an attempt a retry repaired). */
   countGpuFailure(operation: Operation, kind: GpuFailureKind): void {
-    if (!this.enabled) return;
+    if (!this.enabled || this.estimateOnly) return;
     const record = this.records[operation].gpu;
     record.failures++;
     record.failuresByKind[kind] = (record.failuresByKind[kind] ?? 0) + 1;
@@ -361,7 +389,7 @@ export class Telemetry {
   }
 
   recordFallback(operation: Operation, kind: GpuFailureKind): void {
-    if (!this.enabled) return;
+    if (!this.enabled || this.estimateOnly) return;
     const fallbacks = this.records[operation].fallbacks;
     const reason = `fallback:${kind}`;
     fallbacks[reason] = (fallbacks[reason] ?? 0) + 1;
@@ -412,7 +440,10 @@ export class Telemetry {
       };
       decisions[operation] = { ...r.decisions };
     }
-    return { batching: this.batchingSnapshot(), operations, decisions, methods: { ...this.methods }, gpuAvailable };
+    return {
+      batching: this.batchingSnapshot(), operations, decisions, methods: { ...this.methods }, gpuAvailable,
+      warmup: this.warmup ? structuredClone(this.warmup) : null,
+    };
   }
 
   private batchingSnapshot(): BatchingStats {

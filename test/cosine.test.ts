@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { HybridEngine } from '../src/index.js';
 import { poisonFreeMemory } from '../src/testing.js';
 import { BACKENDS, requireGpuInCi, useEngine } from './gpu-setup.js';
-import { cosineReference, DIMS, expectScoresClose, MS, NS, randomMatrix, rng } from './helpers.js';
+import { cosineReference, DIMS, expectScoresClose, LARGE_N, MS, NS, randomMatrix, rng } from './helpers.js';
 
 requireGpuInCi();
 
@@ -26,9 +26,9 @@ describe.skipIf(skip)('cosineSimilarity: 1 query x N raw rows', () => {
 describe.skipIf(skip)('cosineSimilarityMatrix: M queries x N raw rows', () => {
   const cases = [
     ...MS.flatMap((m) => DIMS.flatMap((dim) => [1, 7, 1000].map((n) => ({ m, dim, n })))),
-    { m: 64, dim: 17, n: 100000 },
-    { m: 70, dim: 3, n: 100000 },
-    { m: 70, dim: 128, n: 100000 },
+    { m: 64, dim: 17, n: LARGE_N },
+    { m: 70, dim: 3, n: LARGE_N },
+    { m: 70, dim: 128, n: LARGE_N },
   ];
   it.each(cases)('M $m, dim $dim, N $n', async ({ m, dim, n }) => {
     const random = rng(m * 104729 + dim * 7919 + n);

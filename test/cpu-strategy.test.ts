@@ -17,6 +17,63 @@ const relaxedValid = WebAssembly.validate(relaxedBytes);
 const flagged = process.execArgv.includes('--experimental-wasm-relaxed-simd');
 const module = relaxedValid ? 'relaxed' : 'baseline';
 
+/** A LEB128 unsigned integer at `at`: its value and the offset after it. */
+function leb(bytes: Uint8Array, at: number): [number, number] {
+  let value = 0, shift = 0, byte: number;
+  do {
+    byte = bytes[at++]!;
+    value += (byte & 0x7f) * 2 ** shift;
+    shift += 7;
+  } while (byte & 0x80);
+  return [value, at];
+}
+
+/** Every function body of a module (by function index) and the exported functions' indexes. */
+function functionBodies(bytes: Uint8Array): { bodies: Map<number, string>; exports: Map<string, number> } {
+  const bodies = new Map<number, string>();
+  const exports = new Map<string, number>();
+  let imported = 0;
+  let at = 8; // magic and version
+  while (at < bytes.length) {
+    const id = bytes[at]!;
+    let size: number;
+    [size, at] = leb(bytes, at + 1);
+    const end = at + size;
+    let p = at, count: number;
+    if (id === 2 || id === 7 || id === 10) [count, p] = leb(bytes, p);
+    else count = 0;
+    for (let i = 0; i < count; i++) {
+      if (id === 10) {
+        let length: number;
+        [length, p] = leb(bytes, p);
+        bodies.set(imported + i, Buffer.from(bytes.subarray(p, p + length)).toString('hex'));
+        p += length;
+        continue;
+      }
+      let length: number;
+      [length, p] = leb(bytes, p);
+      const name = new TextDecoder().decode(bytes.subarray(p, p + length));
+      p += length;
+      if (id === 2) {
+        // An import: after the module name, the field name, the kind and its descriptor.
+        [length, p] = leb(bytes, p);
+        p += length;
+        const kind = bytes[p++]!;
+        if (kind === 0) { imported++; [, p] = leb(bytes, p); } // a function: its type index
+        else if (kind === 2) { const flags = bytes[p++]!; [, p] = leb(bytes, p); if (flags & 1) [, p] = leb(bytes, p); } // a memory: limits
+        else throw new Error(`unexpected import kind ${kind}`);
+        continue;
+      }
+      const kind = bytes[p++]!;
+      let index: number;
+      [index, p] = leb(bytes, p);
+      if (kind === 0) exports.set(name, index);
+    }
+    at = end;
+  }
+  return { bodies, exports };
+}
+
 const engines: HybridEngine[] = [];
 async function engine(options: Parameters<typeof createHybrid>[0] = {}): Promise<HybridEngine> {
   const hs = await createHybrid({ gpu: null, cpuThreads: 1, offMainThread: false, ...options });
@@ -47,6 +104,22 @@ describe('kernels module', () => {
     const baseline = await engine({ cpuStrategy: { kernels: 'baseline' } });
     expect(baseline.info().cpu.kernels).toBe('baseline');
     expect(memoryOf(baseline).kernels.relaxedSimd()).toBe(0);
+  });
+
+  it('differs from the baseline build only in the batch-dots kernels (so the other case tables cover both)', () => {
+    // vitest.config.ts runs only this file and test/prefilter-batch.test.ts again with the
+    // relaxed module: every other function must be the same bytes in both builds.
+    const baseline = functionBodies(readFileSync(new URL('../build/kernels.wasm', import.meta.url)));
+    const relaxed = functionBodies(relaxedBytes);
+    expect([...relaxed.exports.keys()].sort()).toEqual([...baseline.exports.keys()].sort());
+    expect(relaxed.bodies.size).toBe(baseline.bodies.size);
+    expect(baseline.bodies.size).toBeGreaterThan(40);
+    const differing = [...baseline.exports].filter(([name, index]) => relaxed.bodies.get(relaxed.exports.get(name)!) !== baseline.bodies.get(index)).map(([name]) => name);
+    expect(differing.sort()).toEqual(['blockDots', 'relaxedSimd']);
+    // Functions not exported (inlined helpers kept as calls) are the same multiset of bodies.
+    const exported = (m: typeof baseline) => new Set(m.exports.values());
+    const others = (m: typeof baseline) => [...m.bodies].filter(([i]) => !exported(m).has(i)).map(([, body]) => body).sort();
+    expect(others(relaxed)).toEqual(others(baseline));
   });
 
   it('both modules give the same bits (batches, single searches, worker threads)', async () => {
@@ -88,15 +161,15 @@ describe('strategy at first use', () => {
   });
 
   it('a choice given in the config is kept (a relaxed kernel on a baseline engine is measured instead)', async () => {
-    const hs = await engine({ cpuStrategy: { boundKernel: 'relaxed-dot', batchKernel: 'per-query', splitMinBytes: 12345 } });
+    const hs = await engine({ cpuStrategy: { boundKernel: 'relaxed-pairs', batchKernel: 'per-query', splitMinBytes: 12345 } });
     const index = await hs.createIndex(clustered(9000, 64, 3), { dim: 64 });
     await index.searchBatch(clustered(3, 64, 5), { k: 5 });
     const strategy = hs.stats().cpuStrategy;
     expect(strategy.batchKernel!.f32).toMatchObject({ chosen: 'per-query', source: 'config' });
     expect(strategy.batches['f32/per-query']).toBe(1);
     expect(strategy.splitMinBytes).toMatchObject({ chosen: 12345, source: 'config' });
-    if (module === 'relaxed') expect(strategy.boundKernel).toMatchObject({ chosen: 'relaxed-dot', source: 'config' });
-    else expect(strategy.boundKernel).toMatchObject({ chosen: 'winograd', source: 'measured', why: expect.stringContaining('relaxed-dot is not in the baseline module') });
+    if (module === 'relaxed') expect(strategy.boundKernel).toMatchObject({ chosen: 'relaxed-pairs', source: 'config' });
+    else expect(strategy.boundKernel).toMatchObject({ chosen: 'winograd', source: 'measured', why: expect.stringContaining('relaxed-pairs is not in the baseline module') });
     index.dispose();
   });
 

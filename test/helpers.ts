@@ -8,8 +8,20 @@ export const TOLERANCE = 1e-5;
 
 /** Row lengths every cosine and index case runs with (not multiples of 4 among them). */
 export const DIMS = [1, 3, 4, 5, 17, 128, 384, 768, 1536];
-/** Row counts: one row, a partly filled panel, and large. */
-export const NS = [1, 7, 1000, 100000];
+/**
+ * Set by `npm run test:long` (HYBRID_SIMILARITY_LONG_TESTS=1; scripts/test.mjs): the long cases
+ * run instead of the quick ones. Read without Node's types: this file is bundled for the page too.
+ */
+export const LONG = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env
+  ?.HYBRID_SIMILARITY_LONG_TESTS === '1';
+/**
+ * Row counts: one row, a partly filled panel, 1000, and 4099 (`npm test`: past the int8 copy's
+ * 4096 rows, several GPU top-k blocks, split across threads from dim 512, a partial last panel);
+ * 100000 rows in the long run (`npm run test:long`), which runs the tables again with these only.
+ */
+export const NS = LONG ? [100000] : [1, 7, 1000, 4099];
+/** Rows of the cases that want a large corpus: 20000 (`npm test`), 100000 (`npm run test:long`). */
+export const LARGE_N = LONG ? 100000 : 20000;
 /** Query counts of the batch and matrix cases. */
 export const MS = [1, 2, 5, 64, 70];
 

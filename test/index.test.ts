@@ -4,7 +4,7 @@ import type { HybridEngine, VectorIndex } from '../src/index.js';
 import { poisonFreeMemory } from '../src/testing.js';
 import { BACKENDS, requireGpuInCi, useEngine } from './gpu-setup.js';
 import {
-  cosineReference, DIMS, expectSameValues, expectScoresClose, expectTopK, expectTopKWithin, NS, randomMatrix, rng,
+  cosineReference, DIMS, expectSameValues, expectScoresClose, expectTopK, expectTopKWithin, LARGE_N, NS, randomMatrix, rng,
 } from './helpers.js';
 
 requireGpuInCi();
@@ -54,8 +54,8 @@ describe.skipIf(skip)('index: searchBatch gives each query its own search result
     { m, dim: 128, n: 1000, k: 1 },
     { m, dim: 384, n: 7, k: 12 },
   ]).concat([
-    { m: 5, dim: 768, n: 100000, k: 10 },
-    { m: 64, dim: 17, n: 100000, k: 10 },
+    { m: 5, dim: 768, n: LARGE_N, k: 10 },
+    { m: 64, dim: 17, n: LARGE_N, k: 10 },
     { m: 70, dim: 3, n: 30000, k: 30000 },
   ]);
   it.each(cases)('M $m, dim $dim, N $n, k $k', async ({ m, dim, n, k }) => {

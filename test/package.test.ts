@@ -66,3 +66,64 @@ describe('package', () => {
     }
   });
 });
+
+/** The files `npm pack` would put in the tarball (no build: --ignore-scripts packs dist/ as built). */
+function packedFiles(): string[] {
+  const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  // The whole of stdout is the JSON report: nothing else may be printed there.
+  const report = JSON.parse(out) as Array<{ files: Array<{ path: string }> }>;
+  return report[0]!.files.map((f) => f.path).sort();
+}
+
+describe('the packed package', () => {
+  const files = packedFiles();
+  const text = (path: string) => readFileSync(join(root, path), 'utf8');
+
+  it('holds the entry points, the kernels, LICENSE and README, and nothing else', () => {
+    const pkg = JSON.parse(text('package.json'));
+    const targets = new Set<string>(['LICENSE', 'README.md', 'package.json', pkg.main, pkg.types, ...Object.values(pkg.bin as Record<string, string>)]);
+    for (const entry of Object.values(pkg.exports as Record<string, unknown>)) {
+      for (const target of typeof entry === 'string' ? [entry] : Object.values(entry as Record<string, string>)) targets.add(target);
+    }
+    for (const target of Object.values(pkg.imports['#platform'] as Record<string, string>)) targets.add(target);
+    targets.add('dist/cpu/kernels.wasm').add('dist/browser/kernels.wasm');
+    for (const target of targets) expect(files, target).toContain(target.replace(/^\.\//, ''));
+    const outside = files.filter((f) => !f.startsWith('dist/') && !['LICENSE', 'README.md', 'package.json'].includes(f));
+    expect(outside).toEqual([]);
+    // No test hooks, build stamps or TypeScript sources; every .js has its .d.ts and its map.
+    expect(files.filter((f) => /testing|stamp|tsbuildinfo|\.ts$/.test(f) && !f.endsWith('.d.ts'))).toEqual([]);
+    for (const js of files.filter((f) => f.endsWith('.js') && !f.startsWith('dist/browser/'))) {
+      expect(files, js).toContain(js.replace(/\.js$/, '.d.ts'));
+      expect(files, js).toContain(`${js}.map`);
+    }
+    expect(text('LICENSE')).toMatch(/^MIT License/);
+    expect(JSON.parse(text('package.json')).license).toBe('MIT');
+  });
+
+  it('source maps carry their sources (nothing points at src/, which is not packed)', () => {
+    const maps = files.filter((f) => f.endsWith('.map'));
+    expect(maps.length).toBeGreaterThan(40);
+    for (const file of maps) {
+      const map = JSON.parse(text(file)) as { sources: string[]; sourcesContent?: Array<string | null> };
+      expect(map.sourcesContent?.length, file).toBe(map.sources.length);
+      map.sourcesContent!.forEach((content, i) => expect(content, `${file}: ${map.sources[i]}`).toBeTruthy());
+    }
+  });
+
+  it('no packed file refers to a file that is not in the package', () => {
+    const unshipped = /DESIGN\.md|STYLE\.md|tuning guide|seeds\/|\.\.\/shared\b/i;
+    for (const file of files.filter((f) => /\.(js|ts|md|json)$/.test(f) && !f.endsWith('.map'))) {
+      const body = text(file);
+      const hit = unshipped.exec(body);
+      expect(hit && `${file}: ...${body.slice(Math.max(0, hit.index - 60), hit.index + 40)}...`).toBeNull();
+    }
+    // Markdown links to relative paths resolve inside the package.
+    for (const file of files.filter((f) => f.endsWith('.md'))) {
+      for (const [, target] of text(file).matchAll(/\]\(([^)\s]+)\)/g)) {
+        if (/^(https?:|mailto:|#)/.test(target!)) continue;
+        const path = join(dirname(file), target!.split('#')[0]!).split('\\').join('/');
+        expect(files, `${file} links to ${target}`).toContain(path);
+      }
+    }
+  });
+});

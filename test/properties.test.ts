@@ -2,7 +2,7 @@
 // values (mixed magnitudes, zeros, duplicates), every kernel agrees with the float64 reference,
 // on both backends.
 import fc from 'fast-check';
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { HybridEngine } from '../src/index.js';
 import { BACKENDS, requireGpuInCi, useEngine } from './gpu-setup.js';
 import { cosineReference, expectScoresClose, expectTopK, expectTopKWithin } from './helpers.js';
@@ -58,5 +58,47 @@ describe.each(BACKENDS)('$name backend', ({ name, backend, skip }) => {
         batch.forEach((result, q) => expectTopKWithin(result, k, cosineReference(queries.subarray(q * dim, (q + 1) * dim), data, dim), `batch ${q}`));
         index.dispose();
       }), { numRuns: backend === 'gpu' ? 20 : 50, seed: 20261122 });
+  });
+
+  it.skipIf(skip)('any metric, dtype, keys, removals and filter: search is the exact top-k of the live, passing rows', async () => {
+    const tolerance = { f32: 1e-5, f16: 2e-3, i8: 2e-2 } as const;
+    await fc.assert(fc.asyncProperty(fc.record({
+      dim: fc.integer({ min: 1, max: 40 }), rows: fc.integer({ min: 1, max: 300 }), k: fc.integer({ min: 1, max: 320 }),
+      metric: fc.constantFrom('cosine' as const, 'dot' as const, 'l2' as const), dtype: fc.constantFrom('f32' as const, 'f16' as const, 'i8' as const),
+      strings: fc.boolean(), removeEvery: fc.integer({ min: 2, max: 9 }), keepEvery: fc.integer({ min: 1, max: 5 }), seed: fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+    }), async ({ dim, rows, k, metric, dtype, strings, removeEvery, keepEvery, seed }) => {
+      let s = seed;
+      const random = () => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s / 4294967296; };
+      // Magnitudes every dtype holds (f16 up to 65504) and whose squares stay finite in f32.
+      const data = new Float32Array(rows * dim).map(() => (random() * 2 - 1) * 10 ** Math.round(random() * 4 - 2));
+      if (rows > 2) data.copyWithin(dim, 0, dim);
+      const keys = Array.from({ length: rows }, (_, i) => (strings ? `r${i}` : i * 3));
+      const index = await hs.createIndex(data, { dim, metric, dtype, keys: keys as never[] });
+      const removed = keys.filter((_, i) => i % removeEvery === 1);
+      await index.remove(removed as never[]);
+      const live = keys.filter((_, i) => i % removeEvery !== 1);
+      const query = new Float32Array(dim).map(() => random() * 2 - 1);
+      const scores = await index.scores(query, { backend });
+      expect(index.keys()).toEqual(live);
+      live.forEach((key, i) => {
+        const r = keys.indexOf(key);
+        let dot = 0, qq = 0, vv = 0, d2 = 0;
+        for (let j = 0; j < dim; j++) {
+          const x = query[j]!, y = data[r * dim + j]!;
+          dot += x * y; qq += x * x; vv += y * y; d2 += (x - y) ** 2;
+        }
+        const [want, scale] = metric === 'cosine' ? [qq && vv ? dot / Math.sqrt(qq * vv) : 0, 1] : metric === 'dot' ? [dot, Math.sqrt(qq * vv)] : [d2, qq + vv];
+        expect(Math.abs(scores[i]! - want), `${metric}/${dtype} row ${r}`).toBeLessThanOrEqual(tolerance[dtype] * Math.max(scale, 1e-3) + 1e-6);
+      });
+      const allowed = new Set(live.filter((_, i) => i % keepEvery === 0));
+      const result = await index.search(query, { k, filter: allowed as never, backend });
+      const order = live.map((_, i) => i).filter((i) => allowed.has(live[i]!));
+      const sign = metric === 'l2' ? -1 : 1;
+      order.sort((a, b) => (sign * (scores[b]! - scores[a]!)) || (a - b));
+      const want = order.slice(0, k);
+      expect(result.keys).toEqual(want.map((i) => live[i]!));
+      expect(Array.from(result.scores)).toEqual(want.map((i) => scores[i]!));
+      index.dispose();
+    }), { numRuns: backend === 'gpu' ? 20 : 60, seed: 20261201 });
   });
 });

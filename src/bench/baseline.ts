@@ -14,6 +14,7 @@ export const BASELINE_RUNS_KEPT = 10;
 /** No change below this is ever called a regression. */
 export const NOISE_FLOOR = 0.03;
 
+/** One saved run: when, on what machine, and each figure's median with its noise. */
 export interface BaselineRun {
   date: string;
   quick: boolean;
@@ -21,14 +22,17 @@ export interface BaselineRun {
   figures: Record<string, { p50Ms: number; madMs: number; samples: number }>;
 }
 
+/** A baseline file (bench/baselines/suite-NAME.json): the last runs saved under one name. */
 export interface BaselineFile {
   schema: 'hybrid-similarity/bench-baseline@1';
   name: string;
   runs: BaselineRun[];
 }
 
+/** How a figure compares with the baseline. */
 export type Verdict = 'REGRESSION' | 'faster' | 'same (within noise)' | 'new' | 'gone';
 
+/** One figure compared with the baseline. */
 export interface BaselineRow {
   id: string;
   nowMs: number | null;
@@ -41,6 +45,7 @@ export interface BaselineRow {
   verdict: Verdict;
 }
 
+/** A run compared with a baseline: a row per figure and the count of regressions. */
 export interface BaselineComparison {
   name: string;
   runs: number;

@@ -113,6 +113,7 @@ export interface BenchGraph {
   weight: Float32Array;
 }
 
+/** `edges` edges among `nodes` nodes: sources skewed towards low ids (uneven out-degrees), weights in [0, 1). */
 export function randomGraph(random: () => number, nodes: number, edges: number): BenchGraph {
   const unit = () => (random() + 1) / 2;
   const from = new Uint32Array(edges), to = new Uint32Array(edges), weight = new Float32Array(edges);
@@ -133,6 +134,7 @@ export interface PullGraph {
   fanInverse: Float32Array;
 }
 
+/** `g` stored by target, with 1 / out-degree per source (the plain JS loop's input). */
 export function pullGraph(g: BenchGraph): PullGraph {
   const n = g.nodeCount, e = g.from.length;
   const offsets = new Uint32Array(n + 1), out = new Uint32Array(n);

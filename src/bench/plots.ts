@@ -5,6 +5,7 @@
 import { formatMs } from './format.js';
 import { OURS, type BenchFigure, type Crossover, type SuiteReport } from './types.js';
 
+/** One plot: its file name and its Vega-Lite spec. */
 export interface PlotSpec {
   /** File name without extension. */
   name: string;

@@ -14,6 +14,7 @@ import {
   OURS, type BenchContext, type BenchFigure, type BenchGroup, type BenchModule, type Crossover, type SuiteReport,
 } from './types.js';
 
+/** Options of `runSuite`. */
 export interface SuiteOptions {
   /** A reduced suite: fewer sizes, shorter timing (under 2 minutes on a 2-core machine). */
   quick?: boolean;
@@ -27,6 +28,7 @@ export interface SuiteOptions {
   only?: readonly string[];
   /** tinybench settings (defaults depend on `quick`). */
   timing?: Partial<SuiteReport['timing']>;
+  /** Called with one line per figure group as the run goes (the CLI prints them on stderr). */
   onProgress?: (message: string) => void;
 }
 

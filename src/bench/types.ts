@@ -12,6 +12,7 @@ export interface BenchTask {
   implementation: string;
   /** Our backend; absent for peers. */
   backend?: BackendChoice;
+  /** The call timed (awaited when it returns a promise). */
   fn: () => unknown;
   /** Said beside the figure (e.g. 'software adapter: checks the harness, not GPU speed'). */
   note?: string;
@@ -63,6 +64,7 @@ export interface BenchContext {
 export interface BenchModule {
   name: string;
   description: string;
+  /** The module's figure groups, made (and their results checked) one at a time. */
   groups(context: BenchContext): AsyncGenerator<BenchGroup, void, void>;
 }
 

@@ -55,6 +55,10 @@ export interface KernelExports {
   copyRows(src: number, list: number, n: number, dst: number, first: number, chunks: number): void;
   copyRowMeta(src: number, list: number, n: number, dst: number, first: number, fields: number): void;
   fillU32(ptr: number, count: number, value: number): void;
+  panelsToPacked(src: number, first: number, n: number, chunks: number, rowBytes: number, dst: number): void;
+  packedToPanels(src: number, n: number, rowBytes: number, dst: number, first: number, chunks: number): void;
+  checkF16(ptr: number, count: number): number;
+  i8RowSquares(metric: number, panels: number, meta: number, first: number, n: number, stride: number): void;
   // Batched top-k through int8 panels (asm/prefilter-batch.ts, asm/batch-dots.ts).
   relaxedSimd(): number;
   batchScratchBytes(m: number): number;

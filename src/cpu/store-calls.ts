@@ -59,7 +59,7 @@ export class CpuStoreCalls {
   /** Internal scores of one query against every stored row (live and dead), by position. */
   async scores(view: CorpusView, query: RowBlock): Promise<Float32Array> {
     const out = new Float32Array(view.rows);
-    const selection = { segments: view.segments.map(() => null), passing: view.rows };
+    const selection = { segments: view.segments.map(() => null), passing: view.rows, passingBySegment: view.segments.map((s) => s.rows) };
     const blocks = new CallBlocks(this.memory);
     try {
       const prepared = this.prepare(view, query, blocks, view.dtype === 'i8', null);
@@ -92,7 +92,10 @@ export class CpuStoreCalls {
       const usesPrefilter = view.segments.some((s) => s.prefilter !== 0);
       const batch = m > 1 ? this.batchPlan(view, usesPrefilter) : null;
       const prepared = this.prepare(view, queries, blocks, view.dtype === 'i8' || usesPrefilter, batch?.forms ?? null);
-      const plan = this.runner.plan(selection.passing * bytesRead(view, usesPrefilter) * m);
+      // The work: rows read, a whole panel (4 rows) for each selected row at most.
+      let touched = 0;
+      view.segments.forEach((segment, i) => { touched += Math.min(segment.rows, 4 * (selection.passingBySegment[i] ?? segment.rows)); });
+      const plan = this.runner.plan(touched * bytesRead(view, usesPrefilter) * m);
       const masks = view.segments.map((segment, i) => maskOf(segment, selection.segments[i]!, blocks));
       const parts = splitChunks(view, selection, plan.parts);
       const stride = view.stride;

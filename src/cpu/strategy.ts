@@ -18,11 +18,11 @@ export type { CpuStrategyStats, StrategyChoice, StrategyRates } from './strategy
 // Every choice gives the same results, bit for bit: only time depends on it.
 
 /** Kernel codes of asm/batch-dots.ts. */
-export const BOUND_KERNEL_CODE: Record<BoundKernel, number> = { winograd: 0, 'relaxed-pairs': 1, 'relaxed-dot': 2 };
+export const BOUND_KERNEL_CODE: Record<BoundKernel, number> = { winograd: 0, 'relaxed-pairs': 1 };
 
 /** The bound kernels a kernels module can run. */
 export function boundKernelsOf(module: KernelModule): BoundKernel[] {
-  return module === 'relaxed' ? ['winograd', 'relaxed-pairs', 'relaxed-dot'] : ['winograd'];
+  return module === 'relaxed' ? ['winograd', 'relaxed-pairs'] : ['winograd'];
 }
 
 /** The split threshold used until (or unless) it is measured: docs/PERFORMANCE.md v0.8's sweep. */

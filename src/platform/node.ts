@@ -1,5 +1,6 @@
 import { freemem } from 'node:os';
 import { HybridError } from '../errors.js';
+import { silent, type Log } from '../logger.js';
 import type { FileReadHandle, WorkerHandle } from './types.js';
 
 // '#platform' in Node (package.json "imports", condition `node`): the only module that reaches
@@ -20,15 +21,128 @@ export async function loadBytes(url: URL): Promise<ArrayBuffer> {
   return file.buffer.slice(file.byteOffset, file.byteOffset + file.byteLength) as ArrayBuffer;
 }
 
-/** The `GPU` to use when the caller passed none, or null (see Platform.defaultGpu). */
-export async function defaultGpu(): Promise<GPU | null> {
+/**
+ * What the adapter probe found: the adapter's info (null: no adapter), or why the probe failed.
+ * `software`: the adapter emulates a GPU on the CPU (Mesa lavapipe/llvmpipe, SwiftShader).
+ */
+export type AdapterProbe =
+  | { adapter: { vendor: string; architecture: string; device: string; description: string; fallback: boolean } | null }
+  | { failed: string };
+
+/** Marks the probe's report among whatever else the child prints (Dawn writes to stdout too). */
+const PROBE_MARK = 'hybrid-similarity-adapter-probe:';
+
+/**
+ * The child's script: load `webgpu` from the path it is given, ask for an adapter as
+ * acquireDevice does, print its info after the mark, and exit (a Dawn instance would otherwise
+ * keep the process alive).
+ */
+const PROBE_SCRIPT = `
+import { pathToFileURL } from 'node:url';
+const { create } = await import(pathToFileURL(process.env.HYBRID_SIMILARITY_WEBGPU_ENTRY).href);
+const adapter = await create([]).requestAdapter({ powerPreference: 'high-performance' });
+const info = adapter ? adapter.info : null;
+const report = info ? {
+  vendor: info.vendor ?? '', architecture: info.architecture ?? '', device: info.device ?? '',
+  description: info.description ?? '', fallback: adapter.isFallbackAdapter === true || info.isFallbackAdapter === true,
+} : null;
+process.stdout.write('\\n${PROBE_MARK}' + JSON.stringify({ adapter: report }) + '\\n', () => process.exit(0));
+`;
+
+/** Longest wait for the probe (Dawn's Vulkan start-up takes ~50-200 ms on a warm machine). */
+const PROBE_TIMEOUT_MS = 20_000;
+
+let probed: Promise<AdapterProbe> | null = null;
+
+/**
+ * Ask a child process whether `webgpu` (at `entry`) finds an adapter, and which. Dawn prints
+ * from C++ straight to the process's stdout and stderr (limit notices on most Vulkan drivers,
+ * "vkCreateInstance: Found no drivers!" with a path of its build tree where there is no
+ * driver); no option, toggle or callback of the package routes those lines. In the child they
+ * are captured and handed to `log` instead, and this process loads Dawn only where a device
+ * will be used. Once per process: the adapters do not change while it runs.
+ */
+function probeAdapter(entry: string, log: Log): Promise<AdapterProbe> {
+  probed ??= (async () => {
+    const { spawn } = await import('node:child_process');
+    return new Promise<AdapterProbe>((resolve) => {
+      const child = spawn(process.execPath, ['--input-type=module', '-e', PROBE_SCRIPT], {
+        // ELECTRON_RUN_AS_NODE: under Electron, execPath is the app; this makes it plain Node.
+        env: { ...process.env, HYBRID_SIMILARITY_WEBGPU_ENTRY: entry, ELECTRON_RUN_AS_NODE: '1' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+        windowsHide: true,
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk; });
+      child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk; });
+      const timer = setTimeout(() => child.kill('SIGKILL'), PROBE_TIMEOUT_MS);
+      timer.unref?.();
+      const finish = (failure: string | null) => {
+        clearTimeout(timer);
+        const lines = `${stdout}\n${stderr}`.split('\n').map((line) => line.trimEnd()).filter(Boolean);
+        const reportLine = lines.find((line) => line.startsWith(PROBE_MARK));
+        for (const line of lines) if (line !== reportLine) log('debug', `webgpu (adapter probe, Dawn's output): ${line}`);
+        if (reportLine && failure === null) {
+          try {
+            resolve(JSON.parse(reportLine.slice(PROBE_MARK.length)) as AdapterProbe);
+            return;
+          } catch {
+            failure = 'unreadable report';
+          }
+        }
+        resolve({ failed: failure ?? 'no report' });
+      };
+      child.on('error', (error) => finish(`could not start a process (${error.message})`));
+      child.on('close', (code, signal) => finish(code === 0 ? null : `exit ${signal ?? code}`));
+    });
+  })();
+  return probed;
+}
+
+/** Adapter info that names a CPU emulation (Mesa lavapipe/llvmpipe, SwiftShader). */
+function isSoftware(adapter: { architecture: string; device: string; description: string; fallback: boolean }): boolean {
+  return adapter.fallback || /llvmpipe|lavapipe|swiftshader|software/i.test(`${adapter.architecture} ${adapter.device} ${adapter.description}`);
+}
+
+/**
+ * The `GPU` to use when the caller passed none, or null (see Platform.defaultGpu): in Node the
+ * optional `webgpu` package, when it is installed and the probe (a child process) found a
+ * hardware adapter. Software adapters are left alone here as in acquireDevice: pass
+ * `gpu: create([])` to use one.
+ */
+export async function defaultGpu(log: Log = silent): Promise<GPU | null> {
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
   if (nav?.gpu) return nav.gpu;
+  let entry: string;
   try {
-    const name = 'webgpu';
-    const module = (await import(/* @vite-ignore */ name)) as { create: (flags: string[]) => GPU };
-    return module.create([]);
+    const { createRequire } = await import('node:module');
+    entry = createRequire(import.meta.url).resolve('webgpu');
   } catch {
+    log('debug', 'GPU: the optional package `webgpu` is not installed (npm install webgpu to use a GPU in Node); CPU only');
+    return null;
+  }
+  const probe = await probeAdapter(entry, log);
+  if ('failed' in probe) {
+    log('warn', `GPU: the adapter probe failed (${probe.failed}); CPU only`);
+    return null;
+  }
+  if (!probe.adapter) {
+    log('debug', 'GPU: webgpu found no adapter; CPU only');
+    return null;
+  }
+  const name = probe.adapter.description || probe.adapter.device || probe.adapter.vendor;
+  if (isSoftware(probe.adapter)) {
+    log('debug', `GPU: the only adapter is a software one (${name}), slower than the WASM kernels; CPU only (pass gpu: create([]) to use it anyway)`);
+    return null;
+  }
+  log('debug', `GPU: using ${name} through webgpu`);
+  try {
+    const { pathToFileURL } = await import('node:url');
+    const module = (await import(/* @vite-ignore */ pathToFileURL(entry).href)) as { create: (flags: string[]) => GPU };
+    return module.create([]);
+  } catch (error) {
+    log('warn', `GPU: webgpu could not be loaded (${error instanceof Error ? error.message : String(error)}); CPU only`);
     return null;
   }
 }

@@ -3,6 +3,7 @@
 // node.ts, browsers and browser-targeting bundlers (and any runtime without the `node`
 // condition) to browser.ts. Node built-ins and the `webgpu` package are reached from node.ts
 // only, so a browser build never contains them; test/browser-bundle.test.ts checks that.
+import type { Log } from '../logger.js';
 
 /** A worker thread as the CPU pool (src/cpu/pool.ts) uses it, Node's and the browser's alike. */
 export interface WorkerHandle {
@@ -34,9 +35,12 @@ export interface Platform {
   loadBytes(url: URL): Promise<ArrayBuffer>;
   /**
    * The WebGPU `GPU` to use when the caller passed none: `navigator.gpu` where there is one;
-   * in Node otherwise the optional `webgpu` package (Dawn). Null when there is none; never throws.
+   * in Node otherwise the optional `webgpu` package (Dawn), when it is installed and a child
+   * process found a hardware adapter with it (so that Dawn's own output, which the library
+   * cannot intercept, stays in that child: see node.ts). Null when there is none; never throws.
+   * What was found goes to `log` (debug).
    */
-  defaultGpu(): Promise<GPU | null>;
+  defaultGpu(log?: Log): Promise<GPU | null>;
   /** A text file's contents (Node only; browsers have no files and reject with an Error). */
   readTextFile(path: string): Promise<string>;
   /** Environment variables that may override config (process.env in Node; none in browsers). */

@@ -1,4 +1,4 @@
-// The exact top-k of several shards' results (DESIGN.md, "Beyond one machine"): each shard
+// The exact top-k of several shards' results (the path beyond one machine): each shard
 // answers its own exact top-k; the union's top-k is the global exact top-k, as long as every
 // shard returned at least k (or all it has).
 import { HybridError } from '../errors.js';

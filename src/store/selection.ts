@@ -33,9 +33,9 @@ export function selectRows(segments: readonly Segment[], keys: IndexKeys, filter
       if (segment.liveRows === 0) return 'none';
       return segment.deadRows === 0 ? null : 'live';
     });
-    return { segments: chosen, passing };
+    return { segments: chosen, passing, passingBySegment: segments.map((s) => s.liveRows) };
   }
-  if (segments.length === 0) return { segments: [], passing: 0 };
+  if (segments.length === 0) return { segments: [], passing: 0, passingBySegment: [] };
   const bits = segments.map(() => null as Uint32Array | null);
   const counts = segments.map(() => 0);
   if (filter.kind === 'function') {
@@ -89,5 +89,5 @@ export function selectRows(segments: readonly Segment[], keys: IndexKeys, filter
     passing += counts[i]!;
     return mine === null ? 'none' : mine;
   });
-  return { segments: chosen, passing };
+  return { segments: chosen, passing, passingBySegment: counts };
 }

@@ -76,6 +76,8 @@ export interface Selection {
   readonly segments: readonly SegmentSelection[];
   /** Rows that pass (what the router counts as the batch). */
   readonly passing: number;
+  /** Rows that pass in each segment. */
+  readonly passingBySegment: readonly number[];
 }
 
 /**
@@ -92,4 +94,10 @@ export interface PositionTopK {
  * A search filter: a predicate on keys, or the allowed keys (an array, a Set, any iterable). (The
  * predicate is written as a method type so that a `VectorIndex<number>` is also a `VectorIndex`.)
  */
-export type Filter<K extends Key = Key> = { test(key: K): boolean }['test'] | Iterable<K>;
+export type Filter<K extends Key = Key> = KeyPredicate<K>['test'] | Iterable<K>;
+
+/** The predicate form of a Filter. */
+export interface KeyPredicate<K extends Key = Key> {
+  /** Whether the row with this key may be returned. */
+  test(key: K): boolean;
+}

@@ -9,6 +9,9 @@ import {
 import { compactSegments } from './compaction.js';
 import { prefilterStrideOf, strideOf } from './dtype.js';
 import { readRow } from './read-row.js';
+import { indexImage, type IndexFileState, type LoadTarget } from './index-file.js';
+import { indexToBytes } from './format/to-bytes.js';
+import { saveIndexFile } from './format/save.js';
 import { IndexKeys, MAX_SEGMENT_ROWS, ROW_BITS, type KeyList, parseKeys } from './keys/index-keys.js';
 import { nextCapacity, storeLimits } from './limits.js';
 import { Segment } from './segment.js';
@@ -303,6 +306,28 @@ export class VectorIndex<K extends Key = Key, D extends boolean = boolean> {
     });
   }
 
+  /**
+   * Write the index to a file at `path` (Node), atomically: a temporary file in the same folder,
+   * fsync, rename, fsync of the folder, so an earlier file at `path` stays whole if anything fails
+   * (IO_ERROR, with the file system's error as `cause`). The format: docs/FORMAT.md. Runs as a
+   * read: writes wait for it, searches go on.
+   */
+  async save(path: string): Promise<void> {
+    this.assertLive();
+    assertArity(arguments.length, 1, 'save(path)');
+    if (typeof path !== 'string' || path.length === 0) {
+      throw new HybridError('INVALID_ARGUMENT', `path must be a non-empty string, got ${describe(path)}`, 'path');
+    }
+    await this.running(() => saveIndexFile(path, indexImage(this.fileState())));
+  }
+
+  /** The index as the bytes of an index file (the same bytes `save` writes), in every runtime. */
+  async toBytes(): Promise<Uint8Array<ArrayBuffer>> {
+    this.assertLive();
+    assertArity(arguments.length, 0, 'toBytes()');
+    return this.running(() => indexToBytes(indexImage(this.fileState())));
+  }
+
   /** Rewrite every segment with removed rows without them; resolves with the rows reclaimed. */
   async compact(): Promise<number> {
     this.assertLive();
@@ -318,6 +343,42 @@ export class VectorIndex<K extends Key = Key, D extends boolean = boolean> {
     if (this.disposed) return;
     this.disposed = true;
     if (this.inFlight === 0 && !this.writing) this.release();
+  }
+
+  /** @internal what a file holds */
+  fileState(): IndexFileState {
+    return {
+      dim: this.dim, metric: this.metric, dtype: this.dtype, keyKind: this.keyIndex?.kind ?? 'number',
+      nextKey: this.keyIndex?.nextKey ?? 0, segments: this.segments,
+    };
+  }
+
+  /**
+   * @internal A loader writing a file into this new, empty index (engine.loadIndex): segments are
+   * opened as the file's arrive and join the index in order; on abort they are freed.
+   */
+  loadTarget(onCommit: () => void): LoadTarget {
+    const opened: Segment[] = [];
+    const spec = () => ({ dim: this.dim, dtype: this.dtype, keyKind: this.keyIndex!.kind === 'string' ? 'string' as const : 'number' as const });
+    return {
+      begin: () => this.keyIndex!,
+      openSegment: async (rows) => {
+        const segment = await this.openSegment(spec(), rows, 0);
+        opened.push(segment);
+        return segment;
+      },
+      adopt: (segment) => this.segments.push(segment),
+      commit: (nextKey) => {
+        this.keyIndex!.nextKey = nextKey;
+        onCommit();
+      },
+      abort: () => {
+        this.segments.length = 0;
+        for (const segment of opened) segment.free();
+        opened.length = 0;
+        this.dispose();
+      },
+    };
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -371,7 +432,9 @@ export class VectorIndex<K extends Key = Key, D extends boolean = boolean> {
     const pieces: Array<{ segment: Segment; first: number; count: number; from: number }> = [];
     const opened: Segment[] = [];
     try {
-      index.reserve(n);
+      let top = index.nextKey;
+      if (list.kind === 'number') for (const key of list.values) if (key + 1 > top) top = key + 1;
+      index.reserve(n, top);
       let done = 0;
       let target = this.segments[this.segments.length - 1];
       let first = target ? target.rows : 0;
@@ -505,6 +568,11 @@ export class VectorIndex<K extends Key = Key, D extends boolean = boolean> {
   private liveScores(snapshot: Snapshot, internal: Float32Array): Float32Array {
     let live = 0;
     for (const segment of snapshot.segments) live += segment.liveRows;
+    if (live === internal.length) {
+      // No removed rows: the positions are the live rows already.
+      if (this.metric === 'l2') for (let i = 0; i < internal.length; i++) internal[i] = 0 - internal[i]!;
+      return internal;
+    }
     const out = new Float32Array(live);
     let at = 0;
     snapshot.segments.forEach((segment, i) => {

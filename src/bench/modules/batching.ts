@@ -23,6 +23,7 @@ export interface BatchingBench {
   /** The engine for one batching setting (false: off). */
   engine(batching: HybridOptions['batching']): Promise<HybridEngine>;
   backend: BackendChoice;
+  /** The indexes (rows x dim) to search, for a quick or a full run. */
   shapes(context: BenchContext): Array<{ n: number; dim: number }>;
 }
 

@@ -41,6 +41,7 @@ function softwareNote(context: BenchContext, backend: BackendChoice): string | u
   return context.gpu === 'software' && backend === 'gpu' ? 'software adapter: checks the harness, not GPU speed' : undefined;
 }
 
+/** 1 x N and 64 x N cosine calls over powers-of-two corpora, on the CPU, the GPU and auto. */
 export const cosineModule: BenchModule = {
   name: 'cosine',
   description: 'cosine 1 x N (one-shot, resident scores, top-10) and 64 x N (matrix, top-10) on CPU, GPU and auto',

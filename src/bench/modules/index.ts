@@ -9,4 +9,5 @@ import { threadsModule } from './threads.js';
 import { batchingModule } from './batching.js';
 import { storeModule } from './store.js';
 
+/** The suite's modules, in the order they run: cosine, store, spreading, threads, batching, peers. */
 export const SUITE_MODULES: readonly BenchModule[] = [cosineModule, storeModule, spreadingModule, threadsModule, batchingModule, peersModule];

@@ -39,7 +39,11 @@ function loadFaiss(): { faiss: FaissModule; origin: string } | { reason: string 
     // Its npm install downloads from GitHub; the local build is the way here.
   }
   if (!existsSync(`${FAISS_BUILD}build/Release/faiss-node.node`)) {
-    return { reason: 'not built: `npm run build:faiss` builds it from its npm tarball against Debian libfaiss-dev (its own install downloads from GitHub)' };
+    // `npm run build:faiss` exists in this package's repository only, not where it is installed.
+    const inRepository = existsSync(fileURLToPath(new URL('../../../scripts/build-faiss-node.sh', import.meta.url)));
+    return { reason: inRepository
+      ? 'not built: `npm run build:faiss` builds it from its npm tarball against Debian libfaiss-dev (its own install downloads from GitHub)'
+      : 'not installed (`npm install faiss-node` in your project measures it too)' };
   }
   try {
     const faiss = require(`${FAISS_BUILD}lib/index.js`) as FaissModule;
@@ -75,6 +79,7 @@ async function peer(context: BenchContext, name: string, setUp: () => Promise<Pe
   }
 }
 
+/** Ours against the peers (naive JS, simsimd, usearch, faiss-node, TF.js WASM) on 100k x 768. */
 export const peersModule: BenchModule = {
   name: 'peers',
   description: 'ours (CPU) against naive JS, simsimd, usearch, faiss-node and TF.js WASM on the same 100k x 768 data (64 queries; quick: 16), one thread each',

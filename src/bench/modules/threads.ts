@@ -7,6 +7,7 @@
 import { createHybrid, type HybridEngine } from '../../engine.js';
 import type { VectorIndex } from '../../store/vector-index.js';
 import { fill, seededRandom } from '../data.js';
+import { cpuBackendOf } from '../engine-access.js';
 import { BenchCheckError, OURS, type BenchModule, type BenchTask } from '../types.js';
 
 /** The implementation names of the figures beside ours (every core, offMainThread). */
@@ -21,6 +22,7 @@ interface Setup {
   engine: HybridEngine;
 }
 
+/** Every core against one thread on the same calls (checked identical), and the split's crossover. */
 export const threadsModule: BenchModule = {
   name: 'threads',
   description: 'every core (worker threads) against one thread: top-10, f32 scan, 64-query batch, spreading; the split\'s crossover',
@@ -90,8 +92,7 @@ export const threadsModule: BenchModule = {
 
       // The split's crossover: the pool's threshold at 0, so every call is split.
       const split = setups[1]!.engine;
-      const { cpuOf } = await import('../../testing.js');
-      cpuOf(split).minWorkBytes = 0;
+      cpuBackendOf(split).minWorkBytes = 0;
       const crossDim = 256;
       const q = fill(random, crossDim);
       for (let n = 256; n <= (context.quick ? 8192 : 32768); n *= 2) {

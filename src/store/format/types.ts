@@ -191,7 +191,40 @@ export interface GraphSink {
  * Where a file is read from: a path (Node only), bytes, a Blob (a File from OPFS or an input,
  * IndexedDB, fetch) or a stream. A Blob or stream is read in pieces, never whole.
  */
-export type FileSource = string | Uint8Array | ArrayBuffer | Blob | ReadableStream<Uint8Array>;
+export type FileSource = string | Uint8Array | ArrayBuffer | BlobSource | StreamSource;
+
+/**
+ * A Blob (or File) as a load reads it: its size and slices of its bytes. Declared here so that the
+ * typings need no DOM library.
+ */
+export interface BlobSource {
+  /** Bytes in all. */
+  readonly size: number;
+  /** Bytes [start, end) as a Blob of their own. */
+  slice(start?: number, end?: number): BlobSlice;
+}
+
+/** A slice of a BlobSource. */
+export interface BlobSlice {
+  /** The slice's bytes. */
+  arrayBuffer(): Promise<ArrayBuffer>;
+}
+
+/** A ReadableStream of bytes as a load reads it (its default reader). */
+export interface StreamSource {
+  /** The stream's reader (a load reads it to the end, or cancels it on a bad file). */
+  getReader(): StreamSourceReader;
+}
+
+/** The reader of a StreamSource. */
+export interface StreamSourceReader {
+  /** The next chunk, or done. */
+  read(): Promise<{ done: boolean; value?: Uint8Array }>;
+  /** Stop the stream (a bad file). */
+  cancel(reason?: unknown): Promise<void>;
+  /** Let the stream go. */
+  releaseLock(): void;
+}
 
 /** Tuning of decodeIndex / decodeGraph / inspectFile. */
 export interface DecodeOptions {

@@ -4,7 +4,7 @@ import type { Segment } from '../segment.js';
 import type { Key, KeyKind } from '../types.js';
 import { encodeString, type NumberColumn, type StringColumn } from './key-column.js';
 import { hashNumber, hashString } from './hash.js';
-import { KeyTable, NumberKeyTable, type KeySource } from './key-table.js';
+import { DenseKeyTable, KeyTable, NumberKeyTable, type KeySource } from './key-table.js';
 
 /** Largest key a default-key index takes (its results carry `indices`, a Uint32Array). */
 const MAX_DEFAULT_KEY = 0xfffffffe;
@@ -28,7 +28,8 @@ export class IndexKeys {
   /** Numeric keys: each slot's key column (read directly by NumberKeyTable). */
   private readonly columns: Array<Float64Array | undefined> = [];
   nextKey = 0;
-  private readonly table: KeyTable<number> | KeyTable<Uint8Array>;
+  private table: KeyTable<number> | KeyTable<Uint8Array> | DenseKeyTable;
+  private readonly numberSource: KeySource<number> | undefined;
   private scratch = new Uint8Array(256);
 
   constructor(kind: KeyKind) {
@@ -40,13 +41,31 @@ export class IndexKeys {
         equals: (location, key) => (segments[location >>> ROW_BITS]!.keys as StringColumn).equals(location & (MAX_SEGMENT_ROWS - 1), key),
       };
       this.table = new KeyTable(source);
+      this.numberSource = undefined;
     } else {
       const source: KeySource<number> = {
         hashAt: (location) => hashNumber((segments[location >>> ROW_BITS]!.keys as NumberColumn).keyAt(location & (MAX_SEGMENT_ROWS - 1))),
         equals: (location, key) => (segments[location >>> ROW_BITS]!.keys as NumberColumn).keyAt(location & (MAX_SEGMENT_ROWS - 1)) === key,
       };
-      this.table = new NumberKeyTable(this.columns, source);
+      this.numberSource = source;
+      this.table = kind === 'default' ? new DenseKeyTable() : new NumberKeyTable(this.columns, source);
     }
+  }
+
+  /**
+   * Default keys are held in a DenseKeyTable while it stays dense: a key given by the caller far
+   * above the keys held (or a long history of removed keys) moves them to a hash table.
+   */
+  private denseFits(end: number, more = 0): boolean {
+    return end <= 4 * (this.table.size + more) + (1 << 20);
+  }
+
+  private toHashTable(): void {
+    const dense = this.table as DenseKeyTable;
+    const table = new NumberKeyTable(this.columns, this.numberSource!);
+    table.reserve(dense.size);
+    for (const [key, location] of dense.entries()) table.insert(hashNumber(key), location);
+    this.table = table;
   }
 
   /** Keys held. */
@@ -80,27 +99,41 @@ export class IndexKeys {
 
   /** The location (slot * 2^20 + row) of `key`, or -1. `key` must be of this index's kind. */
   find(key: Key): number {
-    if (this.kind === 'string') return (this.table as KeyTable<Uint8Array>).find(this.utf8(key as string), hashString(key as string));
-    return (this.table as KeyTable<number>).find(key as number, hashNumber(key as number));
+    const table = this.table;
+    if (table instanceof DenseKeyTable) return table.find(key as number);
+    if (this.kind === 'string') return (table as KeyTable<Uint8Array>).find(this.utf8(key as string), hashString(key as string));
+    return (table as KeyTable<number>).find(key as number, hashNumber(key as number));
   }
 
   /** Record a key (absent before) at a location. */
-  insert(key: Key, location: number, hash = this.hashOf(key)): void {
-    this.table.insert(hash, location);
+  insert(key: Key, location: number): void {
+    const table = this.table;
+    if (table instanceof DenseKeyTable) {
+      if (this.denseFits((key as number) + 1)) {
+        table.insert(key as number, location);
+        return;
+      }
+      this.toHashTable();
+    }
+    (this.table as KeyTable<number>).insert(this.hashOf(key), location);
   }
 
   /** Point a held key at a new location. */
   relocate(key: Key, location: number): void {
-    const ok = this.kind === 'string'
-      ? (this.table as KeyTable<Uint8Array>).relocate(this.utf8(key as string), hashString(key as string), location)
-      : (this.table as KeyTable<number>).relocate(key as number, hashNumber(key as number), location);
+    const table = this.table;
+    const ok = table instanceof DenseKeyTable ? table.relocate(key as number, location)
+      : this.kind === 'string'
+        ? (table as KeyTable<Uint8Array>).relocate(this.utf8(key as string), hashString(key as string), location)
+        : (table as KeyTable<number>).relocate(key as number, hashNumber(key as number), location);
     if (!ok) throw new Error(`IndexKeys.relocate: ${String(key)} is not held`);
   }
 
   /** Point the key of `row` of `segment` (which stays readable) at a new location. */
   relocateRow(segment: Segment, row: number, location: number): void {
     let ok: boolean;
-    if (segment.keys.kind === 'string') {
+    if (this.table instanceof DenseKeyTable) {
+      ok = this.table.relocate((segment.keys as NumberColumn).keyAt(row), location);
+    } else if (segment.keys.kind === 'string') {
       const column = segment.keys;
       ok = (this.table as KeyTable<Uint8Array>).relocate(column.bytesAt(row), column.hashAt(row), location);
     } else {
@@ -112,17 +145,27 @@ export class IndexKeys {
 
   /** Forget a key; returns its location or -1. */
   remove(key: Key): number {
-    if (this.kind === 'string') return (this.table as KeyTable<Uint8Array>).remove(this.utf8(key as string), hashString(key as string));
-    return (this.table as KeyTable<number>).remove(key as number, hashNumber(key as number));
+    const table = this.table;
+    if (table instanceof DenseKeyTable) return table.remove(key as number);
+    if (this.kind === 'string') return (table as KeyTable<Uint8Array>).remove(this.utf8(key as string), hashString(key as string));
+    return (table as KeyTable<number>).remove(key as number, hashNumber(key as number));
   }
 
   hashOf(key: Key): number {
     return typeof key === 'string' ? hashString(key) : hashNumber(key);
   }
 
-  /** Make room for `count` more keys now, so that inserting them later cannot fail. */
-  reserve(count: number): void {
-    this.table.reserve(this.table.size + count);
+  /** Make room for `count` more keys (below `end`, for default keys) now, so that inserting them cannot fail. */
+  reserve(count: number, end = this.nextKey + count): void {
+    const table = this.table;
+    if (table instanceof DenseKeyTable) {
+      if (this.denseFits(end, count)) {
+        table.reserve(end);
+        return;
+      }
+      this.toHashTable();
+    }
+    (this.table as KeyTable<number>).reserve(this.table.size + count);
   }
 
   /**

@@ -157,3 +157,73 @@ export class NumberKeyTable extends KeyTable<number> {
     }
   }
 }
+
+/**
+ * Default keys (0, 1, 2, ... assigned by the index, never reused): a key's location at index
+ * `key` of one array, 4 bytes per key ever assigned, with no hashing and no probing, and keys that
+ * arrive in order (a filter listing them) read it in order. IndexKeys falls back to a hash table
+ * when keys given by the caller would make it sparse.
+ */
+export class DenseKeyTable {
+  private slots: Uint32Array = new Uint32Array(0);
+  private used = 0;
+
+  get size(): number {
+    return this.used;
+  }
+
+  get bytes(): number {
+    return this.slots.byteLength;
+  }
+
+  /** One past the largest key the array covers. */
+  get span(): number {
+    return this.slots.length;
+  }
+
+  find(key: number): number {
+    if (key >= this.slots.length) return -1;
+    const value = this.slots[key]!;
+    return value === EMPTY ? -1 : value;
+  }
+
+  /** Cover keys below `end` now (so that inserting them later cannot fail). */
+  reserve(end: number): void {
+    if (end <= this.slots.length) return;
+    const length = Math.max(end, Math.ceil(this.slots.length * 1.5), 1024);
+    let slots: Uint32Array;
+    try {
+      slots = new Uint32Array(length).fill(EMPTY);
+    } catch (error) {
+      throw new HybridError('OUT_OF_MEMORY', `key table: could not allocate ${length * 4} bytes for keys below ${end} (${String(error)})`);
+    }
+    slots.set(this.slots);
+    this.slots = slots;
+  }
+
+  insert(key: number, location: number): void {
+    this.reserve(key + 1);
+    this.slots[key] = location;
+    this.used++;
+  }
+
+  relocate(key: number, location: number): boolean {
+    if (this.find(key) < 0) return false;
+    this.slots[key] = location;
+    return true;
+  }
+
+  remove(key: number): number {
+    const location = this.find(key);
+    if (location < 0) return -1;
+    this.slots[key] = EMPTY;
+    this.used--;
+    return location;
+  }
+
+  /** Every (key, location) held. */
+  *entries(): Generator<[number, number]> {
+    const slots = this.slots;
+    for (let key = 0; key < slots.length; key++) if (slots[key] !== EMPTY) yield [key, slots[key]!];
+  }
+}
