@@ -13,7 +13,7 @@ export interface BatchingConfig {
   targetBatchSize: number;
 }
 
-/** The int8 bound kernels of batched top-k (asm/batch-dots.ts); the relaxed ones need the relaxed-SIMD module. */
+/** The int8 bound kernels of batched top-k (asm/batch-dots.ts); relaxed-pairs needs the relaxed-SIMD module. */
 export type BoundKernel = 'winograd' | 'relaxed-pairs';
 
 /**

@@ -25,6 +25,11 @@ export interface StrategyRates {
   boundKernels: Partial<Record<BoundKernel, number>>;
   /** Giga multiply-adds per second of each batch path's whole top-k (queries x rows x dim). */
   batchKernels: Partial<Record<BatchKernel, number>>;
+  /**
+   * Giga int8 multiply-adds per second of the one-query bound pass (prefilterBounds, query by
+   * query): what the per-query path does in place of the batched bound kernel.
+   */
+  oneQueryBound: number;
   /** Milliseconds the timings took. */
   tookMs: number;
 }

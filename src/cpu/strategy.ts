@@ -157,11 +157,21 @@ export class CpuStrategy {
       this.bound = { chosen: best, source: 'measured', why: `${unavailable}${describeRates(rates!.boundKernels, 'G int8 multiply-adds/s')}` };
     }
     const batchWanted = this.config.batchKernel;
+    // int8-batch against per-query: by their bound passes alone, the one part in which they
+    // differ (both re-rank the same candidates exactly; on the short probe the re-rank is a larger
+    // share than on a real index and drowned the difference in noise: a probe at 16 x 8192 x 256
+    // chose per-query, 1.6x slower on 64 x 100k x 768). f32-matrix against the int8 path chosen:
+    // by their whole top-k.
     const choose = (dtype: 'f32' | 'f16'): StrategyChoice<BatchKernel> => {
       const paths: BatchKernel[] = dtype === 'f32' ? ['int8-batch', 'per-query', 'f32-matrix'] : ['int8-batch', 'per-query'];
       if (batchWanted !== 'auto' && paths.includes(batchWanted)) return { chosen: batchWanted, source: 'config', why: 'config.cpuStrategy.batchKernel' };
+      const batchBound = Math.max(...available.map((kernel) => rates!.boundKernels[kernel] ?? 0));
+      const int8: BatchKernel = batchBound >= rates!.oneQueryBound ? 'int8-batch' : 'per-query';
+      const boundWhy = `bound pass: int8-batch ${batchBound.toFixed(1)}, per-query ${rates!.oneQueryBound.toFixed(1)} G int8 multiply-adds/s; top-k: `;
       const note = batchWanted !== 'auto' ? `${batchWanted} does not apply to ${dtype} rows; ` : '';
-      return { chosen: fastest(rates!.batchKernels, paths), source: 'measured', why: `${note}${describeRates(pick(rates!.batchKernels, paths), 'G multiply-adds/s')}` };
+      const matrix = rates!.batchKernels['f32-matrix'] ?? 0;
+      const chosen = dtype === 'f32' && matrix > (rates!.batchKernels[int8] ?? 0) ? 'f32-matrix' : int8;
+      return { chosen, source: 'measured', why: `${note}${boundWhy}${describeRates(pick(rates!.batchKernels, paths), 'G multiply-adds/s')}` };
     };
     this.batch = { f32: choose('f32'), f16: choose('f16') };
   }
@@ -265,7 +275,7 @@ function timeKernels({ kernels, memory, alloc }: ScratchKernels, available: read
       return code;
     };
     const chunks = pstride / 16;
-    const tasks: Array<{ kind: 'bound' | 'batch'; name: string; run: () => void; best: number }> = [];
+    const tasks: Array<{ kind: 'bound' | 'single' | 'batch'; name: string; run: () => void; best: number }> = [];
     for (const kernel of available) {
       tasks.push({
         kind: 'bound', name: kernel, best: Infinity, run: () => {
@@ -281,6 +291,15 @@ function timeKernels({ kernels, memory, alloc }: ScratchKernels, available: read
         },
       });
     }
+    // The per-query path's bound pass: the one-query bound kernel over the same panels, query by query.
+    tasks.push({
+      kind: 'single', name: 'one-query bound', best: Infinity, run: () => {
+        for (let j = 0; j < M; j++) {
+          kernels.prefilterBounds(1, q16 + j * pstride * 2, info + j * 16, gamma, stride4, prefilter, pmeta, pstride, ROWS,
+            candidates, candidateUpper);
+        }
+      },
+    });
     const batchTask = (name: BatchKernel, run: () => void) => tasks.push({ kind: 'batch', name, best: Infinity, run });
     // The batched path with the best bound kernel so far (the bound tasks run first in a round).
     batchTask('int8-batch', () => {
@@ -318,14 +337,16 @@ function timeKernels({ kernels, memory, alloc }: ScratchKernels, available: read
     const macs = M * ROWS * DIM;
     const boundKernels: Partial<Record<BoundKernel, number>> = {};
     const batchKernels: Partial<Record<BatchKernel, number>> = {};
+    let oneQueryBound = 0;
     for (const task of tasks) {
       const rate = macs / Math.max(task.best, 1e-6) / 1e6;
       if (task.kind === 'bound') boundKernels[task.name as BoundKernel] = round1(rate);
+      else if (task.kind === 'single') oneQueryBound = round1(rate);
       else batchKernels[task.name as BatchKernel] = round1(rate);
     }
     return {
       shape: `${M} queries x ${ROWS} rows x ${DIM}, top-${K}, dot`,
-      boundKernels, batchKernels, tookMs: round1(performance.now() - started),
+      boundKernels, batchKernels, oneQueryBound, tookMs: round1(performance.now() - started),
     };
   }
 }
