@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { configDefaults, defineConfig } from 'vitest/config';
 
@@ -10,6 +11,17 @@ import { configDefaults, defineConfig } from 'vitest/config';
 const long = process.env.HYBRID_SIMILARITY_LONG_TESTS === '1';
 const LONG_TABLES = ['test/index.test.ts', 'test/cosine.test.ts', 'test/spreading.test.ts', 'test/spreading-strategies.test.ts'];
 
+/** V8's flag for relaxed SIMD (Node 20; later Nodes have relaxed SIMD on), if this Node takes it. */
+const RELAXED_FLAG = '--experimental-wasm-relaxed-simd';
+const relaxedFlag = spawnSync(process.execPath, [RELAXED_FLAG, '-e', '0']).status === 0 ? [RELAXED_FLAG] : [];
+
+/**
+ * The case tables of the kernels whose code differs between the two kernels modules
+ * (src/cpu/kernels.ts), run again in child processes given the flag, where the relaxed-SIMD module
+ * is chosen (test/cpu-strategy.test.ts checks that it is).
+ */
+const RELAXED_FILES = ['test/prefilter-batch.test.ts', 'test/cpu-strategy.test.ts'];
+
 export default defineConfig({
   resolve: {
     // The tests run src/: '#platform' (package.json "imports", which point into dist/) is the
@@ -17,8 +29,6 @@ export default defineConfig({
     alias: { '#platform': fileURLToPath(new URL('./src/platform/node.ts', import.meta.url)) },
   },
   test: {
-    include: long ? ['test/long/**/*.test.ts', ...LONG_TABLES] : ['test/**/*.test.ts'],
-    exclude: long ? configDefaults.exclude : [...configDefaults.exclude, 'test/long/**'],
     // Forked processes: Dawn's node module (GPU tests) has crashed inside worker threads.
     pool: 'forks',
     // Two test files at a time on this 2-core machine (vitest's default is cores - 1 = 1): much of
@@ -35,5 +45,17 @@ export default defineConfig({
     // The JSON reports are what .ci/run counts for its closing 'N passed, N failed' line.
     reporters: ['default', 'json'],
     outputFile: { json: long ? 'test-results/vitest-long.json' : 'test-results/vitest.json' },
+    // Both projects are in the one JSON report, so .ci/run's closing line counts the relaxed-SIMD
+    // runs too. The long run has only the default project (its files are not kernel case tables).
+    projects: long
+      ? [{ extends: true, test: { name: 'default', include: ['test/long/**/*.test.ts', ...LONG_TABLES] } }]
+      : [
+          { extends: true, test: { name: 'default', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, 'test/long/**'] } },
+          { extends: true, test: { name: 'relaxed-simd', include: RELAXED_FILES, execArgv: relaxedFlag } },
+          // The batch kernels once more in V8's baseline compiler alone (code runs there until it
+          // tiers up): Node 20's Liftoff got i32x4.relaxed_dot_i8x16_i7x16_add_s wrong, which
+          // showed only when a test happened to run before tier-up (asm/batch-dots.ts).
+          { extends: true, test: { name: 'relaxed-simd-liftoff', include: ['test/prefilter-batch.test.ts'], execArgv: [...relaxedFlag, '--liftoff-only'] } },
+        ],
   },
 });

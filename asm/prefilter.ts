@@ -106,7 +106,17 @@ export function encodePrefilter(panels: usize, first: i32, n: i32, stride4: i32,
 @inline
 function panelBounds(metric: i32, query16: usize, info: usize, panel: usize, pmeta: usize, chunks: i32,
                      gamma: f32, gamma2: f32, margin: f32, lower: usize, upper: usize): void {
-  const dots = panelDots(query16, panel, chunks);
+  boundsOfDots(metric, panelDots(query16, panel, chunks), info, pmeta, gamma, gamma2, margin, lower, upper);
+}
+
+/**
+ * Bounds of a panel's 4 rows from their exact integer dots I with a quantised query (info: its
+ * [s_q, |e_q|, |q|, |q|^2]) and the panel's metadata (see the top of this file); shared by the
+ * one-query and the batched kernels (prefilter-batch.ts).
+ */
+@inline
+export function boundsOfDots(metric: i32, dots: v128, info: usize, pmeta: usize,
+                             gamma: f32, gamma2: f32, margin: f32, lower: usize, upper: usize): void {
   const nq = f32x4.splat(load<f32>(info, 8));
   const a = f32x4.mul(f32x4.mul(f32x4.convert_i32x4_s(dots), f32x4.splat(load<f32>(info))), v128.load(pmeta));
   const errs = v128.load(pmeta, 16), hats = v128.load(pmeta, 32);
@@ -130,9 +140,24 @@ function panelBounds(metric: i32, query16: usize, info: usize, panel: usize, pme
 
 /** The exact score of one row for a scorer (0..2: f32 rows, metric; 3..6: f16 rows, variant 0..3). */
 @inline
-function exactScore(scorer: i32, query: usize, rows: usize, row: i32, stride: i32): f32 {
+export function exactScore(scorer: i32, query: usize, rows: usize, row: i32, stride: i32): f32 {
   if (scorer < 3) return rowScoreF32(scorer, query, rows, row, stride);
   return rowScoreF16(scorer - 3, query, rows, row, stride);
+}
+
+/**
+ * gamma2 of the l2 bounds: the relative rounding of the direct l2 kernel over rows of `rowStride`
+ * floats (chunks of 4 in one accumulator, the lane sum, the difference and the square).
+ */
+@inline
+export function l2Gamma(rowStride: i32): f32 {
+  return (<f32>(rowStride >> 2) + 8) * 6.0e-8;
+}
+
+/** The l2 bounds' margin for the rounding of |q|^2, |r|^2 and the bound arithmetic itself. */
+@inline
+export function l2Margin(rowStride: i32): f32 {
+  return (<f32>(rowStride >> 2) + 24) * 6.0e-8;
 }
 
 @inline
@@ -143,11 +168,7 @@ function topKImpl(metric: i32, scorer: i32, query: usize, rows: usize, rowStride
                   lower: usize, upper: usize, candidates: usize, candidateUpper: usize): i32 {
   const chunks = stride >> 4;
   const bytes = panelBytesOf(chunks);
-  // gamma2: relative rounding of the direct l2 kernel (chunks of 4 floats in one accumulator, the
-  // lane sum, the difference and the square); margin: of |q|^2, |r|^2 and this arithmetic.
-  const chunks4 = <f32>(rowStride >> 2) + 8;
-  const gamma2: f32 = chunks4 * 6.0e-8;
-  const margin: f32 = (chunks4 + 16) * 6.0e-8;
+  const gamma2 = l2Gamma(rowStride), margin = l2Margin(rowStride);
   let count = 0;
   let tau: f32 = -Infinity;
   for (let r0 = 0; r0 < n; r0 += BLOCK) {
@@ -283,9 +304,7 @@ export function prefilterBounds(metric: i32, query16: usize, info: usize, gamma:
                                 prefilter: usize, pmeta: usize, stride: i32, n: i32, lower: usize, upper: usize): void {
   const chunks = stride >> 4;
   const bytes = panelBytesOf(chunks);
-  const chunks4 = <f32>(rowStride >> 2) + 8;
-  const gamma2: f32 = chunks4 * 6.0e-8;
-  const margin: f32 = (chunks4 + 16) * 6.0e-8;
+  const gamma2 = l2Gamma(rowStride), margin = l2Margin(rowStride);
   for (let r = 0; r < n; r += 4) {
     const p = r >> 2;
     const a = prefilter + <usize>p * bytes, m = pmeta + (<usize>p << 6);

@@ -4,7 +4,8 @@
 //
 // A row r is stored as q_r = nearest(r / s_r) in [-127, 127], s_r = max|r_i| / 127 (a row's own
 // scale). A query q is quantised to 16 bits: qq = nearest(q / s_q), s_q = max|q_i| / Q, where
-// Q = min(32767, (2^31 - 1) / (127 * stride)) keeps every integer dot product inside i32. Then
+// Q = min(32640, (2^31 - 1) / (127 * stride)) keeps every integer dot product inside i32 (and
+// qq + x inside i16 for any row value x, which batch-dots.ts's Winograd sums need). Then
 // I = qq . q_r is an exact integer (i32x4.dot_i16x8_s after widening the int8 lanes: exact in any
 // order), and the i8 dtype's internal scores are, per row, from I and the row's metadata
 // [rowScale x4][rowSq x4] (32 bytes per panel):
@@ -41,10 +42,10 @@ export function roundedFloat(r: v128): v128 {
   return f32x4.sub(r, f32x4.splat(MAGIC));
 }
 
-/** Largest 16-bit query level for rows of `stride` int8 values (keeps I inside i32). */
+/** Largest 16-bit query level for rows of `stride` int8 values (keeps I inside i32, qq + 127 inside i16). */
 @inline
 export function queryLevels(stride: i32): f32 {
-  return <f32>min<i32>(32767, <i32>(2147483647 / (127 * <i64>stride)));
+  return <f32>min<i32>(32640, <i32>(2147483647 / (127 * <i64>stride)));
 }
 
 /** Largest |value| of a padded f32 row of `chunks` chunks `step` bytes apart. */

@@ -3,8 +3,8 @@
 // imports, so a plain <script type="module"> can import it and bundlers take it as one module.
 // '#platform' resolves to src/platform/browser.ts here (condition `browser`), so Node
 // built-ins and the `webgpu` package are not reachable; esbuild fails the build if any is.
-// The kernels .wasm is copied beside it, where `new URL('./kernels.wasm', import.meta.url)`
-// looks (the inline copy stays as the fallback). Run after build:ts.
+// The kernels .wasm builds are copied beside it, where `new URL('./kernels.wasm', import.meta.url)`
+// and './kernels-relaxed.wasm' look (the inline copies stay as the fallback). Run after build:ts.
 import { build } from 'esbuild';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -28,7 +28,7 @@ const result = await build({
   metafile: true,
   logLevel: 'warning',
 });
-copyFileSync(join(root, 'build', 'kernels.wasm'), join(outdir, 'kernels.wasm'));
+for (const file of ['kernels.wasm', 'kernels-relaxed.wasm']) copyFileSync(join(root, 'build', file), join(outdir, file));
 // What went in, for test/browser-bundle.test.ts (kept out of dist/).
 writeFileSync(join(root, 'build', 'browser-meta.json'), JSON.stringify(result.metafile));
 const code = readFileSync(outfile);

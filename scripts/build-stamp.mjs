@@ -18,7 +18,7 @@ const stampFile = join(root, 'build', 'stamp.json');
 const INPUT_DIRS = ['asm', 'kernels', 'src'];
 const INPUT_FILES = ['scripts/embed.mjs', 'scripts/copy-assets.mjs', 'scripts/build-browser.mjs', 'tsconfig.json', 'tsconfig.build.json'];
 /** What a finished build leaves; a stamp without them means dist/ was removed or damaged. */
-const OUTPUTS = ['dist/index.js', 'dist/index.d.ts', 'dist/cli.js', 'dist/cpu/kernels.wasm', 'dist/browser/hybrid-similarity.js', 'build/kernels.wasm'];
+const OUTPUTS = ['dist/index.js', 'dist/index.d.ts', 'dist/cli.js', 'dist/cpu/kernels.wasm', 'dist/cpu/kernels-relaxed.wasm', 'dist/browser/hybrid-similarity.js', 'build/kernels.wasm', 'build/kernels-relaxed.wasm'];
 
 function filesUnder(dir) {
   const out = [];

@@ -1,3 +1,4 @@
+import type { CpuStrategyStats } from './cpu/strategy-types.js';
 import type { HybridEngine } from './engine.js';
 
 /** One measured batch size. */
@@ -23,6 +24,8 @@ export interface CalibrationResult {
   reasoning: string[];
   /** The GPU adapter measured (description or device), or null. */
   adapter: string | null;
+  /** The CPU backend's kernel choices, timed longer than at first use (the TOML's [cpu.strategy]). */
+  cpu: CpuStrategyStats;
 }
 
 /** Options of `calibrate`. */
@@ -35,13 +38,17 @@ export interface CalibrationOptions {
   repetitions?: number;
   /** Called after each size, for progress output. */
   onPoint?: (point: CalibrationPoint) => void;
+  /** Time the CPU backend's kernel choices too (default true). */
+  cpuStrategy?: boolean;
 }
 
 /**
  * Sweep corpus sizes (powers of two) with one top-k query per call on this machine's CPU and
  * GPU (both forced), take medians, find the crossover (the smallest size from which the GPU is
  * faster by the engine's gpuSpeedupThreshold at every larger size measured) and write a
- * recommended config as TOML in the layout `loadConfig` reads, with the reasoning.
+ * recommended config as TOML in the layout `loadConfig` reads, with the reasoning. The CPU
+ * backend's kernel choices (src/cpu/strategy.ts) are timed too, longer than at first use, and
+ * written as `[cpu.strategy]`.
  */
 export async function calibrate(engine: HybridEngine, options: CalibrationOptions = {}): Promise<CalibrationResult> {
   const dim = options.dim ?? 384;
@@ -86,13 +93,31 @@ export async function calibrate(engine: HybridEngine, options: CalibrationOption
     reasoning.push(`GPU (${adapter?.description || adapter?.device || 'unknown'}) is >= ${threshold}x the CPU from ${crossoverRows} rows of ${dim} on (one top-${k} query per call).`);
     reasoning.push(`gpu_min_batch_size = ${crossoverRows}: smaller batches stay on the CPU without asking the router.`);
   }
+  const cpu = options.cpuStrategy === false ? engine.stats().cpuStrategy : await engine.calibrateCpu();
   const lines = ['# Recommended by hybrid-similarity calibrate', ...reasoning.map((r) => `# ${r}`), '[gpu]'];
   if (!hasGpu || crossoverRows === null) lines.push('enabled = false');
   else lines.push('enabled = true', `gpu_min_batch_size = ${crossoverRows}`);
   lines.push('', '[gpu.thresholds]', `gpu_speedup_threshold = ${threshold}`, `gpu_success_rate_threshold = ${engine.config.gpuSuccessRateThreshold}`,
-    '', '[gpu.telemetry]', 'telemetry_enabled = true', `performance_window_size = ${engine.config.performanceWindowSize}`, '');
+    '', '[gpu.telemetry]', 'telemetry_enabled = true', `performance_window_size = ${engine.config.performanceWindowSize}`, '',
+    ...strategyToml(cpu));
   return { dim, k, points, crossoverRows, speedupThreshold: threshold, toml: lines.join('\n'), reasoning,
-    adapter: adapter ? adapter.description || adapter.device || adapter.vendor : null };
+    adapter: adapter ? adapter.description || adapter.device || adapter.vendor : null, cpu };
+}
+
+/** The `[cpu.strategy]` lines of the choices in `cpu`, each with why (as comments). */
+export function strategyToml(cpu: CpuStrategyStats): string[] {
+  const lines = ['[cpu.strategy]', `# kernels module here: ${cpu.kernels}${cpu.rates ? `; timed on ${cpu.rates.shape}` : ''}`];
+  if (cpu.boundKernel) lines.push(`# int8 bound kernel: ${cpu.boundKernel.why}`, `bound_kernel = "${cpu.boundKernel.chosen}"`);
+  const batch = cpu.batchKernel;
+  if (batch) {
+    lines.push(`# batches, f32 rows: ${batch.f32.why}`, `# batches, f16 rows: ${batch.f16.why}`);
+    // One setting covers both dtypes: written when it gives each the choice measured for it.
+    const f32 = batch.f32.chosen, f16 = batch.f16.chosen;
+    if (f32 === f16 || (f32 === 'f32-matrix' && f16 === 'int8-batch')) lines.push(`batch_kernel = "${f32}"`);
+  }
+  if (cpu.splitMinBytes.source !== 'default') lines.push(`# split across threads: ${cpu.splitMinBytes.why}`, `split_min_bytes = ${cpu.splitMinBytes.chosen}`);
+  lines.push('');
+  return lines;
 }
 
 /**

@@ -44,7 +44,8 @@ commands:
                            against a float64 reference first), in modules:
 ${MODULES}
                            each of ours on the CPU, the GPU (when there is one) and auto
-  calibrate                sweep corpus sizes on CPU and GPU, find the crossover, print a TOML config
+  calibrate                sweep corpus sizes on CPU and GPU, find the crossover, time the CPU kernel
+                           choices ([cpu.strategy]), print a TOML config
   plot FILE                draw the plots of a saved bench report (suite.json)
   inspect FILE             a saved index or graph file: header and sections, every checksum verified
 
@@ -149,7 +150,7 @@ async function main(argv: string[]): Promise<number> {
       const info = engine.info();
       if (flag('json')) console.log(JSON.stringify(info, null, 2));
       else {
-        console.log(`CPU: WASM SIMD kernels, ${info.cpu.wasmBytes} bytes (from ${info.cpu.wasmSource})`);
+        console.log(`CPU: WASM SIMD kernels (${info.cpu.kernels} module), ${info.cpu.wasmBytes} bytes (from ${info.cpu.wasmSource})`);
         console.log(info.gpu ? `GPU: ${info.gpu.adapter.description || info.gpu.adapter.device} (${info.gpu.adapter.vendor}, ${info.gpu.adapter.architecture}); features ${info.gpu.features.join(', ') || 'none'}` : 'GPU: none');
       }
       return 0;

@@ -1,6 +1,6 @@
 import { readTextFile } from '#platform';
 import { parse as parseToml } from 'smol-toml';
-import { resolveConfig, type HybridConfig } from './config.js';
+import { resolveConfig, type ConfigOverrides, type CpuStrategyConfig, type HybridConfig } from './config.js';
 import { HybridError } from './errors.js';
 
 /**
@@ -28,12 +28,21 @@ const TOML_KEYS: Record<string, Record<string, keyof HybridConfig | 'enabled'>> 
   },
 };
 
+/** `[cpu.strategy]` keys (what `calibrate` writes) and the cpuStrategy field each sets. */
+const CPU_STRATEGY_KEYS: Record<string, keyof CpuStrategyConfig> = {
+  kernels: 'kernels',
+  bound_kernel: 'boundKernel',
+  batch_kernel: 'batchKernel',
+  split_min_bytes: 'splitMinBytes',
+};
+
 /**
  * Config fields from TOML text with the tables `[gpu]`, `[gpu.thresholds]` and
- * `[gpu.telemetry]` (README, "Config"). `[gpu] enabled = false` means `forceCpuMode = true`. Unknown tables or
- * keys and bad values are INVALID_CONFIG errors naming the key.
+ * `[gpu.telemetry]` (README, "Config"), plus `[cpu.strategy]` (cpuStrategy, as `calibrate` writes
+ * it). `[gpu] enabled = false` means `forceCpuMode = true`. Unknown tables or keys and bad values
+ * are INVALID_CONFIG errors naming the key.
  */
-export function parseConfigToml(text: string, source = 'TOML'): Partial<HybridConfig> {
+export function parseConfigToml(text: string, source = 'TOML'): ConfigOverrides {
   let document: Record<string, unknown>;
   try {
     document = parseToml(text) as Record<string, unknown>;
@@ -43,10 +52,27 @@ export function parseConfigToml(text: string, source = 'TOML'): Partial<HybridCo
   const fields: Record<string, unknown> = {};
   const setBy: Record<string, string> = {};
   for (const [top, value] of Object.entries(document)) {
+    if (top === 'cpu' && isTable(value)) {
+      visitCpu(value);
+      continue;
+    }
     if (top !== 'gpu' || !isTable(value)) {
-      throw new HybridError('INVALID_CONFIG', `${source}: unknown table or key '${top}' (expected [gpu])`, top);
+      throw new HybridError('INVALID_CONFIG', `${source}: unknown table or key '${top}' (expected [gpu] or [cpu.strategy])`, top);
     }
     visit('gpu', value);
+  }
+  function visitCpu(table: Record<string, unknown>): void {
+    for (const [key, value] of Object.entries(table)) {
+      if (key !== 'strategy' || !isTable(value)) throw new HybridError('INVALID_CONFIG', `${source}: unknown key 'cpu.${key}'`, `cpu.${key}`);
+      const strategy: Record<string, unknown> = {};
+      for (const [name, inner] of Object.entries(value)) {
+        const field = CPU_STRATEGY_KEYS[name];
+        if (!field) throw new HybridError('INVALID_CONFIG', `${source}: unknown key 'cpu.strategy.${name}'`, `cpu.strategy.${name}`);
+        strategy[field] = inner;
+        setBy[`cpuStrategy.${field}`] = `cpu.strategy.${name}`;
+      }
+      fields.cpuStrategy = strategy;
+    }
   }
   function visit(path: string, table: Record<string, unknown>): void {
     const keys = TOML_KEYS[path];
@@ -78,14 +104,14 @@ export function parseConfigToml(text: string, source = 'TOML'): Partial<HybridCo
     }
     throw error;
   }
-  return fields as Partial<HybridConfig>;
+  return fields as ConfigOverrides;
 }
 
 /**
  * Read a TOML config file (Node only; in a browser it throws INVALID_CONFIG: pass the text to
  * parseConfigToml); see parseConfigToml for the layout.
  */
-export async function loadConfig(path: string): Promise<Partial<HybridConfig>> {
+export async function loadConfig(path: string): Promise<ConfigOverrides> {
   let text: string;
   try {
     text = await readTextFile(path);
@@ -95,8 +121,11 @@ export async function loadConfig(path: string): Promise<Partial<HybridConfig>> {
   return parseConfigToml(text, path);
 }
 
-/** Environment variables that override config fields in createHybrid (applied last). */
-export const ENV_OVERRIDES: Record<string, keyof HybridConfig> = {
+/**
+ * Environment variables that override config fields in createHybrid (applied last). A field
+ * written `cpuStrategy.kernels` sets that key of cpuStrategy.
+ */
+export const ENV_OVERRIDES: Record<string, keyof HybridConfig | `cpuStrategy.${keyof CpuStrategyConfig}`> = {
   HYBRID_SIMILARITY_FORCE_CPU: 'forceCpuMode',
   HYBRID_SIMILARITY_GPU_MIN_BATCH_SIZE: 'gpuMinBatchSize',
   HYBRID_SIMILARITY_GPU_SPEEDUP_THRESHOLD: 'gpuSpeedupThreshold',
@@ -111,12 +140,13 @@ export const ENV_OVERRIDES: Record<string, keyof HybridConfig> = {
   HYBRID_SIMILARITY_CPU_THREADS: 'cpuThreads',
   HYBRID_SIMILARITY_OFF_MAIN_THREAD: 'offMainThread',
   HYBRID_SIMILARITY_WARMUP: 'warmup',
+  HYBRID_SIMILARITY_CPU_KERNELS: 'cpuStrategy.kernels',
 };
 
-const BOOLEAN_FIELDS = new Set<keyof HybridConfig>(['forceCpuMode', 'telemetryEnabled', 'offMainThread', 'warmup']);
+const BOOLEAN_FIELDS = new Set<string>(['forceCpuMode', 'telemetryEnabled', 'offMainThread', 'warmup']);
 
 /** Config fields from `env` (process.env in Node); a bad value is INVALID_CONFIG naming the variable. */
-export function configFromEnv(env: Record<string, string | undefined>): Partial<HybridConfig> {
+export function configFromEnv(env: Record<string, string | undefined>): ConfigOverrides {
   const fields: Record<string, unknown> = {};
   for (const [variable, field] of Object.entries(ENV_OVERRIDES)) {
     const raw = env[variable];
@@ -129,14 +159,16 @@ export function configFromEnv(env: Record<string, string | undefined>): Partial<
     } else {
       value = /^[-+0-9.eE]+$/.test(raw.trim()) ? Number(raw) : raw;
     }
+    const [name, key] = field.split('.') as [keyof HybridConfig, string | undefined];
+    const entry = key === undefined ? value : { ...(fields[name] as object | undefined), [key]: value };
     try {
-      resolveConfig({ [field]: value });
+      resolveConfig({ [name]: key === undefined ? value : { [key]: value } });
     } catch (error) {
       throw new HybridError('INVALID_CONFIG', `environment ${variable}=${JSON.stringify(raw)}: ${(error as Error).message}`, variable);
     }
-    fields[field] = value;
+    fields[name] = entry;
   }
-  return fields as Partial<HybridConfig>;
+  return fields as ConfigOverrides;
 }
 
 function isTable(value: unknown): value is Record<string, unknown> {

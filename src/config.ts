@@ -13,6 +13,32 @@ export interface BatchingConfig {
   targetBatchSize: number;
 }
 
+/** The int8 bound kernels of batched top-k (asm/batch-dots.ts); relaxed-pairs needs the relaxed-SIMD module. */
+export type BoundKernel = 'winograd' | 'relaxed-pairs';
+
+/**
+ * How a batch of queries over f32/f16 rows with an int8 prefilter is answered: the batched int8
+ * bound kernel with an exact re-rank, the one-query int8 kernel once per query, or (f32 rows only)
+ * the f32 all-scores kernel. Every one gives the exact scan's results, bit for bit.
+ */
+export type BatchKernel = 'int8-batch' | 'per-query' | 'f32-matrix';
+
+/**
+ * How the CPU backend chooses between its kernels. 'auto' (the default of each) means measured on
+ * this machine at first use (short timings; `calibrate` measures longer and writes the choices as
+ * TOML); a value given here is used as it is. stats().cpuStrategy shows what was chosen and why.
+ */
+export interface CpuStrategyConfig {
+  /** Kernels module: 'auto' (the relaxed-SIMD build where WebAssembly.validate accepts it) or 'baseline'. */
+  kernels: 'auto' | 'baseline';
+  /** The bound kernel of int8 batches (a relaxed one on a baseline engine falls back to measuring). */
+  boundKernel: 'auto' | BoundKernel;
+  /** Batches over f32/f16 rows with a prefilter ('f32-matrix' applies to f32 rows; f16 rows then use 'int8-batch'). */
+  batchKernel: 'auto' | BatchKernel;
+  /** Smallest call (bytes of rows read x queries) split across threads, or 'auto'. */
+  splitMinBytes: 'auto' | number;
+}
+
 /** The engine's configuration (README, "Config"); every field has a default. */
 export interface HybridConfig {
   /** Smallest batch sent to the GPU (default 64). */
@@ -50,7 +76,12 @@ export interface HybridConfig {
    * GPU pipelines) and, with a GPU, give the router a first speedup estimate; see warmup().
    */
   warmup: boolean;
+  /** How the CPU backend chooses between kernels (default: every choice 'auto', measured at first use). */
+  cpuStrategy: CpuStrategyConfig;
 }
+
+/** Config fields as callers give them: any subset, and any subset of cpuStrategy's keys. */
+export type ConfigOverrides = Partial<Omit<HybridConfig, 'cpuStrategy'>> & { cpuStrategy?: Partial<CpuStrategyConfig> };
 
 function defaultThreads(): number {
   const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
@@ -77,8 +108,12 @@ export function defaultConfig(): HybridConfig {
     offMainThread: true,
     batching: false,
     warmup: true,
+    cpuStrategy: { kernels: 'auto', boundKernel: 'auto', batchKernel: 'auto', splitMinBytes: 'auto' },
   };
 }
+
+const BOUND_KERNELS: readonly BoundKernel[] = ['winograd', 'relaxed-pairs'];
+const BATCH_KERNELS: readonly BatchKernel[] = ['int8-batch', 'per-query', 'f32-matrix'];
 
 type Check = (value: unknown, field: string) => void;
 
@@ -102,6 +137,18 @@ const operationConfig: Check = (value, field) => {
     if (key !== 'gpuMinBatchSize') unknown(`${field}.${key}`);
     integerAtLeast(1)(inner, `${field}.${key}`);
   }
+};
+
+const oneOf = (values: readonly string[]): Check => (value, field) => {
+  if (typeof value !== 'string' || !values.includes(value)) bad(field, value, `one of ${values.map((v) => `'${v}'`).join(', ')}`);
+};
+const strategyChecks: Record<keyof CpuStrategyConfig, Check> = {
+  kernels: oneOf(['auto', 'baseline']),
+  boundKernel: oneOf(['auto', ...BOUND_KERNELS]),
+  batchKernel: oneOf(['auto', ...BATCH_KERNELS]),
+  splitMinBytes: (value, field) => {
+    if (value !== 'auto') integerAtLeast(0)(value, field);
+  },
 };
 
 const checks: Record<keyof HybridConfig, Check> = {
@@ -136,6 +183,14 @@ const checks: Record<keyof HybridConfig, Check> = {
     integerAtLeast(1)(entries.targetBatchSize, `${field}.targetBatchSize`);
   },
   warmup: boolean,
+  cpuStrategy: (value, field) => {
+    if (typeof value !== 'object' || value === null) bad(field, value, 'an object');
+    for (const [key, inner] of Object.entries(value as object)) {
+      const check = strategyChecks[key as keyof CpuStrategyConfig];
+      if (!check) unknown(`${field}.${key}`);
+      if (inner !== undefined) check(inner, `${field}.${key}`);
+    }
+  },
 };
 
 /**
@@ -156,6 +211,8 @@ export function resolveConfig(overrides: Record<string, unknown>): HybridConfig 
     cosine: { ...config.operations.cosine, ...operations?.cosine },
     spreading: { ...config.operations.spreading, ...operations?.spreading },
   };
+  const strategy = overrides.cpuStrategy as Partial<CpuStrategyConfig> | undefined;
+  merged.cpuStrategy = { ...config.cpuStrategy, ...(strategy ? stripUndefined(strategy as Record<string, unknown>) : {}) };
   return merged;
 }
 

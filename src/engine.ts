@@ -1,10 +1,11 @@
 import { availableCores, environment, platformName, threadsSupported } from '#platform';
 import type { Backend, BackendChoice, BackendKind } from './backend.js';
-import { resolveConfig, type HybridConfig } from './config.js';
+import { resolveConfig, type ConfigOverrides, type HybridConfig } from './config.js';
 import { configFromEnv } from './config-sources.js';
 import { CpuBackend } from './cpu/cpu-backend.js';
 import { CpuPool } from './cpu/pool.js';
 import { CpuMemory, type StagedRows } from './cpu/cpu-memory.js';
+import type { CpuStrategyStats } from './cpu/strategy-types.js';
 import { GpuError, HybridError } from './errors.js';
 import { acquireDevice, findGpu } from './gpu/device.js';
 import type { GpuInfo } from './gpu/info.js';
@@ -35,10 +36,11 @@ import { warmUp, type WarmupHost, type WarmupReport } from './warmup.js';
 const OUT_OF_MEMORY_RETRIES = 3;
 
 /**
- * What `createHybrid` accepts: any config field, plus the WebGPU `GPU` to use (null: CPU only)
- * and a `logger` for the engine's messages (without one the library writes nothing).
+ * What `createHybrid` accepts: any config field (and any subset of cpuStrategy's), plus the WebGPU
+ * `GPU` to use (null: CPU only) and a `logger` for the engine's messages (without one the library
+ * writes nothing).
  */
-export type HybridOptions = Partial<HybridConfig> & { gpu?: unknown; logger?: Logger };
+export type HybridOptions = ConfigOverrides & { gpu?: unknown; logger?: Logger };
 
 /** Options of the one-shot cosine calls. */
 export interface CosineOptions {
@@ -67,6 +69,11 @@ export interface EngineInfo {
     wasmSource: 'url' | 'inline';
     wasmBytes: number;
     simd: true;
+    /**
+     * Which build of the kernels runs: 'relaxed' (also uses relaxed SIMD, in the int8 bound
+     * kernels of batches; chosen where WebAssembly.validate accepts it) or 'baseline'.
+     */
+    kernels: 'relaxed' | 'baseline';
     /** Threads a large CPU call runs on (1: this thread only). */
     threads: number;
     /** Whether the WASM memory is shared with worker threads. */
@@ -109,7 +116,7 @@ export class HybridEngine {
   constructor(config: HybridConfig, memory: CpuMemory, gpu: GpuBackend | null, gpuSource: GPU | null = null, log: Log = silent) {
     this.config = config;
     this.memory = memory;
-    this.cpu = new CpuBackend(memory, cpuThreading(config, memory));
+    this.cpu = new CpuBackend(memory, cpuThreading(config, memory), config.cpuStrategy);
     this.gpu = gpu;
     this.gpuSource = gpuSource;
     this.telemetry = new Telemetry(config.performanceWindowSize, config.telemetryEnabled);
@@ -126,6 +133,7 @@ export class HybridEngine {
         wasmSource: this.memory.wasmSource,
         wasmBytes: this.memory.wasmBytes,
         simd: true,
+        kernels: this.memory.kernelModule,
         threads: this.cpu.threads,
         sharedMemory: this.memory.shared,
         offMainThread: this.cpu.offMainThreadActive,
@@ -176,7 +184,17 @@ export class HybridEngine {
 
   /** Calls, failures and latency percentiles per operation and backend; decisions by reason. */
   stats(): TelemetrySnapshot {
-    return this.telemetry.snapshot(this.gpu !== null && !this.gpu.lost);
+    return { ...this.telemetry.snapshot(this.gpu !== null && !this.gpu.lost), cpuStrategy: this.cpu.strategy.snapshot() };
+  }
+
+  /**
+   * @internal `calibrate`: time the CPU backend's kernel choices longer than at first use (and the
+   * split threshold, where there are worker threads); the choices then hold for this engine.
+   */
+  async calibrateCpu(): Promise<CpuStrategyStats> {
+    this.assertLive();
+    await this.cpu.calibrateStrategy();
+    return this.cpu.strategy.snapshot();
   }
 
   /** Prometheus text exposition of the same counters (names prefixed `hybrid_similarity_`). */
@@ -607,14 +625,17 @@ export async function createHybrid(options: HybridOptions = {}): Promise<HybridE
   const log = logTo(logger);
   const env = environment();
   // Environment overrides apply last (README lists them).
-  const overrides: Record<string, unknown> = { ...fields, ...(env ? configFromEnv(env) : {}) };
+  const fromEnv: Record<string, unknown> = env ? configFromEnv(env) : {};
+  const overrides: Record<string, unknown> = { ...fields, ...fromEnv };
+  // cpuStrategy keys from the environment apply over the options' others, not in place of them.
+  if (fromEnv.cpuStrategy && typeof fields.cpuStrategy === 'object') overrides.cpuStrategy = { ...fields.cpuStrategy, ...fromEnv.cpuStrategy };
   // cpuThreads defaults to the cores this process may use (Node cannot tell synchronously).
   if (overrides.cpuThreads === undefined) overrides.cpuThreads = await availableCores();
   const config = resolveConfig(overrides);
   if (gpu !== undefined && gpu !== null && typeof gpu !== 'object') {
     throw new HybridError('INVALID_CONFIG', 'config.gpu must be a WebGPU GPU object or null', 'gpu');
   }
-  const memory = await CpuMemory.create(wantsPool(config), { ...storeLimits.regions });
+  const memory = await CpuMemory.create(wantsPool(config), { ...storeLimits.regions }, config.cpuStrategy.kernels);
   let gpuBackend: GpuBackend | null = null;
   let found: GPU | null = null;
   if (!config.forceCpuMode) {

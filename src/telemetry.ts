@@ -1,4 +1,5 @@
 import type { BackendKind } from './backend.js';
+import type { CpuStrategyStats } from './cpu/strategy-types.js';
 import type { GpuFailureKind } from './errors.js';
 import { PUSH_PULL_CROSSOVER } from './spreading/strategy.js';
 import type { WarmupReport } from './warmup.js';
@@ -214,6 +215,8 @@ export interface TelemetrySnapshot {
   methods: Record<string, number>;
   /** Whether a GPU device is held now. */
   gpuAvailable: boolean;
+  /** The CPU backend's kernel choices, what they were measured at and the paths batches took. */
+  cpuStrategy: CpuStrategyStats;
   /**
    * What the last warm-up did and how long it took (`warmup: true` at createHybrid, or
    * `hs.warmup()`); null before the first. Its calls are not in the counts above.
@@ -435,7 +438,8 @@ export class Telemetry {
     this.records[operation].probeInFlight = inFlight;
   }
 
-  snapshot(gpuAvailable: boolean): TelemetrySnapshot {
+  /** Everything but cpuStrategy (the engine adds it from the CPU backend). */
+  snapshot(gpuAvailable: boolean): Omit<TelemetrySnapshot, 'cpuStrategy'> {
     const operations = {} as TelemetrySnapshot['operations'];
     const decisions = {} as TelemetrySnapshot['decisions'];
     for (const operation of OPERATIONS) {

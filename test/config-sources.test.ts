@@ -64,7 +64,8 @@ describe('TOML', () => {
     ['[gpu.thresholds]\nsuccess_rate_threshold = 1.5', /'gpu.thresholds.success_rate_threshold'.*\[0, 1\]/],
     ['[gpu.telemetry]\nenabled = "yes"', /'gpu.telemetry.enabled'.*true or false/],
     ['[gpu]\nmin_batch = 3', /unknown key 'gpu.min_batch'/],
-    ['[cpu]\nthreads = 2', /unknown table or key 'cpu'/],
+    ['[disk]\nthreads = 2', /unknown table or key 'disk'/],
+    ['[cpu]\nthreads = 2', /unknown key 'cpu.threads'/],
     ['[gpu.thresholds]\nspeedup_threshold = 1.2\ngpu_speedup_threshold = 1.4', /both set gpuSpeedupThreshold/],
     ['[gpu\nmin_batch_size = 3', /not valid TOML/],
   ])('%j is INVALID_CONFIG naming the key', (text, message) => {

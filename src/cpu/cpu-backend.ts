@@ -5,6 +5,8 @@ import type { CorpusView, PositionTopK, Selection } from '../store/types.js';
 import type { CpuMemory } from './cpu-memory.js';
 import type { CpuPool, KernelCall, RegionPart } from './pool.js';
 import { CpuStoreCalls, type PartRunner } from './store-calls.js';
+import { CpuStrategy, DEFAULT_SPLIT_MIN_BYTES, withScratchKernels } from './strategy.js';
+import type { CpuStrategyConfig } from '../config.js';
 
 /** Bytes of corpus rows per block of the multi-query kernels: kept in L2 while every query passes. */
 const L2_BLOCK_BYTES = 256 * 1024;
@@ -16,12 +18,17 @@ export function l2BlockRows(stride: number): number {
 }
 
 /**
- * Smallest call (in bytes of rows read, times queries) that goes to the worker pool. Below it one
- * thread does the whole call where it was made. Measured (`npm run bench:threads`, the split's
- * crossover, docs/PERFORMANCE.md v0.8): posting a part to an idle worker and hearing back costs
- * ~60 us here, so a scan split in two is slower up to 4 MiB (0.81x) and faster from 8 MiB (1.12x).
+ * Smallest call (in bytes of rows read, times queries) that goes to the worker pool until the
+ * threshold is measured on this machine (src/cpu/strategy.ts: at the first pooled call, from the
+ * round trip to an idle worker and the one-thread scan rate; or config.cpuStrategy.splitMinBytes).
+ * Below it one thread does the whole call where it was made. On the dev machine (`npm run
+ * bench:threads`, docs/PERFORMANCE.md v0.8) a round trip costs ~60 us, so a scan split in two is
+ * slower up to 4 MiB (0.81x) and faster from 8 MiB (1.12x).
  */
-export const POOL_MIN_WORK_BYTES = 8 << 20;
+export const POOL_MIN_WORK_BYTES = DEFAULT_SPLIT_MIN_BYTES;
+
+/** Bytes of f32 rows the split measurement scans to time one thread (in L2/L3: a compute rate). */
+const SCAN_PROBE_BYTES = 1 << 20;
 
 /** How the CPU backend uses threads. */
 export interface CpuThreading {
@@ -29,7 +36,7 @@ export interface CpuThreading {
   pool: CpuPool | null;
   /** Large calls run in the workers only, leaving the calling thread (the event loop) free. */
   offMainThread: boolean;
-  /** Calls of at least this much work use the pool (default POOL_MIN_WORK_BYTES). */
+  /** Calls of at least this much work use the pool (default: the strategy's measured threshold). */
   minWorkBytes?: number;
 }
 
@@ -56,23 +63,30 @@ export class CpuBackend implements Backend {
   /** @internal the pool (null: one thread, or given up after a failure) */
   pool: CpuPool | null;
   private readonly offMainThread: boolean;
-  /** @internal calls of at least this much work use the pool (tests lower it) */
-  minWorkBytes: number;
+  /** @internal calls of at least this much work use the pool (tests set it; null: the strategy's threshold) */
+  minWorkBytes: number | null;
+  /** The split measurement has been started (it runs once, after the first pooled call). */
+  private splitMeasured = false;
   /** Why the pool was given up (a worker failed to start or died); calls then run here. */
   poolFailure: Error | null = null;
   private readonly spreading: CpuSpreading;
 
-  constructor(memory: CpuMemory, threading: CpuThreading = { pool: null, offMainThread: false }) {
+  /** How this backend chooses between kernels (measured on this machine at first use). */
+  readonly strategy: CpuStrategy;
+
+  constructor(memory: CpuMemory, threading: CpuThreading = { pool: null, offMainThread: false },
+    strategy: CpuStrategyConfig = { kernels: 'auto', boundKernel: 'auto', batchKernel: 'auto', splitMinBytes: 'auto' }) {
     this.memory = memory;
     this.pool = threading.pool;
     this.offMainThread = threading.offMainThread;
-    this.minWorkBytes = threading.minWorkBytes ?? POOL_MIN_WORK_BYTES;
+    this.minWorkBytes = threading.minWorkBytes ?? null;
+    this.strategy = new CpuStrategy(memory, strategy);
     this.spreading = new CpuSpreading(memory, {
       plan: (work) => this.plan(work),
       execute: (plan, rerun, parts) => this.execute(plan, rerun, parts),
       isPoolFailure: (error) => error instanceof PoolFailure,
     });
-    this.store = new CpuStoreCalls(memory, this.runner);
+    this.store = new CpuStoreCalls(memory, this.runner, this.strategy);
   }
 
   /** Whether large calls run in workers only (false once the pool is given up). */
@@ -168,7 +182,7 @@ export class CpuBackend implements Backend {
 
   /** Parts and placement for a call of `work` bytes (rows read x queries). */
   private plan(work: number): Plan {
-    if (!this.pool || work < this.minWorkBytes) return INLINE;
+    if (!this.pool || work < (this.minWorkBytes ?? this.strategy.splitMinBytes())) return INLINE;
     return this.offMainThread ? { parts: this.pool.size, here: false } : { parts: this.pool.size + 1, here: true };
   }
 
@@ -204,12 +218,64 @@ export class CpuBackend implements Backend {
     }
     const settled = await pending;
     const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-    if (!failed) return [...local, ...settled.map((s) => (s as PromiseFulfilledResult<number[]>).value)];
+    if (!failed) {
+      if (!this.splitMeasured && this.strategy.splitPending) await this.measureSplit(pool, plan.parts);
+      return [...local, ...settled.map((s) => (s as PromiseFulfilledResult<number[]>).value)];
+    }
     this.givePoolUp(pool, failed.reason);
     if (!rerun) throw new PoolFailure(failed.reason);
     // Every pooled part only reads shared inputs and writes its own outputs, so the parts that
     // failed (and only those: the others are done) are simply run again here.
     return [...local, ...settled.map((s, i) => (s.status === 'fulfilled' ? s.value : this.runHere(remote[i]!)))];
+  }
+
+  /** Time every kernel choice longer than at first use, and the split threshold (calibrate). */
+  async calibrateStrategy(): Promise<void> {
+    this.strategy.measure();
+    const pool = this.pool;
+    if (!pool) return;
+    try {
+      await pool.start();
+    } catch {
+      return;
+    }
+    await this.measureSplit(pool, this.threads, true);
+  }
+
+  /**
+   * Measure what the split threshold rests on (src/cpu/strategy.ts), once, now that the workers
+   * are up and idle: the round trip of an empty part to a worker (the fastest of a few) and the
+   * one-thread rate of an f32 scan on this thread.
+   */
+  async measureSplit(pool: CpuPool, parts: number, always = false): Promise<void> {
+    if (this.splitMeasured && !always) return;
+    this.splitMeasured = true;
+    let roundTrip = Infinity;
+    try {
+      for (let i = 0; i < 5; i++) {
+        const t0 = performance.now();
+        await pool.run([[{ region: 0, calls: [['fillU32', 0, 0, 0]] }]]);
+        roundTrip = Math.min(roundTrip, (performance.now() - t0) * 1000);
+      }
+    } catch {
+      return; // the pool failed: the next pooled call finds out and gives it up
+    }
+    const stride = 256;
+    const rows = SCAN_PROBE_BYTES / (stride * 4);
+    const best = withScratchKernels(this.memory, SCAN_PROBE_BYTES + rows * 4 + stride * 4, ({ kernels, memory, alloc }) => {
+      const panels = alloc(SCAN_PROBE_BYTES), query = alloc(stride * 4), out = alloc(rows * 4);
+      const f32 = new Float32Array(memory.buffer);
+      f32.fill(0.5, panels >>> 2, (panels + SCAN_PROBE_BYTES) >>> 2);
+      f32.fill(0.25, query >>> 2, (query >>> 2) + stride);
+      let fastest = Infinity;
+      for (let i = 0; i < 8; i++) {
+        const t0 = performance.now();
+        kernels.scoresF32(1, query, panels, rows, stride, out);
+        fastest = Math.min(fastest, (performance.now() - t0) * 1000);
+      }
+      return fastest;
+    });
+    this.strategy.setSplit(roundTrip, SCAN_PROBE_BYTES / Math.max(best, 0.01), parts);
   }
 
   /** Stop using the pool after a failure (a worker that could not start or died). */

@@ -1,7 +1,7 @@
 import type { RowBlock, RowLayout } from '../types.js';
 import { HybridError } from '../errors.js';
 import type { WasmArena } from './arena.js';
-import { compileKernels, type KernelExports, type WasmSource } from './kernels.js';
+import { compileKernels, type KernelChoice, type KernelExports, type KernelModule, type WasmSource } from './kernels.js';
 import { MemoryRegion } from './memory-region.js';
 import { DEFAULT_REGION_LIMITS, MemorySet, type RegionLimits } from './memory-set.js';
 
@@ -35,13 +35,16 @@ export class CpuMemory {
   readonly kernels: KernelExports;
   readonly wasmSource: WasmSource;
   readonly wasmBytes: number;
+  /** Which build of the kernels runs (relaxed SIMD where the engine validates it, unless asked for baseline). */
+  readonly kernelModule: KernelModule;
   /** The compiled kernels (every region and worker thread instantiates this module). */
   readonly module: WebAssembly.Module;
   /** Whether the linear memories are shared (SharedArrayBuffers that worker threads can use). */
   readonly shared: boolean;
   readonly regions: MemorySet;
 
-  private constructor(regions: MemorySet, module: WebAssembly.Module, source: WasmSource, bytes: number, shared: boolean) {
+  private constructor(regions: MemorySet, module: WebAssembly.Module, source: WasmSource, bytes: number, shared: boolean,
+    kernelModule: KernelModule) {
     const first = regions.region(0);
     this.regions = regions;
     this.arena = first.arena;
@@ -50,13 +53,17 @@ export class CpuMemory {
     this.wasmSource = source;
     this.wasmBytes = bytes;
     this.shared = shared;
+    this.kernelModule = kernelModule;
   }
 
-  /** `shared`: shared linear memories (WASM threads). `limits`: region sizes (tests make them small). */
-  static async create(shared = false, limits: RegionLimits = DEFAULT_REGION_LIMITS): Promise<CpuMemory> {
-    const { module, source, bytes } = await compileKernels(shared);
-    const first = await MemoryRegion.create(0, shared, limits.regionBytes, limits.firstRegionStoreBytes);
-    return new CpuMemory(new MemorySet(first, shared, limits), module, source, bytes, shared);
+  /**
+   * `shared`: shared linear memories (WASM threads). `limits`: region sizes (tests make them small).
+   * `kernels`: which kernels module (src/cpu/kernels.ts).
+   */
+  static async create(shared = false, limits: RegionLimits = DEFAULT_REGION_LIMITS, kernels: KernelChoice = 'auto'): Promise<CpuMemory> {
+    const { module, source, bytes, kind } = await compileKernels(shared, kernels);
+    const first = await MemoryRegion.create(0, shared, limits.regionBytes, limits.firstRegionStoreBytes, kernels);
+    return new CpuMemory(new MemorySet(first, shared, limits, kernels), module, source, bytes, shared, kind);
   }
 
   /** Queries: checked, `padded` to the stride and, unless `normalize` is false, normalised (zero rows stay zero). */

@@ -1,5 +1,6 @@
 import { loadBytes } from '#platform';
-import { KERNELS_WASM_BASE64 } from '../generated/kernels-wasm.js';
+import { KERNELS_RELAXED_WASM_BASE64, KERNELS_WASM_BASE64 } from '../generated/kernels-wasm.js';
+import type { KernelModule } from './strategy-types.js';
 
 /** The exports of asm/index.ts (byte addresses are plain numbers; see the asm files for each). */
 export interface KernelExports {
@@ -58,6 +59,22 @@ export interface KernelExports {
   packedToPanels(src: number, n: number, rowBytes: number, dst: number, first: number, chunks: number): void;
   checkF16(ptr: number, count: number): number;
   i8RowSquares(metric: number, panels: number, meta: number, first: number, n: number, stride: number): void;
+  // Batched top-k through int8 panels (asm/prefilter-batch.ts, asm/batch-dots.ts).
+  relaxedSimd(): number;
+  batchScratchBytes(m: number): number;
+  prefilterTopKBatch(metric: number, variant: number, m: number, queries: number, queryBytes: number, scorers: number,
+    rows: number, rowStride: number, forms: number, terms: number, infos: number, gamma: number,
+    prefilter: number, pmeta: number, stride: number, n: number, base: number, mask: number, k: number,
+    hs: number, hi: number, states: number, lhs: number, lhi: number, lstates: number, scratch: number): number;
+  topKRowsI8Batch(metric: number, m: number, forms: number, terms: number, infos: number, rows: number, meta: number,
+    n: number, stride: number, base: number, mask: number, k: number, hs: number, hi: number, states: number, scratch: number): void;
+  prefilterBoundsBatch(metric: number, variant: number, form: number, term: number, info: number, gamma: number, rowStride: number,
+    prefilter: number, pmeta: number, stride: number, n: number, lower: number, upper: number, scratch: number): void;
+  blockDots(variant: number, qa: number, qb: number, panels: number, p0: number, p1: number, chunks: number,
+    words: number, outA: number, outB: number): void;
+  rowTerms(variant: number, panels: number, p0: number, p1: number, chunks: number, out: number): void;
+  winogradQueries(query16: number, m: number, stride: number, out: number, terms: number): void;
+  offsetQueries(variant: number, queries: number, m: number, stride4: number, out: number, stride: number, info: number): void;
   // Activation spreading (asm/spread.ts).
   spreadStart(nodes: number, count: number, values: number, g: number, total: number, fanInverse: number,
     cols: number, maxActivation: number): void;
@@ -78,51 +95,77 @@ export interface KernelExports {
 /** Where the module bytes came from: the .wasm file beside this module, or the inline copy. */
 export type WasmSource = 'url' | 'inline';
 
+export type { KernelModule } from './strategy-types.js';
+
+/** Which module an engine asks for: 'auto' (relaxed where the engine validates it) or 'baseline'. */
+export type KernelChoice = 'auto' | 'baseline';
+
 export interface CompiledKernels {
   module: WebAssembly.Module;
   source: WasmSource;
   bytes: number;
+  kind: KernelModule;
 }
 
 interface KernelBinary {
   bytes: Uint8Array<ArrayBuffer>;
   source: WasmSource;
+  kind: KernelModule;
 }
 
-let binary: Promise<KernelBinary> | null = null;
-const compiled = new Map<boolean, Promise<CompiledKernels>>();
+const INLINE: Record<KernelModule, string> = { relaxed: KERNELS_RELAXED_WASM_BASE64, baseline: KERNELS_WASM_BASE64 };
+
+const binaries = new Map<KernelChoice, Promise<KernelBinary>>();
+let relaxedValid: boolean | undefined;
+const compiled = new Map<string, Promise<CompiledKernels>>();
+
+/** The module `choice` gets on this engine: relaxed when asked for ('auto') and valid here. */
+export function kernelModuleFor(choice: KernelChoice): KernelModule {
+  if (choice === 'baseline') return 'baseline';
+  // The inline copy is at hand in every build, so the check costs no fetch.
+  relaxedValid ??= WebAssembly.validate(decodeInline(INLINE.relaxed));
+  return relaxedValid ? 'relaxed' : 'baseline';
+}
 
 /**
- * Compile the kernels once per process and memory kind (each engine instantiates its own copy).
- * `shared`: the module imports a shared memory (WASM threads), so that worker threads can run
- * the same kernels over the same memory (src/cpu/pool.ts). The two modules differ in one bit,
- * the memory import's "shared" limits flag (asc --sharedMemory emits exactly that), so one
- * .wasm is shipped and the flag is set at load time.
+ * Compile the kernels once per process, module choice and memory kind (each engine instantiates
+ * its own copy). `shared`: the module imports a shared memory (WASM threads), so that worker
+ * threads can run the same kernels over the same memory (src/cpu/pool.ts). The two memory kinds
+ * differ in one bit, the memory import's "shared" limits flag (asc --sharedMemory emits exactly
+ * that), so one .wasm per module is shipped and the flag is set at load time.
  */
-export function compileKernels(shared = false): Promise<CompiledKernels> {
-  let module = compiled.get(shared);
+export function compileKernels(shared = false, choice: KernelChoice = 'auto'): Promise<CompiledKernels> {
+  const key = `${choice}:${shared}`;
+  let module = compiled.get(key);
   if (!module) {
-    binary ??= loadFromUrl().catch(() => loadInline());
-    module = binary.then(async ({ bytes, source }) => ({
+    let binary = binaries.get(choice);
+    if (!binary) {
+      const kind = kernelModuleFor(choice);
+      binary = loadFromUrl(kind).catch(() => loadInline(kind));
+      binaries.set(choice, binary);
+    }
+    module = binary.then(async ({ bytes, source, kind }) => ({
       module: await WebAssembly.compile(shared ? withSharedMemory(bytes) : bytes),
       source,
       bytes: bytes.byteLength,
+      kind,
     }));
-    compiled.set(shared, module);
+    compiled.set(key, module);
   }
   return module;
 }
 
 /** Instantiate the kernels over `memory` (the engine's own linear memory, shared or not). */
-export async function instantiateKernels(memory: WebAssembly.Memory, shared = false): Promise<{
+export async function instantiateKernels(memory: WebAssembly.Memory, shared = false, choice: KernelChoice = 'auto'): Promise<{
   exports: KernelExports;
   module: WebAssembly.Module;
   source: WasmSource;
   bytes: number;
+  kind: KernelModule;
 }> {
-  const { module, source, bytes } = await compileKernels(shared);
+  const { module, source, bytes, kind } = await compileKernels(shared, choice);
   const instance = await WebAssembly.instantiate(module, { env: { memory } });
-  return { exports: instance.exports as unknown as KernelExports, module, source, bytes };
+  return { exports: instance.exports as unknown as KernelExports, module, source, bytes, kind };
 }
 
 /**
@@ -174,20 +217,24 @@ export function withSharedMemory(bytes: Uint8Array<ArrayBuffer>): Uint8Array<Arr
   throw new Error('kernels.wasm: no memory import');
 }
 
-// Bundlers see `new URL('./kernels.wasm', import.meta.url)` and ship the file (the browser
-// bundle has its own copy beside it); when the file is not there (a bundle that dropped it, a
-// test run from src/, a page opened from file://), the inline base64 copy is used.
-async function loadFromUrl(): Promise<KernelBinary> {
-  const url = new URL('./kernels.wasm', import.meta.url);
+// Bundlers see `new URL('./kernels.wasm', import.meta.url)` (and the relaxed one) and ship the
+// files (the browser bundle has its own copies beside it); when a file is not there (a bundle that
+// dropped it, a test run from src/, a page opened from file://), the inline base64 copy is used.
+async function loadFromUrl(kind: KernelModule): Promise<KernelBinary> {
+  const url = kind === 'relaxed' ? new URL('./kernels-relaxed.wasm', import.meta.url) : new URL('./kernels.wasm', import.meta.url);
   const bytes = new Uint8Array(await loadBytes(url));
   // Fail here (and fall back to the inline copy) if the file is not a valid module.
   if (!WebAssembly.validate(bytes)) throw new Error(`${url.href} is not a valid WebAssembly module`);
-  return { bytes, source: 'url' };
+  return { bytes, source: 'url', kind };
 }
 
-function loadInline(): KernelBinary {
-  const text = atob(KERNELS_WASM_BASE64);
+function loadInline(kind: KernelModule): KernelBinary {
+  return { bytes: decodeInline(INLINE[kind]), source: 'inline', kind };
+}
+
+function decodeInline(base64: string): Uint8Array<ArrayBuffer> {
+  const text = atob(base64);
   const bytes = new Uint8Array(text.length);
   for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
-  return { bytes, source: 'inline' };
+  return bytes;
 }

@@ -1,6 +1,6 @@
 import { memoryAvailable } from '#platform';
 import { WasmArena } from './arena.js';
-import { instantiateKernels, type KernelExports } from './kernels.js';
+import { instantiateKernels, type KernelChoice, type KernelExports } from './kernels.js';
 
 const PAGE_BYTES = 65536;
 const MAX_PAGES = 65536;
@@ -35,10 +35,12 @@ export class MemoryRegion {
   }
 
   /**
-   * A new region of at most `limitBytes`. A shared memory reserves its maximum up front, so where
-   * that much address space cannot be reserved a quarter of it is asked for instead.
+   * A new region of at most `limitBytes`, with the kernels module `kernels` chooses. A shared memory
+   * reserves its maximum up front, so where that much address space cannot be reserved a quarter of
+   * it is asked for instead.
    */
-  static async create(id: number, shared: boolean, limitBytes: number, storeBudget: number): Promise<MemoryRegion> {
+  static async create(id: number, shared: boolean, limitBytes: number, storeBudget: number,
+    kernels: KernelChoice = 'auto'): Promise<MemoryRegion> {
     const maximum = Math.min(MAX_PAGES, Math.max(2, Math.floor(limitBytes / PAGE_BYTES)));
     let memory: WebAssembly.Memory;
     let pages = maximum;
@@ -49,7 +51,7 @@ export class MemoryRegion {
       pages = Math.max(2, maximum >> 2);
       memory = new WebAssembly.Memory({ initial: 2, maximum: pages, shared: true });
     }
-    const { exports } = await instantiateKernels(memory, shared);
+    const { exports } = await instantiateKernels(memory, shared, kernels);
     const arena = new WasmArena(memory, exports.heapBase(), pages * PAGE_BYTES, memoryAvailable);
     return new MemoryRegion(id, memory, arena, exports, shared, Math.min(storeBudget, pages * PAGE_BYTES));
   }

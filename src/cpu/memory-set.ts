@@ -1,5 +1,6 @@
 import { HybridError } from '../errors.js';
 import { formatBytes } from './arena.js';
+import type { KernelChoice } from './kernels.js';
 import { MemoryRegion } from './memory-region.js';
 
 /** How large regions get and how much of each index segments may fill. */
@@ -30,10 +31,14 @@ export class MemorySet {
   /** A region being created (placements wait for it rather than creating two). */
   private creating: Promise<MemoryRegion> | null = null;
 
-  constructor(first: MemoryRegion, shared: boolean, limits: RegionLimits = DEFAULT_REGION_LIMITS) {
+  /** The kernels module every region instantiates (the first region's). */
+  private readonly kernels: KernelChoice;
+
+  constructor(first: MemoryRegion, shared: boolean, limits: RegionLimits = DEFAULT_REGION_LIMITS, kernels: KernelChoice = 'auto') {
     this.regions = [first];
     this.shared = shared;
     this.limits = limits;
+    this.kernels = kernels;
   }
 
   /** Region `id`. */
@@ -70,7 +75,7 @@ export class MemorySet {
         await this.creating;
         continue;
       }
-      this.creating = MemoryRegion.create(this.regions.length, this.shared, this.limits.regionBytes, budget);
+      this.creating = MemoryRegion.create(this.regions.length, this.shared, this.limits.regionBytes, budget, this.kernels);
       try {
         const region = await this.creating;
         this.regions.push(region);

@@ -1,3 +1,4 @@
+import type { BatchKernel, BoundKernel } from '../config.js';
 import type { RowBlock } from '../types.js';
 import { prefilterStrideOf } from '../store/dtype.js';
 import { DTYPE_CODE, METRIC_CODE, type CorpusView, type PositionTopK, type Selection, type SegmentView } from '../store/types.js';
@@ -5,6 +6,7 @@ import type { CpuMemory } from './cpu-memory.js';
 import { strideFor } from './cpu-memory.js';
 import type { MemoryRegion } from './memory-region.js';
 import type { KernelCall, RegionPart } from './pool.js';
+import { BOUND_KERNEL_CODE, type CpuStrategy } from './strategy.js';
 
 /** What the store's calls need from the CPU backend: its thread plan and a way to run parts. */
 export interface PartRunner {
@@ -46,10 +48,12 @@ export function prefilterGamma(stride4: number): number {
 export class CpuStoreCalls {
   private readonly memory: CpuMemory;
   private readonly runner: PartRunner;
+  private readonly strategy: CpuStrategy;
 
-  constructor(memory: CpuMemory, runner: PartRunner) {
+  constructor(memory: CpuMemory, runner: PartRunner, strategy: CpuStrategy) {
     this.memory = memory;
     this.runner = runner;
+    this.strategy = strategy;
   }
 
   /** Internal scores of one query against every stored row (live and dead), by position. */
@@ -58,7 +62,7 @@ export class CpuStoreCalls {
     const selection = { segments: view.segments.map(() => null), passing: view.rows, passingBySegment: view.segments.map((s) => s.rows) };
     const blocks = new CallBlocks(this.memory);
     try {
-      const prepared = this.prepare(view, query, blocks, view.dtype === 'i8');
+      const prepared = this.prepare(view, query, blocks, view.dtype === 'i8', null);
       const plan = this.runner.plan(view.rows * bytesRead(view, false));
       const parts = splitChunks(view, selection, plan.parts);
       const outputs = view.segments.map((segment) => (segment.rows > 0 ? blocks.alloc(segment.region, segment.rows * 4) : 0));
@@ -86,7 +90,8 @@ export class CpuStoreCalls {
     const blocks = new CallBlocks(this.memory);
     try {
       const usesPrefilter = view.segments.some((s) => s.prefilter !== 0);
-      const prepared = this.prepare(view, queries, blocks, view.dtype === 'i8' || usesPrefilter);
+      const batch = m > 1 ? this.batchPlan(view, usesPrefilter) : null;
+      const prepared = this.prepare(view, queries, blocks, view.dtype === 'i8' || usesPrefilter, batch?.forms ?? null);
       // The work: rows read, a whole panel (4 rows) for each selected row at most.
       let touched = 0;
       view.segments.forEach((segment, i) => { touched += Math.min(segment.rows, 4 * (selection.passingBySegment[i] ?? segment.rows)); });
@@ -95,6 +100,7 @@ export class CpuStoreCalls {
       const parts = splitChunks(view, selection, plan.parts);
       const stride = view.stride;
       const blockRows = Math.max(32, Math.min(1024, Math.floor(L2_BLOCK_BYTES / (stride * 4)) & ~31));
+      const batchScratch = batch?.forms ? this.memory.kernels.batchScratchBytes(m) : 0;
       const heaps: Heap[] = [];
       const work: RegionPart[] = parts.map((chunks) => groupByRegion(view, chunks).map(({ region, chunks: group }) => {
         const ours = blocks.heaps(region, m, k);
@@ -107,6 +113,7 @@ export class CpuStoreCalls {
           candidates: usesPrefilter ? blocks.alloc(region, largest * 4) : 0,
           candidateUpper: usesPrefilter ? blocks.alloc(region, largest * 4) : 0,
           lowerHeaps: usesPrefilter ? blocks.heaps(region, m, k) : [],
+          batch: batchScratch > 0 ? blocks.alloc(region, batchScratch) : 0,
         };
         const q = prepared.in(region);
         // The part empties its own heaps first, so that a part run again (after a worker failed)
@@ -118,7 +125,24 @@ export class CpuStoreCalls {
           const base = view.bases[chunk.segment]! + chunk.start;
           const mask = masks[chunk.segment]! === 0 ? 0 : masks[chunk.segment]! + chunk.start / 8;
           const prefilter = segment.prefilter !== 0 && k * PREFILTER_ROWS_PER_K <= chunk.count;
-          if (!prefilter && view.dtype === 'f32' && m > 1) {
+          const f16 = view.dtype === 'f16';
+          if (prefilter && batch?.path === 'int8-batch') {
+            const lowerHeap = scratch.lowerHeaps[0]!;
+            calls.push(['prefilterTopKBatch', METRIC_CODE[view.metric], BOUND_KERNEL_CODE[batch.forms!], m,
+              f16 ? q.f16 : q.f32, (f16 ? stride : strideFor(view.dim)) * 4, q.scorers, rowsAt(view, segment, chunk.start), stride,
+              q.forms, q.terms, q.formInfo, prepared.gamma,
+              segment.prefilter + (chunk.start / 4) * view.prefilterStride * 4, segment.prefilterMeta + (chunk.start / 4) * 64,
+              view.prefilterStride, chunk.count, base, mask, k, ours[0]!.scores, ours[0]!.positions, ours[0]!.state,
+              lowerHeap.scores, lowerHeap.positions, lowerHeap.state, scratch.batch]);
+            continue;
+          }
+          if (view.dtype === 'i8' && batch?.path === 'i8-batch') {
+            calls.push(['topKRowsI8Batch', METRIC_CODE[view.metric], m, q.forms, q.terms, q.formInfo,
+              rowsAt(view, segment, chunk.start), segment.meta + (chunk.start / 4) * 32, chunk.count, stride, base, mask, k,
+              ours[0]!.scores, ours[0]!.positions, ours[0]!.state, scratch.batch]);
+            continue;
+          }
+          if (view.dtype === 'f32' && m > 1 && (!prefilter || batch?.path === 'f32-matrix')) {
             calls.push(['topKRowsBatch', METRIC_CODE[view.metric], q.f32, m, rowsAt(view, segment, chunk.start), chunk.count,
               stride, base, mask, k, ours[0]!.scores, ours[0]!.positions, ours[0]!.state, scratch.block, blockRows]);
             continue;
@@ -127,7 +151,6 @@ export class CpuStoreCalls {
             const heap = ours[j]!;
             if (prefilter) {
               const lowerHeap = scratch.lowerHeaps[j]!;
-              const f16 = view.dtype === 'f16';
               calls.push(['prefilterTopK', METRIC_CODE[view.metric], f16 ? 3 + prepared.variants[j]! : METRIC_CODE[view.metric],
                 f16 ? q.f16 + j * stride * 4 : q.f32 + j * strideFor(view.dim) * 4, rowsAt(view, segment, chunk.start), stride,
                 q.q16 + j * view.prefilterStride * 2, q.info + j * 16, prepared.gamma,
@@ -146,6 +169,7 @@ export class CpuStoreCalls {
         }
         return { region, calls };
       }));
+      if (batch) this.strategy.countBatch(batch.name);
       const pending = this.runner.run(plan, work);
       if (pending instanceof Promise) await pending;
       const perPart = heaps.length / m;
@@ -160,18 +184,36 @@ export class CpuStoreCalls {
   }
 
   /**
+   * How a batch (m > 1) over this view runs, from the strategy (timed on this machine at first
+   * use): the path of segments with a prefilter (f32/f16) or of i8 rows, the bound kernel whose
+   * query forms it needs (null: none), and the name it is counted under in stats().
+   */
+  private batchPlan(view: CorpusView, usesPrefilter: boolean): { path: BatchKernel | 'i8-batch'; forms: BoundKernel | null; name: string } {
+    if (view.dtype === 'i8') {
+      if (this.strategy.batchKernel('f16') === 'per-query') return { path: 'per-query', forms: null, name: 'i8/per-query' };
+      return { path: 'i8-batch', forms: 'winograd', name: 'i8/i8-batch/winograd' };
+    }
+    if (!usesPrefilter) return view.dtype === 'f32' ? { path: 'f32-matrix', forms: null, name: 'f32/f32-matrix' } : { path: 'per-query', forms: null, name: 'f16/per-query' };
+    const path = this.strategy.batchKernel(view.dtype);
+    if (path !== 'int8-batch') return { path, forms: null, name: `${view.dtype}/${path}` };
+    const bound = this.strategy.boundKernel();
+    return { path, forms: bound, name: `${view.dtype}/int8-batch/${bound}` };
+  }
+
+  /**
    * The queries in every region the view touches, in the forms its kernels read: f32 (padded to
    * dim rounded up to 4), f16 (padded to the f16 stride, scaled per variant: asm/score-f16.ts) and
-   * 16-bit (quantizeQuery16) with their info, when `wants16`.
+   * 16-bit (quantizeQuery16) with their info, when `wants16`; for a batch kernel (`forms`), the
+   * bound kernel's query forms, terms and info (asm/batch-dots.ts) and each query's exact scorer.
    */
-  private prepare(view: CorpusView, queries: RowBlock, blocks: CallBlocks, wants16: boolean): PreparedQueries {
+  private prepare(view: CorpusView, queries: RowBlock, blocks: CallBlocks, wants16: boolean, forms: BoundKernel | null): PreparedQueries {
     const m = queries.rows;
     const first = this.memory.regions.region(0);
     const stride4 = strideFor(view.dim);
     const pstride = prefilterStrideOf(view.dim);
     const variants: number[] = [];
-    const local = { f32: queries.ptr, f16: 0, q16: 0, info: 0 };
-    const bytes = { f32: m * stride4 * 4, f16: 0, q16: 0, info: 0 };
+    const local: RegionQueries = { f32: queries.ptr, f16: 0, q16: 0, info: 0, forms: 0, terms: 0, formInfo: 0, scorers: 0 };
+    const bytes: Record<keyof RegionQueries, number> = { f32: m * stride4 * 4, f16: 0, q16: 0, info: 0, forms: 0, terms: 0, formInfo: 0, scorers: 0 };
     if (wants16) {
       local.q16 = blocks.alloc(0, m * pstride * 2);
       local.info = blocks.alloc(0, m * 16);
@@ -194,20 +236,56 @@ export class CpuStoreCalls {
         for (let i = 0; i < stride; i++) f32[to + i] = i < stride4 ? f32[from + i]! * scale : 0;
       }
     }
-    const byRegion = new Map<number, typeof local>([[0, local]]);
+    // Batch forms exist only for i8 rows and prefilters, which want the 16-bit queries too.
+    if (forms) {
+      const code = BOUND_KERNEL_CODE[forms];
+      bytes.forms = m * pstride * (forms === 'winograd' ? 2 : 1);
+      bytes.terms = m * 4;
+      bytes.formInfo = m * 16;
+      bytes.scorers = m * 4;
+      local.forms = blocks.alloc(0, bytes.forms);
+      local.terms = blocks.alloc(0, bytes.terms);
+      local.scorers = blocks.alloc(0, bytes.scorers);
+      if (forms === 'winograd') {
+        first.kernels.winogradQueries(local.q16, m, pstride, local.forms, local.terms);
+        local.formInfo = local.info;
+        bytes.formInfo = 0;
+      } else {
+        local.formInfo = blocks.alloc(0, bytes.formInfo);
+        first.kernels.offsetQueries(code, queries.ptr, m, stride4, local.forms, pstride, local.formInfo);
+        first.kernels.fillU32(local.terms, m, 0);
+      }
+      const u32 = first.arena.u32;
+      for (let j = 0; j < m; j++) u32[(local.scorers >>> 2) + j] = view.dtype === 'f16' ? 3 + variants[j]! : METRIC_CODE[view.metric];
+    }
+    const byRegion = new Map<number, RegionQueries>([[0, local]]);
     for (const segment of view.segments) {
       if (byRegion.has(segment.region)) continue;
       const region = this.memory.regions.region(segment.region);
-      const copy = { f32: 0, f16: 0, q16: 0, info: 0 };
-      for (const field of ['f32', 'f16', 'q16', 'info'] as const) {
+      const copy: RegionQueries = { f32: 0, f16: 0, q16: 0, info: 0, forms: 0, terms: 0, formInfo: 0, scorers: 0 };
+      for (const field of ['f32', 'f16', 'q16', 'info', 'forms', 'terms', 'formInfo', 'scorers'] as const) {
         if (bytes[field] === 0) continue;
         copy[field] = blocks.alloc(region.id, bytes[field]);
         copyBetween(first, local[field], region, copy[field], bytes[field]);
       }
+      if (forms === 'winograd') copy.formInfo = copy.info;
       byRegion.set(region.id, copy);
     }
     return { variants, gamma: prefilterGamma(stride4), in: (region) => byRegion.get(region)! };
   }
+}
+
+/** A call's queries in one region (0: not prepared). */
+interface RegionQueries {
+  f32: number;
+  f16: number;
+  q16: number;
+  info: number;
+  /** A batch kernel's query forms, terms and quantisation info (asm/batch-dots.ts), and exact scorers. */
+  forms: number;
+  terms: number;
+  formInfo: number;
+  scorers: number;
 }
 
 /** The queries of a call as each region holds them. */
@@ -215,7 +293,7 @@ interface PreparedQueries {
   /** The f16 variant of each query (asm/score-f16.ts; 0 for other dtypes). */
   variants: number[];
   gamma: number;
-  in(region: number): { f32: number; f16: number; q16: number; info: number };
+  in(region: number): RegionQueries;
 }
 
 /** f16 kernels' variant for a query: cosine 0; dot 1 when every |q_i| < 2^15 (else 2); l2 3. */
@@ -245,7 +323,7 @@ function rowsAt(view: CorpusView, segment: SegmentView, start: number): number {
 }
 
 /** The scan kernel call of one chunk, writing its scores at `out` (`variant`: the query's, for f16). */
-function scanCall(view: CorpusView, q: { f32: number; f16: number; q16: number; info: number }, variant: number,
+function scanCall(view: CorpusView, q: RegionQueries, variant: number,
   chunk: Chunk, out: number): KernelCall {
   const segment = view.segments[chunk.segment]!;
   const rows = rowsAt(view, segment, chunk.start);

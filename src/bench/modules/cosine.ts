@@ -6,6 +6,7 @@
 import type { BackendChoice } from '../../backend.js';
 import { checkScores, checkTopK, fill, referenceCosines, seededRandom } from '../data.js';
 import { OURS, type BenchContext, type BenchGroup, type BenchModule, type BenchTask } from '../types.js';
+import { batchPathOf } from '../strategy-note.js';
 
 /** Largest error of our scores against the float64 reference (the tests' tolerance). */
 export const SCORE_TOLERANCE = 1e-5;
@@ -115,8 +116,10 @@ export const cosineModule: BenchModule = {
             checkTopK(`searchBatch top-${K} ${shape} on ${backend}, query ${q}`, results[q]!.indices!, results[q]!.scores, want, K, SCORE_TOLERANCE);
           }
         }
-        yield { operation: `searchBatch top-${K}`, batch: QUERIES * n, batchUnit: 'queries x rows', shape, routedAs: 'cosine',
-          tasks: tasksOf((backend) => index.searchBatch(queries, { k: K, backend })) };
+        const tasks = tasksOf((backend) => index.searchBatch(queries, { k: K, backend }));
+        const path = await batchPathOf(engine, () => index.searchBatch(queries, { k: K, backend: 'cpu' }));
+        for (const task of tasks) if (task.backend === 'cpu' && path) task.note = task.note ? `${task.note}; ${path}` : path;
+        yield { operation: `searchBatch top-${K}`, batch: QUERIES * n, batchUnit: 'queries x rows', shape, routedAs: 'cosine', tasks };
       } finally {
         index.dispose();
       }

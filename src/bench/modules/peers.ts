@@ -12,6 +12,7 @@ import { createHybrid } from '../../engine.js';
 import type { CpuMemory } from '../../cpu/cpu-memory.js';
 import { checkScores, checkTopK, fill, normaliseRows, referenceCosines, seededRandom, topOf } from '../data.js';
 import { OURS, type BenchContext, type BenchGroup, type BenchModule, type BenchTask } from '../types.js';
+import { batchPathOf } from '../strategy-note.js';
 
 const ROWS = 100_000;
 const DIM = 768;
@@ -118,6 +119,7 @@ export const peersModule: BenchModule = {
       checkTopK('ours: search top-10', top.indices!, top.scores, want, K, 1e-5);
       checkScores('ours: scores', await index.scores(query, { backend: 'cpu' }), want, 1e-5);
       const batch = await index.searchBatch(queries, { k: K, backend: 'cpu' });
+      const batchPath = await batchPathOf(engine, () => index.searchBatch(queries, { k: K, backend: 'cpu' }));
       checkBatchTopK('ours: searchBatch top-10', (q) => batch[q]!.indices!);
       matrixKernel();
       for (const { q, want: w } of wantBatch) checkScores(`ours: matrix kernel, query ${q}`, memory.arena.f32.subarray((matrixOut >>> 2) + q * n, (matrixOut >>> 2) + (q + 1) * n), w, 1e-5);
@@ -126,7 +128,7 @@ export const peersModule: BenchModule = {
         top: [{ implementation: OURS, backend: 'cpu', fn: () => index.search(query, { k: K, backend: 'cpu' }) }],
         scores: [{ implementation: OURS, backend: 'cpu', fn: () => index.scores(query, { backend: 'cpu' }) }],
         matrix: [{ implementation: OURS, backend: 'cpu', fn: matrixKernel, note: 'dotMatrix kernel on rows resident in WASM memory' }],
-        batchTop: [{ implementation: OURS, backend: 'cpu', fn: () => index.searchBatch(queries, { k: K, backend: 'cpu' }) }],
+        batchTop: [{ implementation: OURS, backend: 'cpu', fn: () => index.searchBatch(queries, { k: K, backend: 'cpu' }), note: batchPath }],
       };
       const add = (found: PeerTasks) => {
         for (const key of Object.keys(found) as GroupKey[]) tasks[key].push(found[key]!);

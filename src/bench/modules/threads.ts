@@ -9,6 +9,7 @@ import type { VectorIndex } from '../../store/vector-index.js';
 import { fill, seededRandom } from '../data.js';
 import { cpuBackendOf } from '../engine-access.js';
 import { BenchCheckError, OURS, type BenchModule, type BenchTask } from '../types.js';
+import { batchPathOf } from '../strategy-note.js';
 
 /** The implementation names of the figures beside ours (every core, offMainThread). */
 export const ONE_THREAD = `${OURS} (1 thread)`;
@@ -69,7 +70,12 @@ export const threadsModule: BenchModule = {
       const shape = `1 x ${rows} x ${dim}`;
       yield { operation: 'threads: search top-10', batch: rows, batchUnit: 'rows (one query)', shape, routedAs: 'cosine', tasks: tasks((_, i) => search(i)) };
       yield { operation: 'threads: scores (f32 scan)', batch: rows, batchUnit: 'rows (one query)', shape, routedAs: 'cosine', tasks: tasks((_, i) => scores(i)) };
-      yield { operation: 'threads: searchBatch top-10', batch: 64 * rows, batchUnit: 'queries x rows', shape: `64 x ${rows} x ${dim}`, routedAs: 'cosine', tasks: tasks((_, i) => batch(i)) };
+      const batchTasks = tasks((_, i) => batch(i));
+      for (const [i, task] of batchTasks.entries()) {
+        const path = await batchPathOf(setups[i]!.engine, () => batch(i));
+        if (path) task.note = task.note ? `${task.note}; ${path}` : path;
+      }
+      yield { operation: 'threads: searchBatch top-10', batch: 64 * rows, batchUnit: 'queries x rows', shape: `64 x ${rows} x ${dim}`, routedAs: 'cosine', tasks: batchTasks };
       for (const index of indexes) index.dispose();
 
       const nodes = context.quick ? 50_000 : 200_000;
