@@ -45,17 +45,19 @@ export default defineConfig({
     // The JSON reports are what .ci/run counts for its closing 'N passed, N failed' line.
     reporters: ['default', 'json'],
     outputFile: { json: long ? 'test-results/vitest-long.json' : 'test-results/vitest.json' },
-    // Both projects are in the one JSON report, so .ci/run's closing line counts the relaxed-SIMD
-    // runs too. The long run has only the default project (its files are not kernel case tables).
+    // Every project is in its run's one JSON report, so .ci/run's closing line counts the
+    // relaxed-SIMD runs too.
+    // The long run also runs the batch kernels once more in V8's baseline compiler alone (code
+    // runs there until it tiers up): Node 20's Liftoff got i32x4.relaxed_dot_i8x16_i7x16_add_s
+    // wrong, which showed only when a test happened to run before tier-up (asm/batch-dots.ts).
     projects: long
-      ? [{ extends: true, test: { name: 'default', include: ['test/long/**/*.test.ts', ...LONG_TABLES] } }]
+      ? [
+          { extends: true, test: { name: 'default', include: ['test/long/**/*.test.ts', ...LONG_TABLES] } },
+          { extends: true, test: { name: 'relaxed-simd-liftoff', include: ['test/prefilter-batch.test.ts'], execArgv: [...relaxedFlag, '--liftoff-only'] } },
+        ]
       : [
           { extends: true, test: { name: 'default', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, 'test/long/**'] } },
           { extends: true, test: { name: 'relaxed-simd', include: RELAXED_FILES, execArgv: relaxedFlag } },
-          // The batch kernels once more in V8's baseline compiler alone (code runs there until it
-          // tiers up): Node 20's Liftoff got i32x4.relaxed_dot_i8x16_i7x16_add_s wrong, which
-          // showed only when a test happened to run before tier-up (asm/batch-dots.ts).
-          { extends: true, test: { name: 'relaxed-simd-liftoff', include: ['test/prefilter-batch.test.ts'], execArgv: [...relaxedFlag, '--liftoff-only'] } },
         ],
   },
 });

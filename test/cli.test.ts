@@ -1,7 +1,7 @@
 // The command line: `hybrid-similarity info | bench | calibrate | plot` (bin in package.json, dist/cli.js).
 // The whole quick suite and a text comparison with a baseline run in test/long/cli.test.ts.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -85,20 +85,6 @@ describe('cli', () => {
     else expect(fields.gpuMinBatchSize).toBe(result.crossoverRows);
   });
 
-  it('bench --save-baseline, then --baseline: a comparison row per figure in the JSON', () => {
-    const dir = join(scratch, 'baselines');
-    const first = JSON.parse(run(...tiny, '--json', '--save-baseline', 'cli', '--baseline-dir', dir));
-    expect(first.files).toEqual([join(dir, 'suite-quick-cli.json')]);
-    const second = JSON.parse(run(...tiny, '--json', '--baseline', 'cli', '--baseline-dir', dir));
-    expect(second.baseline.name).toBe('cli');
-    expect(second.baseline.rows.map((r: { id: string }) => r.id).sort()).toEqual(second.rows.map((r: { id: string }) => r.id).sort());
-    for (const r of second.baseline.rows) {
-      expect(['REGRESSION', 'faster', 'same (within noise)']).toContain(r.verdict);
-      expect(r.ratio).toBeCloseTo(r.nowMs / r.baselineMs, 9);
-      expect(r.band).toBeGreaterThanOrEqual(0.03);
-    }
-  });
-
   it('bench: a missing baseline or a bad option fails at once with a typed error', () => {
     const missing = cliRun(...tiny, '--baseline', 'nope', '--baseline-dir', scratch);
     expect(missing.status).toBe(1);
@@ -108,17 +94,5 @@ describe('cli', () => {
     expect(bad.stderr).toMatch(/--max-rows must be an integer >= 16/);
     const only = cliRun('bench', '--only', 'nosuch');
     expect(only.stderr).toMatch(/unknown bench module 'nosuch' \(modules: cosine, store, spreading, threads, batching, peers\)/);
-  });
-
-  it('bench --out writes the report and its plots; plot redraws them from the file', () => {
-    const out = join(scratch, 'results');
-    const text = run(...tiny, '--out', out);
-    expect(text).toMatch(/### cosine\n\n\| operation \| shape \| batch \| cpu median \(p99\)/);
-    const file = join(out, 'suite-cosine-quick.json');
-    expect(existsSync(file)).toBe(true);
-    expect(existsSync(join(out, 'plots-cosine-quick', 'latency-vs-batch.png'))).toBe(true);
-    const again = join(scratch, 'again');
-    expect(run('plot', file, '--out', again)).toMatch(/throughput-vs-batch\.svg/);
-    expect(existsSync(join(again, 'throughput-vs-batch.png'))).toBe(true);
   });
 });

@@ -1,8 +1,8 @@
 // The command line's long runs (npm run test:long): the whole quick suite, every module, with
-// the GPU where there is an adapter; a saved baseline compared in text. The quick checks of
-// the same commands are in test/cli.test.ts.
+// the GPU where there is an adapter; a saved baseline compared in text and in JSON; the report
+// with its plots. The quick checks of the same commands are in test/cli.test.ts.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,7 +23,36 @@ function run(...args: string[]): { stdout: string; stderr: string } {
   return { stdout: child.stdout, stderr: child.stderr };
 }
 
+/** The smallest bench run (one module, 64 rows of 8). */
+const tiny = ['bench', '--only', 'cosine', '--quick', '--max-rows', '64', '--dim', '8'];
+
 describe('cli, long runs', () => {
+  it('bench --save-baseline, then --baseline: a comparison row per figure in the JSON', () => {
+    const dir = join(scratch, 'baselines');
+    const first = JSON.parse(run(...tiny, '--json', '--save-baseline', 'cli', '--baseline-dir', dir).stdout);
+    expect(first.files).toEqual([join(dir, 'suite-quick-cli.json')]);
+    const second = JSON.parse(run(...tiny, '--json', '--baseline', 'cli', '--baseline-dir', dir).stdout);
+    expect(second.baseline.name).toBe('cli');
+    expect(second.baseline.rows.map((r: { id: string }) => r.id).sort()).toEqual(second.rows.map((r: { id: string }) => r.id).sort());
+    for (const r of second.baseline.rows) {
+      expect(['REGRESSION', 'faster', 'same (within noise)']).toContain(r.verdict);
+      expect(r.ratio).toBeCloseTo(r.nowMs / r.baselineMs, 9);
+      expect(r.band).toBeGreaterThanOrEqual(0.03);
+    }
+  });
+
+  it('bench --out writes the report and its plots; plot redraws them from the file', () => {
+    const out = join(scratch, 'results');
+    const text = run(...tiny, '--out', out).stdout;
+    expect(text).toMatch(/### cosine\n\n\| operation \| shape \| batch \| cpu median \(p99\)/);
+    const file = join(out, 'suite-cosine-quick.json');
+    expect(existsSync(file)).toBe(true);
+    expect(existsSync(join(out, 'plots-cosine-quick', 'latency-vs-batch.png'))).toBe(true);
+    const again = join(scratch, 'again');
+    expect(run('plot', file, '--out', again).stdout).toMatch(/throughput-vs-batch\.svg/);
+    expect(existsSync(join(again, 'throughput-vs-batch.png'))).toBe(true);
+  });
+
   it('bench --quick --json: every module; every operation and batch on the CPU, auto (and the GPU with --allow-software)', () => {
     const { stdout, stderr } = run('bench', '--quick', '--json', '--max-rows', '256', ...(runGpuTests ? ['--allow-software'] : []));
     const report = JSON.parse(stdout);
