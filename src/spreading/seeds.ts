@@ -87,21 +87,35 @@ function sparseRows(sets: SeedSet[], cols: number): { nodes: Uint32Array; rows: 
 function denseRows(sets: SeedSet[], cols: number, n: number, scratch: SumsScratch): { nodes: Uint32Array; rows: Float64Array } {
   const { sums, release } = scratch(n * cols);
   try {
-    sets.forEach(({ nodes, values }, j) => {
+    let entries = 0;
+    for (const { nodes, values } of sets) entries += nodes.length;
+    for (let j = 0; j < sets.length; j++) {
+      const { nodes, values } = sets[j]!;
       for (let i = 0; i < nodes.length; i++) sums[nodes[i]! * cols + j] = sums[nodes[i]! * cols + j]! + values[i]!;
-    });
-    const live = (u: number) => (cols === 1 ? Math.fround(sums[u]!) !== 0 : hasValue(sums, u * cols, cols));
-    let count = 0;
-    for (let u = 0; u < n; u++) if (live(u)) count++;
-    const nodes = new Uint32Array(count);
-    const rows = new Float64Array(count * cols);
-    for (let u = 0, i = 0; u < n; u++) {
-      if (!live(u)) continue;
-      nodes[i] = u;
-      for (let c = 0; c < cols; c++) rows[i * cols + c] = sums[u * cols + c]!;
-      i++;
     }
-    return { nodes, rows };
+    // One pass over the nodes: at most `entries` of them have a seed, so the lists are sized
+    // for that and trimmed at the end.
+    const most = Math.min(n, entries);
+    const nodes = new Uint32Array(most);
+    const rows = new Float64Array(most * cols);
+    let count = 0;
+    if (cols === 1) {
+      for (let u = 0; u < n; u++) {
+        const x = sums[u]!;
+        if (x !== 0 && Math.fround(x) !== 0) {
+          nodes[count] = u;
+          rows[count++] = x;
+        }
+      }
+    } else {
+      for (let u = 0; u < n; u++) {
+        if (!hasValue(sums, u * cols, cols)) continue;
+        nodes[count] = u;
+        for (let c = 0; c < cols; c++) rows[count * cols + c] = sums[u * cols + c]!;
+        count++;
+      }
+    }
+    return { nodes: nodes.slice(0, count), rows: rows.slice(0, count * cols) };
   } finally {
     release();
   }
