@@ -33,7 +33,7 @@
 
 import { sumLanes4 } from './score-i8';
 import { maxAbsRow, rounded, roundedInt, roundedFloat } from './score-i8';
-import { horizontalSum, panelBytesOf } from './layout';
+import { horizontalSum, panelBytesOf, panelSkipped } from './layout';
 
 export const WINOGRAD: i32 = 0;
 export const RELAXED_PAIRS: i32 = 1;
@@ -167,7 +167,7 @@ function blockDotsImpl(variant: i32, qa: usize, qb: usize, panels: usize, p0: i3
                        words: usize, outA: usize, outB: usize): void {
   const bytes = panelBytesOf(chunks);
   for (let p = p0; p < p1; p++) {
-    if (words != 0 && ((load<u32>(words + (<usize>(p >> 3) << 2)) >> (<u32>(p & 7) << 2)) & 15) == 0) continue;
+    if (panelSkipped(words, p)) continue;
     const panel = panels + <usize>p * bytes;
     if (qb == 0) {
       v128.store(outA + (<usize>p << 4), panelDots1(variant, qa, panel, chunks));

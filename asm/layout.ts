@@ -93,6 +93,15 @@ export function panelBits(word: u32, p: i32): u32 {
   return (word >> (<u32>(p & 7) << 2)) & 15;
 }
 
+/**
+ * Whether panel p of a block is left out by the block's bitmap `words` (rows of the block from a
+ * multiple of 32; 0: no bitmap, nothing is left out).
+ */
+@inline
+export function panelSkipped(words: usize, p: i32): bool {
+  return words != 0 && panelBits(load<u32>(words + (<usize>(p >> 3) << 2)), p) == 0;
+}
+
 /** Whether any of the bitmap words covering rows [r0, r0 + count) (r0 a multiple of 32) is set. */
 @inline
 export function anyBits(mask: usize, r0: i32, count: i32): bool {

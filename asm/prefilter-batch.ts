@@ -20,7 +20,7 @@
 // exact one and the lower-bound one) holds k entries at hs + j * k * 4, hi + j * k * 4, its size at
 // states + 4j. Rows whose bit in `mask` (if any) is clear are never offered.
 
-import { anyBits, panelBytesOf, COSINE, DOT, L2 } from './layout';
+import { anyBits, panelBytesOf, panelSkipped, COSINE, DOT, L2 } from './layout';
 import { boundsOfDots, exactScore, l2Gamma, l2Margin } from './prefilter';
 import { heapOffer, selectTopK, selectMasked } from './topk';
 import { blockDots, rowTerms, queryFormBytes, WINOGRAD } from './batch-dots';
@@ -120,7 +120,7 @@ function batchImpl(metric: i32, variant: i32, m: i32, queries: usize, queryBytes
         const info = infos + (<usize>q << 4);
         const term = i32x4.splat(load<i32>(terms + (<usize>q << 2)));
         for (let p = 0; p < panels; p++) {
-          if (words != 0 && ((load<u32>(words + (<usize>(p >> 3) << 2)) >> (<u32>(p & 7) << 2)) & 15) == 0) continue;
+          if (panelSkipped(words, p)) continue;
           const at = <usize>p << 4;
           const dot = i32x4.sub(i32x4.sub(v128.load(dots + at), v128.load(scratch + TERMS + at)), term);
           boundsOfDots(metric, dot, info, meta + (<usize>p << 6), gamma, gamma2, margin, lower + at, upper + at);
@@ -217,7 +217,7 @@ function i8Impl(metric: i32, m: i32, forms: usize, terms: usize, infos: usize, r
         const info = infos + (<usize>q << 4);
         const term = i32x4.splat(load<i32>(terms + (<usize>q << 2)));
         for (let p = 0; p < panels; p++) {
-          if (words != 0 && ((load<u32>(words + (<usize>(p >> 3) << 2)) >> (<u32>(p & 7) << 2)) & 15) == 0) continue;
+          if (panelSkipped(words, p)) continue;
           const at = <usize>p << 4;
           const dot = i32x4.sub(i32x4.sub(v128.load(dots + at), v128.load(scratch + TERMS + at)), term);
           v128.store(scores + at, i8Scores(metric, dot, info, blockMeta + (<usize>p << 5)));
