@@ -234,7 +234,10 @@ export interface Harness {
 export async function startHarness(lib: HybridLibrary, gpuChoice: GpuChoice): Promise<Harness> {
   const navigatorGpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
   const adapter = navigatorGpu ? (await navigatorGpu.requestAdapter()) !== null : false;
-  const hs = await lib.createHybrid(gpuChoice === 'navigator' ? { gpu: navigatorGpu ?? null } : {});
+  // Warm-up off, as in the Node tests (vitest.config.ts): the case table is under test, and on
+  // SwiftShader warming every GPU pipeline and timing both backends costs seconds per page. The
+  // demo page (browser.test.ts) keeps createHybrid's default warm-up.
+  const hs = await lib.createHybrid(gpuChoice === 'navigator' ? { gpu: navigatorGpu ?? null, warmup: false } : { warmup: false });
   const engineInfo = hs.info();
   const byName = new Map(BROWSER_CASES.map((c) => [c.name, c]));
   return {
