@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { configDefaults, defineConfig } from 'vitest/config';
+import { SlowestFirst } from './test/sequencer.js';
 
 /**
  * `npm run test:long` (scripts/test.mjs --long): the long cases only: test/long/ (the CLI's full
@@ -22,6 +23,12 @@ const relaxedFlag = spawnSync(process.execPath, [RELAXED_FLAG, '-e', '0']).statu
  */
 const RELAXED_FILES = ['test/prefilter-batch.test.ts', 'test/cpu-strategy.test.ts'];
 
+/**
+ * Test files that measure their own process (the soak's RSS must stay flat after warm-up), which
+ * the garbage of the files before it in a shared worker would disturb.
+ */
+const ISOLATED = ['test/concurrency.test.ts'];
+
 export default defineConfig({
   resolve: {
     // The tests run src/: '#platform' (package.json "imports", which point into dist/) is the
@@ -34,6 +41,14 @@ export default defineConfig({
     // Two test files at a time on this 2-core machine (vitest's default is cores - 1 = 1): much of
     // a file's time is waiting (GPU readbacks on lavapipe, child processes, Chromium).
     maxWorkers: 2,
+    // `npm test`: each of the two worker processes runs file after file, the modules imported once
+    // (a fresh process per file spent ~28 s of the two slots' time importing src/ again, ~0.7 s a
+    // file). Files that change process.env or globals restore them (config-sources, warmup,
+    // cpu-strategy); the files in ISOLATED get a process of their own. The long run (hundreds of
+    // MB per case) keeps a process per file, so that no file's peak memory adds to another's.
+    isolate: long,
+    // Slowest first, so that the two slots end together (test/sequencer.ts).
+    sequence: { sequencer: SlowestFirst },
     testTimeout: 300_000,
     hookTimeout: 300_000,
     // Warm-up off (the default is on): engines made for one case would each start workers and
@@ -56,7 +71,8 @@ export default defineConfig({
           { extends: true, test: { name: 'relaxed-simd-liftoff', include: ['test/prefilter-batch.test.ts'], execArgv: [...relaxedFlag, '--liftoff-only'] } },
         ]
       : [
-          { extends: true, test: { name: 'default', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, 'test/long/**'] } },
+          { extends: true, test: { name: 'default', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, 'test/long/**', ...ISOLATED] } },
+          { extends: true, test: { name: 'isolated', include: ISOLATED, isolate: true } },
           { extends: true, test: { name: 'relaxed-simd', include: RELAXED_FILES, execArgv: relaxedFlag } },
         ],
   },

@@ -88,7 +88,7 @@ function denseRows(sets: SeedSet[], cols: number, n: number, scratch: SumsScratc
   const { sums, release } = scratch(n * cols);
   try {
     let entries = 0;
-    for (const { nodes, values } of sets) entries += nodes.length;
+    for (const { nodes } of sets) entries += nodes.length;
     for (let j = 0; j < sets.length; j++) {
       const { nodes, values } = sets[j]!;
       for (let i = 0; i < nodes.length; i++) sums[nodes[i]! * cols + j] = sums[nodes[i]! * cols + j]! + values[i]!;
