@@ -5,8 +5,9 @@
 //   create       warmup: true at createHybrid (before the index exists)
 //   create+index warmup: true, then await hs.warmup() once the index is built (README's advice)
 // `--gpu`: on the adapter webgpu finds (lavapipe here: checks the mechanism, not GPU speed),
-// calls forced to the GPU, plus the router's first auto decision. `--runs N` (default 5).
-//   node bench/warmup.bench.mjs [--gpu] [--runs N] [--json FILE]
+// calls forced to the GPU, plus the router's first auto decision. `--runs N` (default 5);
+// `--variants a,b` (default all three).
+//   node bench/warmup.bench.mjs [--gpu] [--runs N] [--variants LIST] [--json FILE]
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -17,6 +18,8 @@ const argv = process.argv.slice(2);
 const gpu = argv.includes('--gpu');
 const runs = Number(argv[argv.indexOf('--runs') + 1]) || 5;
 const jsonAt = argv.indexOf('--json');
+const variantsAt = argv.indexOf('--variants');
+const variants = variantsAt >= 0 ? argv[variantsAt + 1].split(',') : ['none', 'create', 'create+index'];
 
 const CHILD = `
 import { createHybrid } from './dist/index.js';
@@ -50,7 +53,7 @@ await hs.dispose();
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const results = {};
-for (const variant of ['none', 'create', 'create+index']) {
+for (const variant of variants) {
   const samples = [];
   for (let r = 0; r < runs; r++) {
     const out = execFileSync(process.execPath, ['--input-type=module', '-e', CHILD, variant, gpu ? 'gpu' : 'cpu'], {
