@@ -402,6 +402,38 @@ export function clearRows(base: usize, list: usize, count: i32, cols: i32): void
 }
 
 /**
+ * Seeds staged densely (many seeds): `sums`, f64 rows of `cols` per node for n nodes, summed by
+ * the caller. The nodes with any column not 0 in f32, ascending, into `nodes`, and their rows
+ * rounded to f32 into `rows` (room for as many as there are seeded entries). Returns how many.
+ */
+export function compactSeedRows(sums: usize, n: i32, cols: i32, nodes: usize, rows: usize): i32 {
+  let kept = 0;
+  if (cols == 1) {
+    for (let u = 0; u < n; u++) {
+      const x = load<f64>(sums + (<usize>u << 3));
+      if (x == 0) continue;
+      const f = <f32>x;
+      if (f == 0) continue;
+      store<u32>(nodes + (<usize>kept << 2), <u32>u);
+      store<f32>(rows + (<usize>kept << 2), f);
+      kept++;
+    }
+    return kept;
+  }
+  for (let u = 0; u < n; u++) {
+    const from = sums + <usize>u * (<usize>cols << 3);
+    let any = false;
+    for (let c = 0; c < cols; c++) if (<f32>load<f64>(from + (<usize>c << 3)) != 0) any = true;
+    if (!any) continue;
+    const to = rows + <usize>kept * (<usize>cols << 2);
+    for (let c = 0; c < cols; c++) store<f32>(to + (<usize>c << 2), <f32>load<f64>(from + (<usize>c << 3)));
+    store<u32>(nodes + (<usize>kept << 2), <u32>u);
+    kept++;
+  }
+  return kept;
+}
+
+/**
  * Column j (of cols per node) of `total` at the `count` nodes listed at `list` (in any order,
  * duplicates allowed; or every node 0 .. count - 1 when `list` is 0): the nodes whose total is not
  * 0, once each and ascending, into `nodes`, their totals into `values` (the same bits). `marks`

@@ -395,7 +395,19 @@ export class HybridEngine {
       const ptr = arena.alloc(length * 8);
       const sums = new Float64Array(arena.memory.buffer, ptr, length);
       sums.fill(0);
-      return { sums, release: () => arena.free(ptr) };
+      const compact = (n: number, columns: number, most: number) => {
+        const lists = arena.alloc(Math.max(16, most * 4 * (1 + columns)));
+        try {
+          const count = this.memory.kernels.compactSeedRows(ptr, n, columns, lists, lists + most * 4);
+          return {
+            nodes: arena.u32.slice(lists >>> 2, (lists >>> 2) + count),
+            rows: arena.f32.slice((lists >>> 2) + most, (lists >>> 2) + most + count * columns),
+          };
+        } finally {
+          arena.free(lists);
+        }
+      };
+      return { sums, release: () => arena.free(ptr), compact };
     });
     const job: SpreadJob = {
       graph, k, cols, seeds, decays: resolved.decays, threshold: resolved.threshold,
