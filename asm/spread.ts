@@ -61,8 +61,10 @@ export function spreadStart(nodes: usize, count: i32, values: usize, g: usize, t
  */
 export function spreadHopPush(outOffsets: usize, outTargets: usize, outWeights: usize, fanInverse: usize,
                               g: usize, acc: usize, total: usize, frontier: usize, count: i32, next: usize,
-                              marks: usize, decay: f32, threshold: f32, maxActivation: f32, info: usize): i32 {
-  const touched = pushColumn(outOffsets, outTargets, outWeights, g, acc, frontier, count, next, marks, 1, 0);
+                              marks: usize, bound: usize, budget: f64, decay: f32, threshold: f32, maxActivation: f32,
+                              info: usize): i32 {
+  const touched = pushColumn(outOffsets, outTargets, outWeights, g, acc, frontier, count, next, marks, 1, 0,
+    bound, count > 0 ? budget / <f64>count : 0);
   let kept = 0;
   let edges: u32 = 0;
   for (let i = 0; i < touched; i++) {
@@ -82,7 +84,7 @@ export function spreadHopPush(outOffsets: usize, outTargets: usize, outWeights: 
 /**
  * One push hop, K > 1 seed sets (cols floats per node). The sets' frontiers are pushed one set
  * at a time, each from its own list (the frontier's nodes active in that set, ascending, split into
- * `lists`: room for k * count u32), so that a set's sums stay in cache while it is pushed (all sets
+ * `lists`: room for k * count + k u32), so that a set's sums stay in cache while it is pushed (all sets
  * at once would scatter over n * cols floats: measured 8x slower on the semantic graph). Each set
  * is finished as in spreadHopPush (touched nodes listed in `touched`); the nodes active in any set
  * are kept once in `next` (marked in `live`, unsorted). Returns how many; info[0] = their out-edges,
@@ -91,23 +93,40 @@ export function spreadHopPush(outOffsets: usize, outTargets: usize, outWeights: 
 export function spreadHopPushSets(outOffsets: usize, outTargets: usize, outWeights: usize, fanInverse: usize,
                                   g: usize, acc: usize, total: usize, frontier: usize, count: i32, next: usize,
                                   marks: usize, live: usize, touched: usize, lists: usize, cols: i32, k: i32,
-                                  decay: f32, threshold: f32, maxActivation: f32, info: usize): i32 {
+                                  bound: usize, budget: f64, decay: f32, threshold: f32, maxActivation: f32,
+                                  info: usize): i32 {
   const rowBytes = <usize>cols << 2;
+  const listBytes = <usize>count << 2;
+  // Each set's frontier: the nodes whose g is non-zero in column j, ascending as the frontier is,
+  // all split in one pass over the frontier's rows (a pass per set re-read every row k times:
+  // scattered loads, most of a 16-set call). Their sizes sit after the k lists.
+  const sizes = lists + <usize>k * listBytes;
+  memory.fill(sizes, 0, <usize>k << 2);
+  const zero = f32x4.splat(0);
+  for (let i = 0; i < count; i++) {
+    const u = load<u32>(frontier + (<usize>i << 2));
+    const row = g + <usize>u * rowBytes;
+    for (let c = 0; c < cols; c += 4) {
+      let lanes = i32x4.bitmask(f32x4.ne(v128.load(row + (<usize>c << 2)), zero));
+      while (lanes != 0) {
+        const j = c + <i32>ctz<u32>(lanes);
+        lanes &= lanes - 1;
+        if (j >= k) break; // padding columns stay 0; never a list past the k
+        const slot = sizes + (<usize>j << 2);
+        const size = load<u32>(slot);
+        store<u32>(lists + <usize>j * listBytes + (<usize>size << 2), u);
+        store<u32>(slot, size + 1);
+      }
+    }
+  }
   let kept = 0;
   let edges: u32 = 0;
   let setEdges: u32 = 0;
   for (let j = 0; j < k; j++) {
-    // This set's frontier: the nodes whose g is non-zero in column j (ascending, as the frontier).
-    const list = lists + <usize>j * (<usize>count << 2);
-    let size = 0;
-    for (let i = 0; i < count; i++) {
-      const u = load<u32>(frontier + (<usize>i << 2));
-      if (load<f32>(g + <usize>u * rowBytes + (<usize>j << 2)) != 0) {
-        store<u32>(list + (<usize>size << 2), u);
-        size++;
-      }
-    }
-    const reached = pushColumn(outOffsets, outTargets, outWeights, g, acc, list, size, touched, marks, cols, j);
+    const list = lists + <usize>j * listBytes;
+    const size = <i32>load<u32>(sizes + (<usize>j << 2));
+    const reached = pushColumn(outOffsets, outTargets, outWeights, g, acc, list, size, touched, marks, cols, j,
+      bound, size > 0 ? budget / <f64>size : 0);
     const d = decay;
     for (let i = 0; i < reached; i++) {
       const v = <usize>load<u32>(touched + (<usize>i << 2));
@@ -142,13 +161,67 @@ export function spreadHopPushSets(outOffsets: usize, outTargets: usize, outWeigh
  * Column j (of cols per node) of the `count` nodes listed at `list` (ascending): acc[v] +=
  * g[u] * w along their out-edges, the nodes touched marked and listed at `touched`; g cleared at
  * the list. Returns how many were touched.
+ *
+ * Light edges (`share` > 0): the edges from a source u into one target v (parallel edges summed)
+ * carry at most |g[u]| * sum |w|; when that is at most `share`, the run is light. A target that
+ * only light runs reach cannot get to the threshold (the caller sizes share so that count * share,
+ * times decay and a rounding margin, is below it: src/spreading/prune.ts), so it ends the hop with
+ * f' = 0 whatever its sum, and is left untouched. So the targets of heavy runs are marked first
+ * (a source whose largest run, bound[u], is light has none), and then every source in ascending
+ * order adds into the marked targets only: each marked target's sum gets exactly the terms, in
+ * exactly the order, of the full push, so the bits are the same. It saves the scattered adds and
+ * the finishing of the many targets of a hub whose activation, divided among thousands of edges,
+ * is too small to matter.
  */
 @inline
 function pushColumn(outOffsets: usize, outTargets: usize, outWeights: usize, g: usize, acc: usize,
-                    list: usize, count: i32, touched: usize, marks: usize, cols: i32, j: i32): i32 {
+                    list: usize, count: i32, touched: usize, marks: usize, cols: i32, j: i32,
+                    bound: usize, share: f64): i32 {
   const rowBytes = <usize>cols << 2;
   const column = <usize>j << 2;
   let reached = 0;
+  if (share > 0) {
+    // Pass 1: the targets of heavy runs, marked and listed.
+    for (let i = 0; i < count; i++) {
+      const u = <usize>load<u32>(list + (<usize>i << 2));
+      const gu = <f64>Mathf.abs(load<f32>(g + u * rowBytes + column));
+      if (gu * <f64>load<f32>(bound + (u << 2)) <= share) continue;
+      const most = share / gu;
+      const end = load<u32>(outOffsets + ((u + 1) << 2));
+      let previous: usize = <usize>(-1);
+      let run: f64 = 0;
+      for (let e = load<u32>(outOffsets + (u << 2)); e < end; e++) {
+        const v = <usize>load<u32>(outTargets + (<usize>e << 2));
+        run = (v == previous ? run : 0) + <f64>Mathf.abs(load<f32>(outWeights + (<usize>e << 2)));
+        previous = v;
+        if (run <= most) continue;
+        const word = marks + ((v >> 5) << 2);
+        const bit: u32 = 1 << <u32>(v & 31);
+        const bits = load<u32>(word);
+        if ((bits & bit) == 0) {
+          store<u32>(word, bits | bit);
+          store<u32>(touched + (<usize>reached << 2), <u32>v);
+          reached++;
+        }
+      }
+    }
+    // Pass 2: every source in order, into the marked targets only (none: nothing to add).
+    for (let i = 0; i < count; i++) {
+      const u = <usize>load<u32>(list + (<usize>i << 2));
+      const gAt = g + u * rowBytes + column;
+      const gu = load<f32>(gAt);
+      store<f32>(gAt, 0);
+      if (reached == 0) continue;
+      const end = load<u32>(outOffsets + ((u + 1) << 2));
+      for (let e = load<u32>(outOffsets + (u << 2)); e < end; e++) {
+        const v = <usize>load<u32>(outTargets + (<usize>e << 2));
+        if ((load<u32>(marks + ((v >> 5) << 2)) & (<u32>1 << <u32>(v & 31))) == 0) continue;
+        const a = acc + v * rowBytes + column;
+        store<f32>(a, load<f32>(a) + gu * load<f32>(outWeights + (<usize>e << 2)));
+      }
+    }
+    return reached;
+  }
   for (let i = 0; i < count; i++) {
     const u = <usize>load<u32>(list + (<usize>i << 2));
     const gAt = g + u * rowBytes + column;
@@ -326,6 +399,81 @@ export function clearRows(base: usize, list: usize, count: i32, cols: i32): void
     const row = base + <usize>load<u32>(list + (<usize>i << 2)) * rowBytes;
     for (let c = 0; c < cols; c += 4) v128.store(row + (<usize>c << 2), zero);
   }
+}
+
+/**
+ * Seeds staged densely (many seeds): `sums`, f64 rows of `cols` per node for n nodes, summed by
+ * the caller. The nodes with any column not 0 in f32, ascending, into `nodes`, and their rows
+ * rounded to f32 into `rows` (room for as many as there are seeded entries). Returns how many.
+ */
+export function compactSeedRows(sums: usize, n: i32, cols: i32, nodes: usize, rows: usize): i32 {
+  let kept = 0;
+  if (cols == 1) {
+    for (let u = 0; u < n; u++) {
+      const x = load<f64>(sums + (<usize>u << 3));
+      if (x == 0) continue;
+      const f = <f32>x;
+      if (f == 0) continue;
+      store<u32>(nodes + (<usize>kept << 2), <u32>u);
+      store<f32>(rows + (<usize>kept << 2), f);
+      kept++;
+    }
+    return kept;
+  }
+  for (let u = 0; u < n; u++) {
+    const from = sums + <usize>u * (<usize>cols << 3);
+    let any = false;
+    for (let c = 0; c < cols; c++) if (<f32>load<f64>(from + (<usize>c << 3)) != 0) any = true;
+    if (!any) continue;
+    const to = rows + <usize>kept * (<usize>cols << 2);
+    for (let c = 0; c < cols; c++) store<f32>(to + (<usize>c << 2), <f32>load<f64>(from + (<usize>c << 3)));
+    store<u32>(nodes + (<usize>kept << 2), <u32>u);
+    kept++;
+  }
+  return kept;
+}
+
+/**
+ * Column j (of cols per node) of `total` at the `count` nodes listed at `list` (in any order,
+ * duplicates allowed; or every node 0 .. count - 1 when `list` is 0): the nodes whose total is not
+ * 0, once each and ascending, into `nodes`, their totals into `values` (the same bits). `marks`
+ * (a bit per node, zero) tells a listed node already taken; it is left zero. `tmp` (count u32)
+ * and `counts` (256 u32) serve sortNodes. `total` is left as it was. Returns how many.
+ */
+export function listTotals(total: usize, list: usize, count: i32, cols: i32, j: i32, nodes: usize, values: usize,
+                           marks: usize, tmp: usize, counts: usize, bits: i32): i32 {
+  const rowBytes = <usize>cols << 2;
+  const column = total + (<usize>j << 2);
+  let kept = 0;
+  if (list == 0) {
+    for (let v = 0; v < count; v++) {
+      const x = load<f32>(column + <usize>v * rowBytes);
+      if (x != 0) {
+        store<u32>(nodes + (<usize>kept << 2), <u32>v);
+        store<f32>(values + (<usize>kept << 2), x);
+        kept++;
+      }
+    }
+    return kept;
+  }
+  for (let i = 0; i < count; i++) {
+    const v = <usize>load<u32>(list + (<usize>i << 2));
+    if (load<f32>(column + v * rowBytes) == 0) continue;
+    const word = marks + ((v >> 5) << 2);
+    const bit: u32 = 1 << <u32>(v & 31);
+    const w = load<u32>(word);
+    if ((w & bit) != 0) continue;
+    store<u32>(word, w | bit);
+    store<u32>(nodes + (<usize>kept << 2), <u32>v);
+    kept++;
+  }
+  sortNodes(nodes, kept, tmp, counts, bits);
+  for (let i = 0; i < kept; i++) {
+    const v = <usize>load<u32>(nodes + (<usize>i << 2));
+    unmark(marks, v);
+    store<f32>(values + (<usize>i << 2), load<f32>(column + v * rowBytes));
+  }
+  return kept;
 }
 
 /**

@@ -3,7 +3,8 @@
 //             out-degrees, hubs; src/bench/semantic-graph.ts), 1-5 seeds, 4 hops, threshold 0.01,
 //             fan outDegree: ours (auto, push, pull), the library before (--baseline), and a plain
 //             JS frontier loop (Maps, float64) as the peer; 32 seed sets taken in turn.
-//   batch     the same with K = 16 seed sets in one spreadActivationBatch call, against one set.
+//   batch     the same with K = 16 seed sets in one spreadActivationBatch call, against one set,
+//             with output 'sparse' (the non-zero totals) and 'dense' (an array over every node per set).
 //   dense     threshold 0 on a random 1M-node / 10M-edge graph (quick: 200k / 2M): ours (auto, pull)
 //             against the library before.
 //   small     1k nodes / 5k edges, 4 hops, threshold 0: ours against the library before and JS.
@@ -178,7 +179,17 @@ if (only.has('semantic') || only.has('batch') || (only.has('crossover') && cross
     const sixteen = batchSets();
     const batch = await hs.spreadActivationBatch(graph, { seedSets: sixteen, ...opts(0.01) });
     for (let j = 0; j < 16; j++) sameBits(batch[j], await hs.spreadActivation(graph, { seeds: sixteen[j], ...opts(0.01) }), `batch column ${j}`);
+    // output 'sparse': the non-zero entries of the dense result, bit for bit.
+    const sparse = await hs.spreadActivationBatch(graph, { seedSets: sixteen, ...opts(0.01), output: 'sparse' });
+    for (let j = 0; j < 16; j++) {
+      const nodes = []; batch[j].forEach((x, v) => { if (x !== 0) nodes.push(v); });
+      if (nodes.length !== sparse[j].nodes.length || nodes.some((v, i) => v !== sparse[j].nodes[i])) throw new Error(`sparse column ${j}: other nodes`);
+      sameBits(sparse[j].values, Float32Array.from(nodes, (v) => batch[j][v]), `sparse column ${j}`);
+    }
     const ms = await time({
+      'ours, 1 set, sparse output': () => hs.spreadActivation(graph, { seeds: next(), ...opts(0.01), output: 'sparse' }),
+      'ours, 16 sets in one call, sparse output': () => hs.spreadActivationBatch(graph, { seedSets: batchSets(), ...opts(0.01), output: 'sparse' }),
+      'ours, 16 single calls, sparse output': async () => { for (const s of batchSets()) await hs.spreadActivation(graph, { seeds: s, ...opts(0.01), output: 'sparse' }); },
       'ours, 1 set': () => hs.spreadActivation(graph, { seeds: next(), ...opts(0.01) }),
       'ours, 16 sets in one call': () => hs.spreadActivationBatch(graph, { seedSets: batchSets(), ...opts(0.01) }),
       'ours, 16 single calls': async () => { for (const s of batchSets()) await hs.spreadActivation(graph, { seeds: s, ...opts(0.01) }); },

@@ -28,7 +28,7 @@ import { loadGraphFile } from './spreading/graph-file.js';
 import { resolveSpreadOptions, type ResolvedSpreadOptions, type SeedSet, type SpreadOptions } from './spreading/options.js';
 import { columnsFor, stageSeeds } from './spreading/seeds.js';
 import { estimatedWork } from './spreading/strategy.js';
-import type { SpreadJob } from './spreading/types.js';
+import type { SparseTotals, SpreadJob } from './spreading/types.js';
 import { ResultVerifier } from './verify.js';
 import { warmUp, type WarmupHost, type WarmupReport } from './warmup.js';
 
@@ -350,9 +350,13 @@ export class HybridEngine {
 
   /**
    * Spread activation from one seed set (the rule in README, "Activation spreading"; level-synchronous, deterministic):
-   * the total activation of every node after up to maxHops hops.
+   * the total activation of every node after up to maxHops hops; with `output: 'sparse'` only
+   * the nodes whose total is not 0, `{ nodes, values }` (nodes ascending).
    */
-  async spreadActivation(graph: Graph, options: SpreadOptions & { seeds: SeedSet }): Promise<Float32Array> {
+  spreadActivation(graph: Graph, options: SpreadOptions & { seeds: SeedSet; output: 'sparse' }): Promise<SparseTotals>;
+  spreadActivation(graph: Graph, options: SpreadOptions & { seeds: SeedSet; output?: 'dense' }): Promise<Float32Array>;
+  spreadActivation(graph: Graph, options: SpreadOptions & { seeds: SeedSet }): Promise<Float32Array | SparseTotals>;
+  async spreadActivation(graph: Graph, options: SpreadOptions & { seeds: SeedSet }): Promise<Float32Array | SparseTotals> {
     this.assertLive();
     this.assertGraph(graph);
     const resolved = resolveSpreadOptions(options, 'seeds');
@@ -361,8 +365,14 @@ export class HybridEngine {
     return totals!;
   }
 
-  /** spreadActivation for K seed sets at once (one traversal of the union of their frontiers, a column per set). */
-  async spreadActivationBatch(graph: Graph, options: SpreadOptions & { seedSets: SeedSet[] }): Promise<Float32Array[]> {
+  /**
+   * spreadActivation for K seed sets at once (one traversal of the union of their frontiers, a
+   * column per set); with `output: 'sparse'`, each set's non-zero totals.
+   */
+  spreadActivationBatch(graph: Graph, options: SpreadOptions & { seedSets: SeedSet[]; output: 'sparse' }): Promise<SparseTotals[]>;
+  spreadActivationBatch(graph: Graph, options: SpreadOptions & { seedSets: SeedSet[]; output?: 'dense' }): Promise<Float32Array[]>;
+  spreadActivationBatch(graph: Graph, options: SpreadOptions & { seedSets: SeedSet[] }): Promise<Float32Array[] | SparseTotals[]>;
+  async spreadActivationBatch(graph: Graph, options: SpreadOptions & { seedSets: SeedSet[] }): Promise<Float32Array[] | SparseTotals[]> {
     this.assertLive();
     this.assertGraph(graph);
     const resolved = resolveSpreadOptions(options, 'seedSets');
@@ -377,7 +387,7 @@ export class HybridEngine {
    * frontiers touch x seed sets: strategy.ts), run, and count the hops' directions.
    */
   private async spread(graph: Graph, sets: unknown[], argument: string, method: string,
-    resolved: ResolvedSpreadOptions): Promise<Float32Array[]> {
+    resolved: ResolvedSpreadOptions): Promise<Float32Array[] | SparseTotals[]> {
     const k = sets.length;
     const cols = columnsFor(k);
     const arena = this.memory.arena;
@@ -385,11 +395,23 @@ export class HybridEngine {
       const ptr = arena.alloc(length * 8);
       const sums = new Float64Array(arena.memory.buffer, ptr, length);
       sums.fill(0);
-      return { sums, release: () => arena.free(ptr) };
+      const compact = (n: number, columns: number, most: number) => {
+        const lists = arena.alloc(Math.max(16, most * 4 * (1 + columns)));
+        try {
+          const count = this.memory.kernels.compactSeedRows(ptr, n, columns, lists, lists + most * 4);
+          return {
+            nodes: arena.u32.slice(lists >>> 2, (lists >>> 2) + count),
+            rows: arena.f32.slice((lists >>> 2) + most, (lists >>> 2) + most + count * columns),
+          };
+        } finally {
+          arena.free(lists);
+        }
+      };
+      return { sums, release: () => arena.free(ptr), compact };
     });
     const job: SpreadJob = {
       graph, k, cols, seeds, decays: resolved.decays, threshold: resolved.threshold,
-      maxActivation: resolved.maxActivation, fan: resolved.fan, strategy: resolved.strategy,
+      maxActivation: resolved.maxActivation, fan: resolved.fan, strategy: resolved.strategy, output: resolved.output,
     };
     const work = estimatedWork(graph, seeds.edges, resolved.decays.length, k);
     graph.retain();

@@ -19,7 +19,7 @@ export type { CpuStrategyStats, KernelModule, StrategyChoice, StrategyRates } fr
 export type { GpuInfo } from './gpu/info.js';
 export { Graph } from './spreading/graph.js';
 export type { GraphInput } from './spreading/graph.js';
-export type { FanMode, SpreadStrategy } from './spreading/types.js';
+export type { FanMode, SparseTotals, SpreadOutput, SpreadStrategy } from './spreading/types.js';
 export type { Decay, SeedSet, SpreadOptions } from './spreading/options.js';
 export { calibrate, findCrossover } from './calibrate.js';
 export type { CalibrationOptions, CalibrationPoint, CalibrationResult } from './calibrate.js';

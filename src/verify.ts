@@ -1,5 +1,6 @@
 import type { RowBlock } from './backend.js';
 import type { CpuMemory } from './cpu/cpu-memory.js';
+import { totalsAgree } from './spreading/sparse.js';
 import type { SpreadJob, SpreadOutcome } from './spreading/types.js';
 import { readRow } from './store/read-row.js';
 import type { Segment } from './store/segment.js';
@@ -96,11 +97,7 @@ export class ResultVerifier {
     const got = outcome.totals;
     if (got.length !== want.length) return false;
     const tol = 1e-4 + job.threshold * 1.0001;
-    for (let j = 0; j < want.length; j++) {
-      const a = got[j]!, b = want[j]!;
-      if (a.length !== b.length) return false;
-      for (let i = 0; i < b.length; i++) if (!(Math.abs(a[i]! - b[i]!) <= tol)) return false;
-    }
+    for (let j = 0; j < want.length; j++) if (!totalsAgree(got[j]!, want[j]!, job.graph.nodeCount, tol)) return false;
     return true;
   }
 

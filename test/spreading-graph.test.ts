@@ -171,3 +171,15 @@ describe('the router sees the estimated work', () => {
     }
   });
 });
+
+describe('the bench\'s semantic-network generator', () => {
+  it('builds exactly the edges asked for, small graphs too (6000 / 20000 used to never return)', async () => {
+    const { semanticGraph } = await import('../src/bench/semantic-graph.js');
+    for (const [nodes, edges] of [[6000, 20_000], [1000, 1000], [1000, 500], [9, 5], [1, 5], [3, 0]] as const) {
+      const { input, outDegree } = semanticGraph(nodes, edges);
+      expect(input.from.length, `${nodes} / ${edges}`).toBe(edges);
+      expect(outDegree.reduce((a, b) => a + b, 0)).toBe(edges);
+      for (let e = 0; e < edges; e++) expect(input.from[e]! < nodes && input.to[e]! < nodes).toBe(true);
+    }
+  });
+});

@@ -8,6 +8,7 @@ import { createHybrid, type HybridEngine, type SpreadStrategy } from '../src/ind
 import { semanticGraph, semanticSeeds } from '../src/bench/semantic-graph.js';
 import { cpuOf, gpuOf, poisonFreeMemory } from '../src/testing.js';
 import { engineFor, requireGpuInCi, runGpuTests } from './gpu-setup.js';
+import { rng } from './helpers.js';
 import {
   base, caseSeedSets, expectTotalsClose, GRAPHS, randomGraph, randomSeeds, reference, settledOptions, SPREADING_CASES,
   type Options, type Seeds, type TestGraph,
@@ -44,6 +45,16 @@ function expectSameBits(actual: Float32Array, expected: Float32Array, label: str
   }
 }
 
+/** `sparse` lists exactly the non-zero entries of `dense`, ascending, with the same bits. */
+function expectSparseOf(sparse: { nodes: Uint32Array; values: Float32Array }, dense: Float32Array, label: string): void {
+  const nodes: number[] = [];
+  dense.forEach((x, v) => { if (x !== 0) nodes.push(v); });
+  expect(sparse.nodes).toBeInstanceOf(Uint32Array);
+  expect(sparse.values).toBeInstanceOf(Float32Array);
+  expect(Array.from(sparse.nodes), `${label}: nodes`).toEqual(nodes);
+  expectSameBits(sparse.values, Float32Array.from(nodes, (v) => dense[v]!), `${label}: values`);
+}
+
 /**
  * Run K seed sets (and, for K = 1, the single call) on every setup and strategy (`gpuStrategies`
  * on the GPU); check the first against the float64 reference and every other against the first,
@@ -63,6 +74,9 @@ async function runEverywhere(graph: TestGraph, seedSets: Seeds[], o: Options, la
         if (seedSets.length === 1) {
           expectSameBits(await setup.engine.spreadActivation(g, { seeds: seedSets[0]!, ...o, strategy, backend }), totals[0]!, `${where}, single call`);
         }
+        // output 'sparse': exactly the non-zero entries of the dense result, nodes ascending.
+        const sparse = await setup.engine.spreadActivationBatch(g, { seedSets, ...o, strategy, backend, output: 'sparse' });
+        totals.forEach((t, j) => expectSparseOf(sparse[j]!, t, `${where}, seed set ${j}, sparse`));
         if (!first) {
           first = totals;
           seedSets.forEach((seeds, j) => expectTotalsClose(totals[j]!, reference(graph, seeds, o).total, `${where}, seed set ${j}`));
@@ -107,6 +121,32 @@ describe('every strategy, thread setup and backend: the same bits', () => {
     expect(active).toBeLessThan(graph.nodeCount / 20);
   });
 
+  it('hubs whose shares are below the threshold, parallel edges and many light sources into one node', async () => {
+    // Push hops leave the targets of light edge runs alone (asm/spread.ts, pushColumn): hubs with
+    // tiny shares (fan outDegree) whose parallel edges into one node add up past the threshold, a
+    // node fed by many light sources, inhibitory edges among them; pull sums every node.
+    const random = rng(77);
+    const n = 4000;
+    const from: number[] = [], to: number[] = [], weight: number[] = [];
+    for (let hub = 0; hub < 6; hub++) {
+      for (let e = 0; e < 1500; e++) { from.push(hub); to.push(100 + Math.floor(random() * (n - 100))); weight.push(random() < 0.1 ? -0.3 : 0.3 + random() * 0.5); }
+      for (let e = 0; e < 40 + hub * 20; e++) { from.push(hub); to.push(50); weight.push(0.8); } // parallel: adds up
+      from.push(hub); to.push(51); weight.push(0.7); // one light edge each into node 51
+    }
+    for (let u = 6; u < 60; u++) { from.push(u); to.push(52); weight.push(0.5); } // many small sources into 52
+    for (let u = 100; u < n; u++) for (let e = 0; e < 3; e++) { from.push(u); to.push(Math.floor(random() * n)); weight.push(0.3 + random() * 0.5); }
+    const graph: TestGraph = { nodeCount: n, from: Uint32Array.from(from), to: Uint32Array.from(to), weight: Float32Array.from(weight), undirected: false };
+    const hubs = { nodes: Uint32Array.from([0, 1, 2, 3, 4, 5]), values: new Float32Array(6).fill(1) };
+    const many = { nodes: Uint32Array.from({ length: 54 }, (_, i) => 6 + i), values: new Float32Array(54).fill(0.02) };
+    const mixed = { nodes: Uint32Array.from([0, 3, 7, 200, 201]), values: Float32Array.from([1, 0.5, 1, 0.9, 0.2]) };
+    for (const threshold of [0.01, 0.003, 0.03]) {
+      const o = settledOptions(graph, [hubs, many, mixed], { ...base, fan: 'outDegree', threshold });
+      await runEverywhere(graph, [hubs], o, `light, threshold ${o.threshold}, hubs`);
+      await runEverywhere(graph, [hubs, many, mixed], o, `light, threshold ${o.threshold}, 3 sets`, STRATEGIES,
+        (setup) => setup.name === 'cpu, 1 thread' || setup.gpu);
+    }
+  });
+
   it('dense frontiers (threshold 0, many seeds, hubs with thousands of in-edges)', async () => {
     const graph = randomGraph(3000, 40_000, 21);
     const seedSets = [randomSeeds(3000, 400, 22), randomSeeds(3000, 3, 23)];
@@ -144,6 +184,34 @@ describe('strategy: how hops go, and what stats() tells', () => {
     }
     expect(crossover.cpu.smallNodes).toBeGreaterThan(0);
     expect(hs.metrics()).toMatch(/hybrid_similarity_spread_hops_total\{backend="cpu",direction="push"\} [1-9]/);
+    graph.dispose();
+  });
+
+  it('output: sparse for an empty result, one node, a node with no edges, and K sets; bad values are rejected', async () => {
+    const graph = hs.createGraph({ nodeCount: 5, from: new Uint32Array([0, 1, 1]), to: new Uint32Array([1, 2, 4]), weight: Float32Array.from([0.5, 1, -1]) });
+    const zero = { nodes: new Uint32Array([0]), values: new Float32Array([0]) };
+    const empty = await hs.spreadActivation(graph, { seeds: zero, output: 'sparse' });
+    expect(empty.nodes).toEqual(new Uint32Array(0));
+    expect(empty.values).toEqual(new Float32Array(0));
+    const none = await hs.spreadActivation(graph, { seeds: { nodes: new Uint32Array(0), values: new Float32Array(0) }, output: 'sparse' });
+    expect(none.nodes.length).toBe(0);
+    // Node 3 has no edges: only itself, clamped.
+    const alone = await hs.spreadActivation(graph, { seeds: { nodes: new Uint32Array([3]), values: new Float32Array([2]) }, output: 'sparse' });
+    expect(Array.from(alone.nodes)).toEqual([3]);
+    expect(Array.from(alone.values)).toEqual([1]);
+    // 0 -> 1 -> 2 and 1 -> 4 (inhibitory: clamped to 0, so left out); duplicate seeds add up.
+    const chain = await hs.spreadActivation(graph, { seeds: { nodes: new Uint32Array([0, 0]), values: Float32Array.from([0.25, 0.25]) }, decay: 1, output: 'sparse' });
+    expect(Array.from(chain.nodes)).toEqual([0, 1, 2]);
+    expect(Array.from(chain.values)).toEqual([0.5, 0.25, 0.25]);
+    const sets = await hs.spreadActivationBatch(graph, { seedSets: [zero, { nodes: new Uint32Array([1]), values: new Float32Array([1]) }], decay: 1, output: 'sparse' });
+    expect(sets.map((t) => Array.from(t.nodes))).toEqual([[], [1, 2]]);
+    const dense = await hs.spreadActivation(graph, { seeds: zero, output: 'dense' });
+    expect(dense).toBeInstanceOf(Float32Array);
+    for (const output of ['Sparse', 'list', 1, {}]) {
+      await expect(hs.spreadActivation(graph, { seeds: zero, output: output as never }))
+        .rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/output must be 'dense' or 'sparse'/) });
+      await expect(hs.spreadActivationBatch(graph, { seedSets: [zero], output: output as never })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    }
     graph.dispose();
   });
 

@@ -39,7 +39,7 @@ export function semanticGraph(nodes = 118_000, edges = 378_000, seed = 16): Sema
   // Popularity as a target is its own order: hubs (many relations out) are not the most named.
   const byPopularity = shuffled();
   const degree = new Float64Array(nodes);
-  const hubs = Math.min(8, nodes);
+  const hubs = Math.min(8, Math.floor(nodes / 100));
   for (let i = 0; i < nodes; i++) {
     if (i < hubs) degree[i] = 1000 + Math.floor(unit() * 4000);
     else if (unit() < 0.2) degree[i] = 0;
@@ -51,6 +51,12 @@ export function semanticGraph(nodes = 118_000, edges = 378_000, seed = 16): Sema
     if (i < hubs) hubEdges += degree[i]!;
     else rest += degree[i]!;
   }
+  // Hubs take at most half of the edges (small graphs: else the rest could not be fitted).
+  if (hubEdges > edges / 2) {
+    const shrink = edges / 2 / hubEdges;
+    hubEdges = 0;
+    for (let i = 0; i < hubs; i++) hubEdges += degree[i] = Math.max(1, Math.floor(degree[i]! * shrink));
+  }
   const scale = Math.max(0, edges - hubEdges) / Math.max(1, rest);
   const outDegree = new Uint32Array(nodes);
   let total = 0;
@@ -60,12 +66,18 @@ export function semanticGraph(nodes = 118_000, edges = 378_000, seed = 16): Sema
     outDegree[label[i]!] = Math.max(degree[i]! > 0 ? 1 : 0, Math.floor(d + unit()));
     total += outDegree[label[i]!]!;
   }
-  // Trim or pad at random non-hub nodes until the total is exact.
-  while (total !== edges) {
+  // Trim or pad at random non-hub nodes until the total is exact. Nodes keep a relation out (or
+  // none) unless that cannot be: more such nodes than edges, or no non-hub node with one.
+  let withEdges = 0;
+  for (let i = hubs; i < nodes; i++) if (outDegree[label[i]!]! > 0) withEdges++;
+  const floor = withEdges + hubEdges > edges ? 0 : 1;
+  const padAny = withEdges === 0;
+  for (let tries = 100 * (nodes + edges); total !== edges && tries > 0; tries--) {
     const u = label[hubs + Math.floor(unit() * (nodes - hubs)) % (nodes - hubs)]!;
-    if (total > edges && outDegree[u]! > 1) { outDegree[u]!--; total--; }
-    else if (total < edges && outDegree[u]! > 0) { outDegree[u]!++; total++; }
+    if (total > edges && outDegree[u]! > floor) { outDegree[u]!--; total--; }
+    else if (total < edges && (outDegree[u]! > 0 || padAny)) { outDegree[u]!++; total++; }
   }
+  if (total !== edges) throw new RangeError(`semanticGraph: ${edges} edges cannot be spread over ${nodes} nodes`);
   const from = new Uint32Array(edges), to = new Uint32Array(edges), weight = new Float32Array(edges);
   const popular = () => byPopularity[Math.min(nodes - 1, Math.floor(nodes * unit() ** 4))]!;
   let e = 0;

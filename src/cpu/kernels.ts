@@ -79,16 +79,19 @@ export interface KernelExports {
   spreadStart(nodes: number, count: number, values: number, g: number, total: number, fanInverse: number,
     cols: number, maxActivation: number): void;
   spreadHopPush(outOffsets: number, outTargets: number, outWeights: number, fanInverse: number, g: number, acc: number,
-    total: number, frontier: number, count: number, next: number, marks: number,
+    total: number, frontier: number, count: number, next: number, marks: number, bound: number, budget: number,
     decay: number, threshold: number, maxActivation: number, info: number): number;
   spreadHopPushSets(outOffsets: number, outTargets: number, outWeights: number, fanInverse: number, g: number,
     acc: number, total: number, frontier: number, count: number, next: number, marks: number, live: number,
-    touched: number, lists: number, cols: number, k: number,
+    touched: number, lists: number, cols: number, k: number, bound: number, budget: number,
     decay: number, threshold: number, maxActivation: number, info: number): number;
   spreadHopPull(inOffsets: number, inSources: number, inWeights: number, outOffsets: number, fanInverse: number,
     g: number, gNext: number, total: number, first: number, end: number, cols: number,
     decay: number, threshold: number, maxActivation: number, list: number, listCap: number, info: number): number;
   clearRows(base: number, list: number, count: number, cols: number): void;
+  compactSeedRows(sums: number, n: number, cols: number, nodes: number, rows: number): number;
+  listTotals(total: number, list: number, count: number, cols: number, j: number, nodes: number, values: number,
+    marks: number, tmp: number, counts: number, bits: number): number;
   sortNodes(list: number, count: number, tmp: number, counts: number, bits: number): void;
 }
 

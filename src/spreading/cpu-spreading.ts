@@ -5,9 +5,10 @@
 import type { CpuMemory } from '../cpu/cpu-memory.js';
 import type { KernelCall } from '../cpu/pool.js';
 import { splitByEdges } from './partition.js';
+import { lightBudget } from './prune.js';
 import { SpreadScratch } from './scratch.js';
 import { cpuCrossover, hopDirection, pushLimit } from './strategy.js';
-import type { SpreadJob, SpreadOutcome } from './types.js';
+import type { SparseTotals, SpreadJob, SpreadOutcome } from './types.js';
 
 /** How a step runs: `parts` shares, the first one on this thread when `here` (cpu-backend's Plan). */
 export interface ExecPlan {
@@ -127,6 +128,7 @@ export class CpuSpreading {
     const { arena, kernels } = this.memory;
     const n = graph.nodeCount;
     const fan = graph.fanInverse(job.fan);
+    const bound = graph.outWeightBound();
     const bits = Math.max(1, 32 - Math.clz32(n - 1));
     let count = seeds.nodes.length;
     // Push work: the frontier's out-edges, summed over the seed sets each node is active in.
@@ -154,15 +156,16 @@ export class CpuSpreading {
         pushHops++;
         const plan = pooled ? onePart(this.exec.plan(work * 8)) : INLINE;
         const out = [graph.outOffsets, graph.outTargets, graph.outWeights, fan, s.g, s.acc, s.total, s.frontier, count, s.next, s.marks] as const;
-        // K > 1: one list per seed set, of up to `count` nodes each.
-        const lists = cols === 1 ? 0 : arena.alloc(Math.max(16, job.k * count * 4));
+        const light = [bound, lightBudget(job.threshold, decay, graph.maxInDegree)] as const;
+        // K > 1: one list per seed set, of up to `count` nodes each, and their sizes.
+        const lists = cols === 1 ? 0 : arena.alloc(Math.max(16, job.k * (count + 1) * 4));
         let kept: number;
         try {
           [[kept]] = (yield {
             plan,
             parts: [[cols === 1
-              ? ['spreadHopPush', ...out, decay, ...common]
-              : ['spreadHopPushSets', ...out, s.live, s.touched, lists, cols, job.k, decay, ...common]]],
+              ? ['spreadHopPush', ...out, ...light, decay, ...common]
+              : ['spreadHopPushSets', ...out, s.live, s.touched, lists, cols, job.k, ...light, decay, ...common]]],
           }) as [[number]];
         } finally {
           if (lists) arena.free(lists);
@@ -219,7 +222,11 @@ export class CpuSpreading {
     // One column: read densely (one copy) once the listed nodes would touch most pages of the
     // array anyway. More columns: the dense read transposes n x cols floats in JS (~7 ms for
     // 118k x 16 here), never cheaper than the rows of the listed nodes (at most n of them).
-    const totals = this.readTotals(job, s, dense || (cols === 1 && everCount * 64 > n) ? -1 : everCount);
+    // Sparse output: the listed nodes, deduplicated and sorted, unless they are a good share of
+    // every node (then one pass over all nodes lists them in order).
+    const totals = job.output === 'sparse'
+      ? this.readSparse(job, s, dense || everCount * 4 > n ? -1 : everCount)
+      : this.readTotals(job, s, dense || (cols === 1 && everCount * 64 > n) ? -1 : everCount);
     return { totals, pushHops, pullHops };
   }
 
@@ -270,6 +277,31 @@ export class CpuSpreading {
       }
     }
     kernels.clearRows(s.total, s.ever, everCount, cols);
+    return out;
+  }
+
+  /**
+   * The non-zero totals of each seed set, nodes ascending (listTotals: the listed nodes deduplicated
+   * and sorted, or every node in order), copied out of WASM memory; `total` cleared. The lists are
+   * built in `next` and `frontier` (free once the hops are done).
+   */
+  private readSparse(job: SpreadJob, s: SpreadScratch, everCount: number): SparseTotals[] {
+    const { k, cols } = job;
+    const n = job.graph.nodeCount;
+    const { arena, kernels } = this.memory;
+    const bits = Math.max(1, 32 - Math.clz32(n - 1));
+    const out: SparseTotals[] = [];
+    for (let j = 0; j < k; j++) {
+      const count = everCount < 0
+        ? kernels.listTotals(s.total, 0, n, cols, j, s.next, s.frontier, s.marks, s.sortTmp, s.counts, bits)
+        : kernels.listTotals(s.total, s.ever, everCount, cols, j, s.next, s.frontier, s.marks, s.sortTmp, s.counts, bits);
+      out.push({
+        nodes: arena.u32.slice(s.next >>> 2, (s.next >>> 2) + count),
+        values: arena.f32.slice(s.frontier >>> 2, (s.frontier >>> 2) + count),
+      });
+    }
+    if (everCount < 0) arena.f32.fill(0, s.total >>> 2, (s.total >>> 2) + n * cols);
+    else kernels.clearRows(s.total, s.ever, everCount, cols);
     return out;
   }
 }

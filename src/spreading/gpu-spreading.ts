@@ -6,6 +6,7 @@
 import type { CpuMemory } from '../cpu/cpu-memory.js';
 import { BufferUsage, MAX_WORKGROUPS_PER_DIMENSION } from '../gpu/constants.js';
 import type { PipelineCache } from '../gpu/pipelines.js';
+import { listColumn } from './sparse.js';
 import { PUSH_PULL_CROSSOVER, pushLimit } from './strategy.js';
 import type { FanMode, SpreadGraph, SpreadJob, SpreadOutcome } from './types.js';
 
@@ -151,7 +152,10 @@ export class GpuSpreading {
           if (modes[h * 4 + 3] === 1) pushHops++;
           else if (modes[h * 4 + 3] === 2) pullHops++;
         }
-        return { totals: columns(totals, n, cols, k), pushHops, pullHops };
+        const sets = job.output === 'sparse'
+          ? Array.from({ length: k }, (_, j) => listColumn(totals, n, cols, j))
+          : columns(totals, n, cols, k);
+        return { totals: sets, pushHops, pullHops };
       },
     };
   }

@@ -70,6 +70,10 @@ export class Graph {
   readonly outWeights: number;
   private readonly memory: CpuMemory;
   private readonly fanBlocks = new Map<FanMode, number>();
+  /** f32[n]: the largest |weight| out of each node (built on first use), or -1. */
+  private boundBlock = -1;
+  /** @internal the most edges into one node */
+  readonly maxInDegree: number;
   private readonly released: (graph: Graph) => void;
   private disposed = false;
   private inFlight = 0;
@@ -89,6 +93,9 @@ export class Graph {
       if (this.outDegree[u] === 0) sinks++;
     }
     this.sinkCount = sinks;
+    let most = 0;
+    for (let v = 0; v < n; v++) most = Math.max(most, csr.in.offsets[v + 1]! - csr.in.offsets[v]!);
+    this.maxInDegree = most;
     const arena = memory.arena;
     const blocks: number[] = [];
     const put = (data: Uint32Array | Float32Array) => {
@@ -163,6 +170,36 @@ export class Graph {
   }
 
   /**
+   * @internal per node, the most its out-edges can carry into one target: the largest sum of
+   * |weight| over its (parallel) edges to one node, rounded up (0 for a node with none), in WASM
+   * memory, built on first use: a push hop's light-source test (src/spreading/prune.ts).
+   */
+  outWeightBound(): number {
+    if (this.boundBlock < 0) {
+      const arena = this.memory.arena;
+      const ptr = arena.alloc(Math.max(4, this.nodeCount * 4));
+      const offsets = arena.u32.subarray(this.outOffsets >>> 2, (this.outOffsets >>> 2) + this.nodeCount + 1);
+      const weights = arena.f32.subarray(this.outWeights >>> 2, (this.outWeights >>> 2) + this.edgeCount);
+      const targets = arena.u32.subarray(this.outTargets >>> 2, (this.outTargets >>> 2) + this.edgeCount);
+      const bound = new Float32Array(this.nodeCount);
+      for (let u = 0; u < this.nodeCount; u++) {
+        // Parallel edges add up into one target: the bound is the largest sum of |w| over one
+        // target's edges (adjacent: each node's out-edges are by ascending target).
+        let most = 0, run = 0;
+        for (let e = offsets[u]!; e < offsets[u + 1]!; e++) {
+          run = e > offsets[u]! && targets[e] === targets[e - 1] ? run + Math.abs(weights[e]!) : Math.abs(weights[e]!);
+          most = Math.max(most, run);
+        }
+        // Rounded up to f32 (never below the sum).
+        bound[u] = Math.fround(most * (1 + 2 ** -23));
+      }
+      arena.f32.set(bound, ptr >>> 2);
+      this.boundBlock = ptr;
+    }
+    return this.boundBlock;
+  }
+
+  /**
    * Write the graph to a file at `path` (Node), atomically (a temporary file, fsync, rename, fsync
    * of the folder: an earlier file at `path` stays whole if anything fails; IO_ERROR with the file
    * system's error as `cause`). `hs.loadGraph` reads it back into a graph that spreads to the same
@@ -224,6 +261,8 @@ export class Graph {
     for (const ptr of [this.inOffsets, this.inSources, this.inWeights, this.outOffsets, this.outTargets, this.outWeights,
       ...this.fanBlocks.values()]) arena.free(ptr);
     this.fanBlocks.clear();
+    if (this.boundBlock >= 0) arena.free(this.boundBlock);
+    this.boundBlock = -1;
   }
 }
 

@@ -3,7 +3,7 @@
 import type { BackendChoice } from '../types.js';
 import { HybridError } from '../errors.js';
 import { backendOption, describe, optionsObject } from '../validate.js';
-import type { FanMode, SpreadStrategy } from './types.js';
+import type { FanMode, SpreadOutput, SpreadStrategy } from './types.js';
 
 /** decay(h) for hop h = 1 .. maxHops. A number is a constant factor. */
 export type Decay =
@@ -29,6 +29,13 @@ export interface SpreadOptions {
    * results are the same bits whichever is used, only the time differs.
    */
   strategy?: SpreadStrategy;
+  /**
+   * `'dense'` (default): each seed set's totals as a Float32Array over every node. `'sparse'`:
+   * only the nodes whose total is not 0, as `{ nodes, values }` (nodes ascending): the same
+   * values, and a call that touches a few nodes of a large graph then costs what it touches
+   * (no array over every node to allocate and zero).
+   */
+  output?: SpreadOutput;
   backend?: BackendChoice;
 }
 
@@ -38,7 +45,7 @@ export interface SeedSet {
   values: Float32Array;
 }
 
-const OPTION_KEYS = ['maxHops', 'decay', 'threshold', 'fan', 'maxActivation', 'strategy', 'backend'];
+const OPTION_KEYS = ['maxHops', 'decay', 'threshold', 'fan', 'maxActivation', 'strategy', 'output', 'backend'];
 
 /** @internal The options, checked and resolved (decay(h) per hop, f32 thresholds). */
 export type ResolvedSpreadOptions = ReturnType<typeof resolveSpreadOptions>;
@@ -66,11 +73,15 @@ export function resolveSpreadOptions(options: unknown, seedKey: 'seeds' | 'seedS
   if (strategy !== 'auto' && strategy !== 'push' && strategy !== 'pull') {
     throw new HybridError('INVALID_ARGUMENT', `strategy must be 'auto', 'push' or 'pull', got ${describe(strategy)}`, 'strategy');
   }
+  const output = opts.output ?? 'dense';
+  if (output !== 'dense' && output !== 'sparse') {
+    throw new HybridError('INVALID_ARGUMENT', `output must be 'dense' or 'sparse', got ${describe(output)}`, 'output');
+  }
   const decay = decayFunction(opts.decay ?? { kind: 'exponential', rate: 0.7 });
   const decays: number[] = [];
   for (let h = 1; h <= maxHops; h++) decays.push(Math.fround(decay(h)));
   return { maxHops, threshold: Math.fround(threshold), maxActivation: Math.fround(maxActivation), fan, decays,
-    strategy: strategy as SpreadStrategy, requested: backendOption(opts.backend), seeds: opts[seedKey] };
+    strategy: strategy as SpreadStrategy, output: output as SpreadOutput, requested: backendOption(opts.backend), seeds: opts[seedKey] };
 }
 
 /** @internal decay(h) from the option (validated). */

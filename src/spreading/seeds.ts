@@ -10,8 +10,17 @@ export function columnsFor(k: number): number {
   return k === 1 ? 1 : Math.ceil(k / 4) * 4;
 }
 
-/** Room for float64 sums, zeroed, and its release (the engine lends WASM memory: already paged in). */
-export type SumsScratch = (length: number) => { sums: Float64Array; release(): void };
+/**
+ * Room for float64 sums, zeroed, and its release; and, where the sums sit in WASM memory,
+ * `compact`: the rows of the nodes with any value not 0 in f32, ascending, rounded to f32, listed
+ * by a kernel (asm/spread.ts, compactSeedRows: a pass over every node's row is ~1 ms there for 1M
+ * nodes against ~8 ms in JS). The engine lends WASM memory (already paged in).
+ */
+export type SumsScratch = (length: number) => {
+  sums: Float64Array;
+  release(): void;
+  compact?(n: number, cols: number, most: number): { nodes: Uint32Array; rows: Float32Array };
+};
 
 const freshSums: SumsScratch = (length) => ({ sums: new Float64Array(length), release: () => undefined });
 
@@ -29,8 +38,7 @@ export function stageSeeds(graph: SpreadGraph, seedSets: unknown[], argument: st
   const entries = checked.reduce((sum, s) => sum + s.nodes.length, 0);
   // Few seeds (the usual call): rows for the seeded nodes only. Many: one row per node is faster.
   const { nodes, rows } = entries * 16 < n ? sparseRows(checked, cols) : denseRows(checked, cols, n, scratch);
-  const values = new Float32Array(rows.length);
-  values.set(rows);
+  const values = rows instanceof Float32Array ? rows : Float32Array.from(rows);
   let edges = 0;
   let setEdges = 0;
   const degrees = graph.outDegree;
@@ -84,8 +92,8 @@ function sparseRows(sets: SeedSet[], cols: number): { nodes: Uint32Array; rows: 
 }
 
 /** The same from one row per node (many seeds): sums in place, then the rows that are not 0. */
-function denseRows(sets: SeedSet[], cols: number, n: number, scratch: SumsScratch): { nodes: Uint32Array; rows: Float64Array } {
-  const { sums, release } = scratch(n * cols);
+function denseRows(sets: SeedSet[], cols: number, n: number, scratch: SumsScratch): { nodes: Uint32Array; rows: Float64Array | Float32Array } {
+  const { sums, release, compact } = scratch(n * cols);
   try {
     let entries = 0;
     for (const { nodes } of sets) entries += nodes.length;
@@ -93,9 +101,9 @@ function denseRows(sets: SeedSet[], cols: number, n: number, scratch: SumsScratc
       const { nodes, values } = sets[j]!;
       for (let i = 0; i < nodes.length; i++) sums[nodes[i]! * cols + j] = sums[nodes[i]! * cols + j]! + values[i]!;
     }
-    // One pass over the nodes: at most `entries` of them have a seed, so the lists are sized
-    // for that and trimmed at the end.
+    // At most `entries` nodes have a seed, so the lists are sized for that and trimmed at the end.
     const most = Math.min(n, entries);
+    if (compact) return compact(n, cols, most);
     const nodes = new Uint32Array(most);
     const rows = new Float64Array(most * cols);
     let count = 0;

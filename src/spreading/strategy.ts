@@ -12,12 +12,13 @@ import type { SpreadStrategy } from './types.js';
  * v0.9): one hop from frontiers of growing size, push against pull. One seed set: push paid up to
  * 18% on the 118k-node semantic graph, whose n floats fit in L2 (the push's scattered adds hit
  * cache), but only up to 2% on a 1M-node graph (they miss). Pulling K sets costs more per edge (the
- * rows are K floats wide); the share for cols columns grew like cols^0.75 (K 4: 0.19 and 0.10,
- * K 16: 0.6 and 0.24). So: `small` for graphs of up to `smallNodes` nodes, `large` above, times
+ * rows are K floats wide); the share for cols columns grew like cols^0.6 on the semantic graph
+ * (K 4: 0.19; K 16: 0.6 in a first run, push work 0.36 and 0.48 in two later ones: 0.08 * 16^0.6 =
+ * 0.42). So: `small` for graphs of up to `smallNodes` nodes, `large` above, times
  * cols^setExponent. The GPU's is not measured on a real GPU (none lent); see PERFORMANCE.md.
  */
 export const PUSH_PULL_CROSSOVER = {
-  cpu: { small: 0.08, large: 0.02, smallNodes: 262_144, setExponent: 0.75 },
+  cpu: { small: 0.08, large: 0.02, smallNodes: 262_144, setExponent: 0.6 },
   gpu: 0.05,
 } as const;
 

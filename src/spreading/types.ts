@@ -13,6 +13,22 @@ export type FanMode = 'none' | 'outDegree' | 'sqrtOutDegree';
  */
 export type SpreadStrategy = 'auto' | 'push' | 'pull';
 
+/**
+ * What a spreading call returns per seed set: `dense`, a Float32Array of nodeCount totals, or
+ * `sparse`, only the nodes whose total is not 0 (SparseTotals). The same numbers either way.
+ */
+export type SpreadOutput = 'dense' | 'sparse';
+
+/**
+ * A seed set's non-zero totals (`output: 'sparse'`): nodes ascending, values[i] the total of
+ * nodes[i], every value non-zero; the shape of a SeedSet, so it can seed another call. Exactly the
+ * non-zero entries of the dense result, bit for bit.
+ */
+export interface SparseTotals {
+  nodes: Uint32Array;
+  values: Float32Array;
+}
+
 /** What a backend reads of a graph: its sizes and where its CSR blocks sit in WASM memory. */
 export interface SpreadGraph {
   readonly id: number;
@@ -32,6 +48,10 @@ export interface SpreadGraph {
   readonly outWeights: number;
   /** Byte address of f32[n]: 1 / fan(u) for every node (built once per mode). */
   fanInverse(mode: FanMode): number;
+  /** The most edges into one node. */
+  readonly maxInDegree: number;
+  /** Byte address of f32[n]: per node, the largest sum of |weight| over its edges into one node (built once). */
+  outWeightBound(): number;
 }
 
 /**
@@ -61,12 +81,14 @@ export interface SpreadJob {
   maxActivation: number;
   fan: FanMode;
   strategy: SpreadStrategy;
+  /** What the outcome's totals are: dense arrays or the non-zero entries. */
+  output: SpreadOutput;
 }
 
 /** What a backend answers: every seed set's totals, and how its hops went. */
 export interface SpreadOutcome {
-  /** nodeCount totals per seed set. */
-  totals: Float32Array[];
+  /** Per seed set: nodeCount totals (job.output 'dense') or the non-zero ones ('sparse'). */
+  totals: Float32Array[] | SparseTotals[];
   /** Hops run by pushing (GPU: mark, compact, pull into the marked) and by pulling over every node. */
   pushHops: number;
   pullHops: number;
