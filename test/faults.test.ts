@@ -315,7 +315,7 @@ describe.skipIf(!runGpuTests)('fault injection: every auto call still gets the r
  */
 describe.skipIf(!runGpuTests)('fault matrix', () => {
   const faults: Fault[] = ['destroy-before', 'destroy-mid-call', 'oom-create', 'validation', 'pipeline-fails', 'hang', 'wrong-numbers'];
-  const operations = ['cosineSimilarity', 'cosineSimilarityMatrix', 'search', 'searchBatch', 'scores', 'spreadActivation', 'spreadActivationBatch'] as const;
+  const operations = ['cosineSimilarity', 'cosineSimilarityMatrix', 'search', 'searchBatch', 'scores', 'spreadActivation', 'spreadActivationBatch', 'spreadActivationBatch sparse'] as const;
   const cases = faults.flatMap((fault) => operations.flatMap((operation) => (['f32', 'f16'] as const)
     .filter((dtype) => dtype === 'f32' || ['search', 'searchBatch', 'scores'].includes(operation))
     .map((dtype) => ({ fault, operation, dtype }))));
@@ -348,10 +348,18 @@ describe.skipIf(!runGpuTests)('fault matrix', () => {
       results.forEach((r, q) => expectTopKWithin(r, 7, cosineReference(queries.subarray(q * dim, (q + 1) * dim), vectors, dim), `query ${q}`, tol));
     } else if (operation === 'spreadActivation') {
       near(await hs.spreadActivation(graph, { seeds }), await cpu.spreadActivation(cpuGraph, { seeds }));
-    } else {
+    } else if (operation === 'spreadActivationBatch') {
       const got = await hs.spreadActivationBatch(graph, { seedSets: [seeds, seeds] });
       const want = await cpu.spreadActivationBatch(cpuGraph, { seedSets: [seeds, seeds] });
       got.forEach((g, j) => near(g, want[j]!));
+    } else {
+      // output 'sparse': the call verified (a wrong GPU answer caught) and answered in that shape.
+      const got = await hs.spreadActivationBatch(graph, { seedSets: [seeds, seeds], output: 'sparse' });
+      const want = await cpu.spreadActivationBatch(cpuGraph, { seedSets: [seeds, seeds], output: 'sparse' });
+      got.forEach((g, j) => {
+        expect(Array.from(g.nodes), `set ${j} nodes`).toEqual(Array.from(want[j]!.nodes));
+        near(g.values, want[j]!.values);
+      });
     }
     expect(plan.fired.get(fault), 'the fault fired').toBeGreaterThan(0);
     const op = operation.startsWith('spread') ? 'spreading' : 'cosine';
