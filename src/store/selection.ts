@@ -88,7 +88,8 @@ export function selectRows(segments: readonly Segment[], keys: IndexKeys, filter
  * The allowed keys' rows as one bitmap over the segments in order (segment i's capacity bits
  * after those of segments 0 .. i-1). A key given twice sets its bit twice, so it counts once.
  * One loop per kind of input, each monomorphic and calling nothing per key: a Set of 500k default
- * keys over 1M rows takes 3-4 ms this way, where a closure per key took 10-19 ms.
+ * keys over 1M rows takes 4-6 ms this way (its own iteration 1-2 ms), where a closure per key and
+ * a bitmap per segment took 13-15 ms (docs/PERFORMANCE.md, "Filters, removals, metrics").
  */
 function markKeys(segments: readonly Segment[], keys: IndexKeys, list: Iterable<unknown>): Uint32Array {
   // Segment slot (a location's high bits) -> the word of its row 0 in `words`, or -1 when the
@@ -117,8 +118,8 @@ function markKeys(segments: readonly Segment[], keys: IndexKeys, list: Iterable<
   // check, which throws for a bad key and passes a good one that is simply not held. Arrays by
   // index and other iterables by for-of, in two loops: one loop for both is polymorphic, 3-8x
   // slower. The locations are read as int32 (EMPTY_LOCATION reads -1; the bit operations below
-  // read them the same either way): a u32 above 2^31 is a double in V8, and these loops ran 2x
-  // slower on u32 reads (a Set of 500k keys: 9 ms, now 3-4 ms, of which its iteration is 1-1.5).
+  // read them the same either way): a u32 above 2^31 is a double in V8, and these loops ran ~2x
+  // slower on u32 reads in a probe.
   const dense = new Int32Array(locations.buffer, locations.byteOffset, locations.length);
   const span = dense.length;
   const EMPTY = EMPTY_LOCATION | 0;
