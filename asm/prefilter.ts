@@ -27,7 +27,7 @@
 
 import { horizontalSum, panelBytesOf, COSINE, DOT, L2 } from './layout';
 import { maxAbsRow, rounded, roundedInt, roundedFloat, panelDots } from './score-i8';
-import { heapOffer, selectTopK, selectMasked } from './topk';
+import { heapOffer, laneMask, selectTopK, selectMasked } from './topk';
 import { rowScoreF32 } from './score-f32';
 import { rowScoreF16 } from './score-f16';
 
@@ -219,16 +219,23 @@ function topKImpl(metric: i32, scorer: i32, query: usize, rows: usize, rowStride
     selectMasked(lower, rows0, base + <u32>r0, k, lhs, lhi, lstate, words);
     if (load<u32>(lstate) == k) tau = max<f32>(tau, load<f32>(lhs));
     if (load<u32>(state) == k) tau = max<f32>(tau, load<f32>(hs));
+    // The selected rows with upper >= tau, 4 at a time as above, clear bits' lanes masked off.
+    const t = f32x4.splat(tau);
     for (let w = 0; w < wordCount; w++) {
       let bits = load<u32>(words + (<usize>w << 2));
       if ((w << 5) + 32 > rows0) bits &= (<u32>1 << <u32>(rows0 - (w << 5))) - 1;
       while (bits != 0) {
-        const r = (w << 5) + <i32>ctz(bits);
-        bits &= bits - 1;
-        const ul = load<f32>(upper + (<usize>r << 2));
-        if (ul >= tau) {
-          store<u32>(candidates + (<usize>count << 2), <u32>(r0 + r));
-          store<f32>(candidateUpper + (<usize>count << 2), ul);
+        const g = <i32>ctz(bits) & ~3;
+        const nibble = (bits >> <u32>g) & 15;
+        bits &= ~(<u32>15 << <u32>g);
+        const r = (w << 5) + g;
+        const hit = v128.and(f32x4.ge(v128.load(upper + (<usize>r << 2)), t), laneMask(nibble));
+        let lanes = i32x4.bitmask(hit);
+        while (lanes != 0) {
+          const l = <i32>ctz(lanes);
+          lanes &= lanes - 1;
+          store<u32>(candidates + (<usize>count << 2), <u32>(r0 + r + l));
+          store<f32>(candidateUpper + (<usize>count << 2), load<f32>(upper + (<usize>(r + l) << 2)));
           count++;
         }
       }

@@ -116,7 +116,11 @@ export function sortHeap(hs: usize, hi: usize, size: u32): void {
 
 /**
  * Offer scores[i] for i in 0 .. count-1 whose bit i is set in the bitmap words at `mask` (rows
- * with a clear bit are never offered, whatever their score).
+ * with a clear bit are never offered, whatever their score), in ascending order. Once the heap
+ * is full, 4 scores at a time are tested against the root as selectTopK does, the clear bits'
+ * lanes masked off, so a dense bitmap costs about what no bitmap does (the rows offered, and so
+ * the heap, are the same as offering every set bit in turn). The scores of a group of 4 are
+ * read whole: `scores` holds whole groups (the callers' blocks are whole panels).
  */
 export function selectMasked(scores: usize, count: i32, base: u32, k: u32,
                              hs: usize, hi: usize, state: usize, mask: usize): void {
@@ -124,13 +128,34 @@ export function selectMasked(scores: usize, count: i32, base: u32, k: u32,
   for (let w = 0; w < count; w += 32) {
     let bits = load<u32>(mask + (<usize>(w >> 5) << 2));
     if (w + 32 > count) bits &= (<u32>1 << <u32>(count - w)) - 1;
-    while (bits != 0) {
+    while (bits != 0 && size < k) {
       const i = w + <i32>ctz(bits);
       bits &= bits - 1;
       size = heapOffer(hs, hi, size, k, load<f32>(scores + (<usize>i << 2)), base + <u32>i);
     }
+    // Heap full: the remaining set bits, a group of 4 rows at a time.
+    while (bits != 0) {
+      const g = <i32>ctz(bits) & ~3;
+      const nibble = (bits >> <u32>g) & 15;
+      bits &= ~(<u32>15 << <u32>g);
+      const i = w + g;
+      const v = v128.load(scores + (<usize>i << 2));
+      if (!v128.any_true(v128.and(f32x4.ge(v, f32x4.splat(load<f32>(hs))), laneMask(nibble)))) continue;
+      let lanes = nibble;
+      while (lanes != 0) {
+        const l = <i32>ctz(lanes);
+        lanes &= lanes - 1;
+        size = heapOffer(hs, hi, size, k, load<f32>(scores + (<usize>(i + l) << 2)), base + <u32>(i + l));
+      }
+    }
   }
   store<u32>(state, size);
+}
+
+/** Lanes l of an i32x4 all ones where bit l of `nibble` is set, else zero. */
+@inline
+export function laneMask(nibble: u32): v128 {
+  return i32x4.ne(v128.and(i32x4.splat(nibble), i32x4(1, 2, 4, 8)), i32x4.splat(0));
 }
 
 /** Rows per block of the fused top-k: 256 scores (1 KiB of scratch) stay in L1. */

@@ -165,3 +165,122 @@ describe('prefilter bounds hold row by row', () => {
     index.dispose();
   });
 });
+
+/** float64 metric value of q against v (cosine of the rows as given; l2: squared distance), and the pair's scale. */
+function reference64(metric: Metric, q: Float32Array, v: Float32Array): { value: number; scale: number } {
+  let dot = 0, qq = 0, vv = 0, d2 = 0;
+  for (let i = 0; i < q.length; i++) {
+    dot += q[i]! * v[i]!;
+    qq += q[i]! * q[i]!;
+    vv += v[i]! * v[i]!;
+    d2 += (q[i]! - v[i]!) ** 2;
+  }
+  if (metric === 'cosine') return { value: qq === 0 || vv === 0 ? 0 : dot / Math.sqrt(qq * vv), scale: 1 };
+  return metric === 'dot' ? { value: dot, scale: Math.sqrt(qq * vv) } : { value: d2, scale: qq + vv };
+}
+
+describe('filters given as keys, at every density: the masked kernels equal the exact scan', () => {
+  it.each(cases)('$dtype rows, $metric: Set and array filters, dense to sparse, across segments, with removed rows', async ({ dtype, metric }) => {
+    const dim = 61; // not a multiple of 4
+    const n = 17_003; // several segments (f32: three), the last with a partial word and panel
+    const random = rng(31);
+    const vectors = randomMatrix(n, dim, random);
+    for (const r of [40, 8190, 8191, 16999]) vectors.set(vectors.subarray(9 * dim, 10 * dim), r * dim); // ties
+    const index = await hs.createIndex(vectors, { dim, dtype, metric });
+    expect(index.segmentList.length).toBeGreaterThan(1);
+    const removed = Array.from({ length: 300 }, (_, i) => i * 53 + 1);
+    await index.remove(removed);
+    const gone = new Set(removed);
+    const query = vectors.slice(9 * dim, 10 * dim).map((x) => x + 0.05 * (random() * 2 - 1));
+    poisonFreeMemory(hs);
+    const scores = await index.scores(query); // live rows, in keys() order
+    const keys = index.keys();
+    const scoreOf = new Map(keys.map((key, i) => [key, scores[i]!]));
+    const span = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
+    const filters: Array<[string, number[]]> = [
+      ['every row', span(0, n)],
+      ['all but every 97th', span(0, n).filter((r) => r % 97 !== 5)],
+      ['every other row', span(0, n).filter((r) => r % 2 === 1)],
+      ['one row a panel', span(0, n).filter((r) => r % 4 === 3)],
+      ['runs across the segment boundaries, the last rows', [...span(0, 300), ...span(8000, 8400), ...span(16300, 16500), ...span(n - 5, n)]],
+      ['random 30%', span(0, n).filter(() => random() < 0.3)],
+      ['a few rows', [9, 8191, 12_345, n - 1]],
+    ];
+    const sign = metric === 'l2' ? -1 : 1;
+    for (const [what, allowed] of filters) {
+      // Each key given twice, with keys not held (removed, never added): each counts once.
+      const list = [...allowed, ...allowed.slice(0, 50), n + 5, 10 ** 7];
+      const want = allowed.filter((key) => !gone.has(key))
+        .sort((a, b) => (sign * (scoreOf.get(b)! - scoreOf.get(a)!)) || (a - b));
+      for (const k of [1, 10, 100]) {
+        for (const [form, filter] of [['array', list], ['Set', new Set(list)]] as const) {
+          const label = `${what} (${form}), k ${k}`;
+          const got = await index.search(query, { k, filter });
+          const top = want.slice(0, k);
+          expect(got.keys, label).toEqual(top);
+          expectSameValues(got.scores, top.map((key) => scoreOf.get(key)!), `${label} scores`);
+          top.forEach((key, j) => {
+            const { value, scale } = reference64(metric, query, vectors.subarray(key * dim, (key + 1) * dim));
+            expect(Math.abs(got.scores[j]! - value), `${label} result ${j} against float64`).toBeLessThanOrEqual((dtype === 'f32' ? 1e-4 : 1e-2) * scale);
+          });
+        }
+      }
+    }
+    index.dispose();
+  });
+});
+
+describe('selectMasked offers exactly the set bits, in order', () => {
+  it('heaps filled before and during a call, every count up to a block, masks dense to sparse, ties', () => {
+    const { arena, kernels } = memoryOf(hs);
+    const block = 256;
+    const scores = arena.alloc(block * 4);
+    const mask = arena.alloc(block / 8);
+    const heapScores = arena.alloc(300 * 4);
+    const heapIndices = arena.alloc(300 * 4);
+    const state = arena.alloc(4);
+    const random = rng(41);
+    try {
+      const densities = [1, 0.97, 0.5, 0.25, 0.03, 0];
+      for (let t = 0; t < 400; t++) {
+        const count = t < 256 ? t + 1 : 1 + Math.floor((random() + 1) / 2 * block) % block;
+        const k = [1, 3, 10, 64, 300][t % 5]!;
+        const density = densities[t % densities.length]!;
+        const base = 1000 + t * 7;
+        // Entries offered before this call (the heap persists across segments).
+        const before: Array<[number, number]> = [];
+        const prior = t % 3 === 0 ? 0 : Math.floor((random() + 1) / 2 * k) + (t % 3 === 2 ? k : 0);
+        for (let i = 0; i < prior; i++) before.push([Math.round(random() * 8) / 8, i]);
+        before.sort((a, b) => (b[0] - a[0]) || (a[1] - b[1]));
+        const kept = before.slice(0, k);
+        arena.u32[state >>> 2] = 0;
+        for (const [s, i] of kept) {
+          arena.f32[scores >>> 2] = s;
+          arena.u32[mask >>> 2] = 1;
+          kernels.selectMasked(scores, 1, i, k, heapScores, heapIndices, state, mask);
+        }
+        // Few distinct values (ties), cleared bits and rows past `count` poisoned with +Infinity.
+        const bits = new Uint32Array(block / 32);
+        const offered: Array<[number, number]> = [];
+        for (let r = 0; r < block; r++) {
+          const set = r < count && (density === 1 || random() * 0.5 + 0.5 < density);
+          if (set) bits[r >>> 5]! |= 1 << (r & 31);
+          const s = Math.round(random() * 16) / 16;
+          arena.f32[(scores >>> 2) + r] = set ? s : Infinity;
+          if (set) offered.push([s, base + r]);
+        }
+        // Bits past `count` set too: the kernel must not offer them.
+        if (count < block) bits[count >>> 5]! |= ~0 << (count & 31);
+        arena.u32.set(bits, mask >>> 2);
+        kernels.selectMasked(scores, count, base, k, heapScores, heapIndices, state, mask);
+        const size = arena.u32[state >>> 2]!;
+        kernels.sortHeap(heapScores, heapIndices, size);
+        const want = [...kept, ...offered].sort((a, b) => (b[0] - a[0]) || (a[1] - b[1])).slice(0, k);
+        const got = Array.from({ length: size }, (_, i): [number, number] => [arena.f32[(heapScores >>> 2) + i]!, arena.u32[(heapIndices >>> 2) + i]!]);
+        expect(got, `case ${t}: count ${count}, k ${k}, density ${density}, ${kept.length} kept before`).toEqual(want);
+      }
+    } finally {
+      for (const ptr of [state, heapIndices, heapScores, mask, scores]) arena.free(ptr);
+    }
+  });
+});
