@@ -167,6 +167,19 @@ export async function runSpreadingCase(c: SpreadingCase, engine: HybridEngine, b
     const batch = await engine.spreadActivationBatch(g, { seedSets, ...o, backend });
     check(batch.length === c.k, `${batch.length} results for ${c.k} seed sets`);
     batch.forEach((totals, j) => expectTotalsClose(totals, reference(graph, seedSets[j]!, o).total, `seed set ${j}`));
+    // output 'sparse' (in Node and in the browser bundle): the dense result's non-zero entries, bit for bit.
+    const sparse = await engine.spreadActivationBatch(g, { seedSets, ...o, backend, output: 'sparse' });
+    check(sparse.length === c.k, `${sparse.length} sparse results for ${c.k} seed sets`);
+    sparse.forEach(({ nodes, values }, j) => {
+      const dense = batch[j]!;
+      let at = 0;
+      for (let v = 0; v < dense.length; v++) {
+        if (dense[v] === 0) continue;
+        check(nodes[at] === v && Object.is(values[at], dense[v]), `seed set ${j}: sparse entry ${at} is node ${nodes[at]} = ${values[at]}, dense node ${v} = ${dense[v]}`);
+        at++;
+      }
+      check(at === nodes.length && nodes.length === values.length, `seed set ${j}: ${nodes.length} sparse entries, ${at} non-zero totals`);
+    });
   } finally {
     g.dispose();
   }
