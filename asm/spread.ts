@@ -140,11 +140,7 @@ export function spreadHopPushSets(outOffsets: usize, outTargets: usize, outWeigh
       store<f32>(g + at, f * load<f32>(fanInverse + (v << 2)));
       const degree = load<u32>(outOffsets + ((v + 1) << 2)) - load<u32>(outOffsets + (v << 2));
       setEdges += degree;
-      const word = live + ((v >> 5) << 2);
-      const bit: u32 = 1 << <u32>(v & 31);
-      const bits = load<u32>(word);
-      if ((bits & bit) == 0) {
-        store<u32>(word, bits | bit);
+      if (markNew(live, v)) {
         store<u32>(next + (<usize>kept << 2), <u32>v);
         kept++;
         edges += degree;
@@ -195,11 +191,7 @@ function pushColumn(outOffsets: usize, outTargets: usize, outWeights: usize, g: 
         run = (v == previous ? run : 0) + <f64>Mathf.abs(load<f32>(outWeights + (<usize>e << 2)));
         previous = v;
         if (run <= most) continue;
-        const word = marks + ((v >> 5) << 2);
-        const bit: u32 = 1 << <u32>(v & 31);
-        const bits = load<u32>(word);
-        if ((bits & bit) == 0) {
-          store<u32>(word, bits | bit);
+        if (markNew(marks, v)) {
           store<u32>(touched + (<usize>reached << 2), <u32>v);
           reached++;
         }
@@ -229,11 +221,7 @@ function pushColumn(outOffsets: usize, outTargets: usize, outWeights: usize, g: 
     const end = load<u32>(outOffsets + ((u + 1) << 2));
     for (let e = load<u32>(outOffsets + (u << 2)); e < end; e++) {
       const v = <usize>load<u32>(outTargets + (<usize>e << 2));
-      const word = marks + ((v >> 5) << 2);
-      const bit: u32 = 1 << <u32>(v & 31);
-      const bits = load<u32>(word);
-      if ((bits & bit) == 0) {
-        store<u32>(word, bits | bit);
+      if (markNew(marks, v)) {
         store<u32>(touched + (<usize>reached << 2), <u32>v);
         reached++;
       }
@@ -243,6 +231,17 @@ function pushColumn(outOffsets: usize, outTargets: usize, outWeights: usize, g: 
     store<f32>(gAt, 0);
   }
   return reached;
+}
+
+/** Set node v's bit in the bitmap at `marks`; whether it was clear (v seen for the first time). */
+@inline
+function markNew(marks: usize, v: usize): bool {
+  const word = marks + ((v >> 5) << 2);
+  const bit: u32 = 1 << <u32>(v & 31);
+  const bits = load<u32>(word);
+  if ((bits & bit) != 0) return false;
+  store<u32>(word, bits | bit);
+  return true;
 }
 
 /** Clear node v's bit in a bitmap. */

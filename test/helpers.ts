@@ -3,6 +3,8 @@
 // Free of vitest and of Node APIs so that test/browser/harness.ts can bundle it for Chromium:
 // a failed check throws an Error naming what differs.
 
+import type { Metric } from '../src/index.js';
+
 /** Tolerance on every score against the float64 reference. */
 export const TOLERANCE = 1e-5;
 
@@ -167,4 +169,32 @@ export function expectTopKWithin(result: { indices?: Uint32Array; scores: Float3
       throw new Error(`${label} row ${i} (reference ${reference[i]}) beats kept ${worstKept} but was left out`);
     }
   }
+}
+
+/**
+ * The k best positions of an index's own scores for `metric` (l2: distances, ascending; else
+ * descending), ties to the earlier position, among the positions `allowed` passes.
+ */
+export function topOf(scores: Float32Array, k: number, metric: Metric, allowed: (i: number) => boolean = () => true): number[] {
+  const order = Array.from({ length: scores.length }, (_, i) => i).filter(allowed);
+  const sign = metric === 'l2' ? -1 : 1;
+  order.sort((a, b) => (sign * (scores[b]! - scores[a]!)) || (a - b));
+  return order.slice(0, k);
+}
+
+/**
+ * float64 value of `metric` for query q against row v (cosine of the rows as given; l2: squared
+ * distance), and the pair's scale for a relative tolerance (|q||v|; l2: |q|^2 + |v|^2).
+ */
+export function metricReference(metric: Metric, q: Float32Array, v: Float32Array): { value: number; scale: number } {
+  let dot = 0, qq = 0, vv = 0, d2 = 0;
+  for (let i = 0; i < q.length; i++) {
+    dot += q[i]! * v[i]!;
+    qq += q[i]! * q[i]!;
+    vv += v[i]! * v[i]!;
+    d2 += (q[i]! - v[i]!) ** 2;
+  }
+  if (metric === 'cosine') return { value: qq === 0 || vv === 0 ? 0 : dot / Math.sqrt(qq * vv), scale: 1 };
+  if (metric === 'dot') return { value: dot, scale: Math.sqrt(qq * vv) };
+  return { value: d2, scale: qq + vv };
 }

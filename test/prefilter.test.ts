@@ -3,10 +3,10 @@
 // hard, across segments, with removed rows and filters; and the bounds must hold row by row.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prefilterGamma } from '../src/cpu/store-calls.js';
-import { createHybrid, type HybridEngine, type Metric, type VectorIndex } from '../src/index.js';
+import { createHybrid, type HybridEngine, type VectorIndex } from '../src/index.js';
 import type { Segment } from '../src/store/segment.js';
 import { memoryOf, poisonFreeMemory, resetStoreLimits, setStoreLimits } from '../src/testing.js';
-import { expectSameValues, randomMatrix, rng } from './helpers.js';
+import { expectSameValues, metricReference, randomMatrix, rng, topOf } from './helpers.js';
 
 let hs: HybridEngine;
 beforeAll(async () => {
@@ -19,13 +19,6 @@ afterAll(async () => {
   resetStoreLimits();
 });
 
-/** The k best of a metric's scores: descending (l2 ascending), ties to the lower position. */
-function topOf(scores: Float32Array, k: number, metric: Metric, allowed?: (i: number) => boolean): number[] {
-  const order = Array.from({ length: scores.length }, (_, i) => i).filter((i) => !allowed || allowed(i));
-  const sign = metric === 'l2' ? -1 : 1;
-  order.sort((a, b) => (sign * (scores[b]! - scores[a]!)) || (a - b));
-  return order.slice(0, k);
-}
 
 /** The search (plain and filtered) equals the top-k of the index's own exact scores, bit for bit. */
 async function expectExact(index: VectorIndex<number, true>, query: Float32Array, k: number, label: string): Promise<void> {
@@ -166,18 +159,6 @@ describe('prefilter bounds hold row by row', () => {
   });
 });
 
-/** float64 metric value of q against v (cosine of the rows as given; l2: squared distance), and the pair's scale. */
-function reference64(metric: Metric, q: Float32Array, v: Float32Array): { value: number; scale: number } {
-  let dot = 0, qq = 0, vv = 0, d2 = 0;
-  for (let i = 0; i < q.length; i++) {
-    dot += q[i]! * v[i]!;
-    qq += q[i]! * q[i]!;
-    vv += v[i]! * v[i]!;
-    d2 += (q[i]! - v[i]!) ** 2;
-  }
-  if (metric === 'cosine') return { value: qq === 0 || vv === 0 ? 0 : dot / Math.sqrt(qq * vv), scale: 1 };
-  return metric === 'dot' ? { value: dot, scale: Math.sqrt(qq * vv) } : { value: d2, scale: qq + vv };
-}
 
 describe('filters given as keys, at every density: the masked kernels equal the exact scan', () => {
   it.each(cases)('$dtype rows, $metric: Set and array filters, dense to sparse, across segments, with removed rows', async ({ dtype, metric }) => {
@@ -220,7 +201,7 @@ describe('filters given as keys, at every density: the masked kernels equal the 
           expect(got.keys, label).toEqual(top);
           expectSameValues(got.scores, top.map((key) => scoreOf.get(key)!), `${label} scores`);
           top.forEach((key, j) => {
-            const { value, scale } = reference64(metric, query, vectors.subarray(key * dim, (key + 1) * dim));
+            const { value, scale } = metricReference(metric, query, vectors.subarray(key * dim, (key + 1) * dim));
             expect(Math.abs(got.scores[j]! - value), `${label} result ${j} against float64`).toBeLessThanOrEqual((dtype === 'f32' ? 1e-4 : 1e-2) * scale);
           });
         }

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HybridError, type HybridEngine, type IndexDtype, type Key, type Metric, type VectorIndex } from '../src/index.js';
 import { poisonFreeMemory, resetStoreLimits, setStoreLimits } from '../src/testing.js';
 import { BACKENDS, engineFor, requireGpuInCi } from './gpu-setup.js';
-import { expectSameValues, randomMatrix, rng } from './helpers.js';
+import { expectSameValues, metricReference, randomMatrix, rng, topOf } from './helpers.js';
 
 requireGpuInCi();
 
@@ -20,27 +20,7 @@ const SMALL = {
 /** Score tolerance per dtype, relative to the scale of the pair (|q||r|; l2: |q|^2 + |r|^2). */
 const TOLERANCE: Record<IndexDtype, number> = { f32: 1e-5, f16: 2e-3, i8: 2e-2 };
 
-/** float64 value of the metric for query q against row v (cosine of the rows as given). */
-function reference(metric: Metric, q: Float32Array, v: Float32Array): { value: number; scale: number } {
-  let dot = 0, qq = 0, vv = 0, d2 = 0;
-  for (let i = 0; i < q.length; i++) {
-    dot += q[i]! * v[i]!;
-    qq += q[i]! * q[i]!;
-    vv += v[i]! * v[i]!;
-    d2 += (q[i]! - v[i]!) ** 2;
-  }
-  if (metric === 'cosine') return { value: qq === 0 || vv === 0 ? 0 : dot / Math.sqrt(qq * vv), scale: 1 };
-  if (metric === 'dot') return { value: dot, scale: Math.sqrt(qq * vv) };
-  return { value: d2, scale: qq + vv };
-}
 
-/** The k best of own scores (l2 ascending), ties to the earlier row, among `allowed` positions. */
-function topOf(scores: Float32Array, k: number, metric: Metric, allowed: (i: number) => boolean = () => true): number[] {
-  const order = Array.from({ length: scores.length }, (_, i) => i).filter(allowed);
-  const sign = metric === 'l2' ? -1 : 1;
-  order.sort((a, b) => (sign * (scores[b]! - scores[a]!)) || (a - b));
-  return order.slice(0, k);
-}
 
 /** A model of the index: key -> the row given, in keys() order. */
 class Model {
@@ -137,7 +117,7 @@ describe.each(BACKENDS)('$name backend', ({ name, backend, skip }) => {
     const scores = await index.scores(query, { backend });
     expect(scores.length).toBe(keys.length);
     keys.forEach((key, i) => {
-      const want = reference(metric, query, model.rows.get(key)!);
+      const want = metricReference(metric, query, model.rows.get(key)!);
       const got = scores[i]!;
       if (!Number.isFinite(got)) throw new Error(`${label}: score of ${String(key)} is ${got}`);
       if (Math.abs(got - want.value) > TOLERANCE[dtype] * Math.max(want.scale, 1e-3) + 1e-6) {
