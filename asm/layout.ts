@@ -72,19 +72,41 @@ export function panelOf(base: usize, row: i32, chunks: i32): usize {
   return base + <usize>(row >> 2) * panelBytesOf(chunks);
 }
 
-/** 2^112: an IEEE binary16 value's bits moved into an f32 (widenF16) read 2^-112 times its value. */
+/** 2^112: an IEEE binary16 value's bits moved into an f32 (f16Upper, f16Lower) read 2^-112 times its value. */
 export const F16_SCALE: f32 = 5.192296858534828e33;
 
 /**
- * Four binary16 values, sign-extended to i32 lanes (i32x4.extend_*_i16x8_s), as f32 values
- * 2^-112 times their true value: the exponent and mantissa bits shifted into f32 position, the
- * sign copies that land in the f32 exponent's top bits cleared. Exact for zero and every normal
- * binary16 value (the stored rows hold no subnormals: encodeF16 flushes them), and the results
- * are normal f32s, so no subnormal arithmetic follows.
+ * The 8 binary16 values of a chunk as f32 values 2^-112 times their true value: the sign bit
+ * stays at the top, the exponent and mantissa bits move into f32 position (bits 27..13), the
+ * f32 exponent's top three bits are 0. Exact for zero and every normal binary16 value (the
+ * stored rows hold no subnormals: encodeF16 flushes them), and the results are normal f32s, so
+ * no subnormal arithmetic follows. Worked in 16-bit lanes: an f32's upper half is
+ * `(h >> 3) & 0x8fff` (arithmetic shift, so the sign lands at bit 15 and its copies are
+ * cleared), its lower half `h << 13`; one interleave makes values 0..3 (widenF16Low) and 4..7
+ * (widenF16High). 5 vector operations a chunk, against 7 for sign-extending each i32 lane and
+ * then shifting and masking it (docs/PERFORMANCE.md, "The f16 scan").
  */
 @inline
-export function widenF16(lanes: v128): v128 {
-  return v128.and(i32x4.shl(lanes, 13), i32x4.splat(0x8fffffff));
+export function f16Upper(v: v128): v128 {
+  return v128.and(i16x8.shr_s(v, 3), i16x8.splat(<i16>0x8fff));
+}
+
+/** The lower halves of the widened f32 values (see f16Upper). */
+@inline
+export function f16Lower(v: v128): v128 {
+  return i16x8.shl(v, 13);
+}
+
+/** Values 0..3 of a chunk, widened (2^-112 times their value), from f16Lower and f16Upper. */
+@inline
+export function widenF16Low(lower: v128, upper: v128): v128 {
+  return v128.shuffle<i16>(lower, upper, 0, 8, 1, 9, 2, 10, 3, 11);
+}
+
+/** Values 4..7 of a chunk, widened (2^-112 times their value), from f16Lower and f16Upper. */
+@inline
+export function widenF16High(lower: v128, upper: v128): v128 {
+  return v128.shuffle<i16>(lower, upper, 4, 12, 5, 13, 6, 14, 7, 15);
 }
 
 /** The 4-row nibble of panel p (0..7 within its 32-row word) of a row bitmap word. */

@@ -1,10 +1,10 @@
 // Scores of f16 rows (IEEE binary16 panels, layout.ts: 8 values per 16-byte chunk), widened to
-// f32 in registers (widenF16). The query is f32, 8 floats per row chunk (`stride` halves per row =
+// f32 in registers (layout.ts: f16Upper, f16Lower, widenF16Low/High). The query is f32, 8 floats per row chunk (`stride` halves per row =
 // `stride` floats per query). Each pair is accumulated exactly as score-f32.ts accumulates the
 // same values held as f32 (one accumulator, 4 components at a time in ascending order), so an f16
 // row scores what its widened f32 copy would: every kernel here agrees bit for bit.
 //
-// widenF16 yields 2^-112 times the value. Variants (the `variant` argument, chosen per query by
+// The widening yields 2^-112 times the value. Variants (the `variant` argument, chosen per query by
 // src/store):
 //   0 cosine, query pre-multiplied by 2^112 (|q| <= 1): products need no rescaling;
 //   1 dot, query pre-multiplied by 2^112 (max |q_i| < 2^15, so no overflow);
@@ -13,7 +13,7 @@
 // q * 2^112 times r * 2^-112 and q times r round to the same f32 (a power-of-two scaling of normal
 // numbers is exact), so the variants of one metric give the same bits.
 
-import { panelBytesOf, widenF16, F16_SCALE, COSINE, DOT, L2 } from './layout';
+import { panelBytesOf, f16Upper, f16Lower, widenF16Low, widenF16High, F16_SCALE, COSINE, DOT, L2 } from './layout';
 import { accumulate, finishScore } from './score-f32';
 
 /** Metric of a variant. */
@@ -26,8 +26,9 @@ function metricOf(variant: i32): i32 {
 @inline
 function accumulate8(variant: i32, acc: v128, q: usize, v: v128): v128 {
   const metric = metricOf(variant);
-  let lo = widenF16(i32x4.extend_low_i16x8_s(v));
-  let hi = widenF16(i32x4.extend_high_i16x8_s(v));
+  const upper = f16Upper(v), lower = f16Lower(v);
+  let lo = widenF16Low(lower, upper);
+  let hi = widenF16High(lower, upper);
   if (variant >= 2) {
     lo = f32x4.mul(lo, f32x4.splat(F16_SCALE));
     hi = f32x4.mul(hi, f32x4.splat(F16_SCALE));
@@ -139,8 +140,9 @@ export function widenF16Panels(panels: usize, first: i32, n: i32, stride: i32, o
     const dst = out + <usize>(o >> 2) * outBytes + (<usize>(o & 3) << 4);
     for (let c = 0; c < chunks; c++) {
       const v = v128.load(src + (<usize>c << 6));
-      const lo = f32x4.mul(widenF16(i32x4.extend_low_i16x8_s(v)), scale);
-      const hi = f32x4.mul(widenF16(i32x4.extend_high_i16x8_s(v)), scale);
+      const upper = f16Upper(v), lower = f16Lower(v);
+      const lo = f32x4.mul(widenF16Low(lower, upper), scale);
+      const hi = f32x4.mul(widenF16High(lower, upper), scale);
       // f32 chunk 2c and 2c+1 (the last one may be past stride4 when dim % 8 <= 4: it is padding).
       v128.store(dst + (<usize>(2 * c) << 6), lo);
       if (2 * c + 1 < (stride4 >> 2)) v128.store(dst + (<usize>(2 * c + 1) << 6), hi);
@@ -152,7 +154,7 @@ export function widenF16Panels(panels: usize, first: i32, n: i32, stride: i32, o
  * Rows first .. first+n-1 of an f32 panel region (`stride4` floats a row) as IEEE binary16 into
  * an f16 panel region (`stride` halves a row) from row outFirst: rounded to nearest even, with
  * magnitudes below 2^-15 flushed to zero and those in [2^-15, 2^-14) raised to 2^-14, so that no
- * stored value is subnormal (see widenF16). Unused row slots of the last panel touched are zeroed.
+ * stored value is subnormal (see f16Upper in layout.ts). Unused row slots of the last panel touched are zeroed.
  * Returns 1 when a value does not fit binary16 (|x| >= 65520), else 0.
  */
 export function encodeF16Rows(panels: usize, first: i32, n: i32, stride4: i32, out: usize, outFirst: i32, stride: i32): i32 {
