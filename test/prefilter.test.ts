@@ -1,6 +1,7 @@
 // Top-k through the int8 prefilter (asm/prefilter.ts) must equal the exact top-k bit for bit, for
 // every metric and both dtypes that keep one (f32, f16), on data built to make the bounds work
-// hard, across segments, with removed rows and filters; and the bounds must hold row by row.
+// hard, across segments, with removed rows and filters; and the bounds must hold row by row. The
+// masked kernels (filters given as keys) are checked for every dtype, i8's fused top-k too.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prefilterGamma } from '../src/cpu/store-calls.js';
 import { createHybrid, type HybridEngine, type VectorIndex } from '../src/index.js';
@@ -160,15 +161,21 @@ describe('prefilter bounds hold row by row', () => {
 });
 
 
+/** The masked kernels of every dtype: the prefilter's (f32, f16) and the fused top-k's over i8 rows. */
+const maskedCases = [...cases, ...(['cosine', 'dot', 'l2'] as const).map((metric) => ({ dtype: 'i8' as const, metric }))];
+const FLOAT64_TOLERANCE = { f32: 1e-4, f16: 1e-2, i8: 2e-2 } as const;
+
 describe('filters given as keys, at every density: the masked kernels equal the exact scan', () => {
-  it.each(cases)('$dtype rows, $metric: Set and array filters, dense to sparse, across segments, with removed rows', async ({ dtype, metric }) => {
+  it.each(maskedCases)('$dtype rows, $metric: Set and array filters, dense to sparse, across segments, with removed rows', async ({ dtype, metric }) => {
     const dim = 61; // not a multiple of 4
     const n = 17_003; // several segments (f32: three), the last with a partial word and panel
     const random = rng(31);
     const vectors = randomMatrix(n, dim, random);
     for (const r of [40, 8190, 8191, 16999]) vectors.set(vectors.subarray(9 * dim, 10 * dim), r * dim); // ties
-    const index = await hs.createIndex(vectors, { dim, dtype, metric });
-    expect(index.segmentList.length).toBeGreaterThan(1);
+    // i8 rows take a quarter of f32's bytes: the same 8192-row segments need a quarter of the bytes.
+    if (dtype === 'i8') setStoreLimits({ segmentBytes: 8192 * 64 });
+    const index = await hs.createIndex(vectors, { dim, dtype, metric }).finally(() => setStoreLimits({ segmentBytes: 8192 * 64 * 4 }));
+    expect(index.segmentList.length).toBeGreaterThan(1); // f32 and i8: three (8192 rows each), f16: two
     const removed = Array.from({ length: 300 }, (_, i) => i * 53 + 1);
     await index.remove(removed);
     const gone = new Set(removed);
@@ -202,7 +209,7 @@ describe('filters given as keys, at every density: the masked kernels equal the 
           expectSameValues(got.scores, top.map((key) => scoreOf.get(key)!), `${label} scores`);
           top.forEach((key, j) => {
             const { value, scale } = metricReference(metric, query, vectors.subarray(key * dim, (key + 1) * dim));
-            expect(Math.abs(got.scores[j]! - value), `${label} result ${j} against float64`).toBeLessThanOrEqual((dtype === 'f32' ? 1e-4 : 1e-2) * scale);
+            expect(Math.abs(got.scores[j]! - value), `${label} result ${j} against float64`).toBeLessThanOrEqual(FLOAT64_TOLERANCE[dtype] * scale);
           });
         }
       }
