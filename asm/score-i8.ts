@@ -101,6 +101,16 @@ export function sumLanes4(a0: v128, a1: v128, a2: v128, a3: v128): v128 {
   return i32x4.add(v128.shuffle<i32>(t0, t1, 0, 1, 4, 5), v128.shuffle<i32>(t0, t1, 2, 3, 6, 7));
 }
 
+/** acc + the exact dot of one row's 16-value chunk at x with the query chunk (qlo, qhi). */
+@inline
+function chunkDot(acc: v128, x: usize, qlo: v128, qhi: v128): v128 {
+  // Each half loaded and sign-extended in one instruction (v128.load8x8_s: pmovsxbw from memory):
+  // a 16-byte load then extend_low and extend_high took one more (V8 widens the high half with
+  // an unpack and a shift).
+  return i32x4.add(acc, i32x4.add(i32x4.dot_i16x8_s(v128.load8x8_s(x), qlo),
+                                  i32x4.dot_i16x8_s(v128.load8x8_s(x, 8), qhi)));
+}
+
 /** The exact integer dot products of the 16-bit query with the 4 rows of an int8 panel. */
 @inline
 export function panelDots(query16: usize, panel: usize, chunks: i32): v128 {
@@ -109,15 +119,10 @@ export function panelDots(query16: usize, panel: usize, chunks: i32): v128 {
     const x = panel + (<usize>c << 6);
     const qlo = v128.load(query16 + (<usize>c << 5));
     const qhi = v128.load(query16 + (<usize>c << 5), 16);
-    const v0 = v128.load(x), v1 = v128.load(x, 16), v2 = v128.load(x, 32), v3 = v128.load(x, 48);
-    a0 = i32x4.add(a0, i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(v0), qlo),
-                                 i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(v0), qhi)));
-    a1 = i32x4.add(a1, i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(v1), qlo),
-                                 i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(v1), qhi)));
-    a2 = i32x4.add(a2, i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(v2), qlo),
-                                 i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(v2), qhi)));
-    a3 = i32x4.add(a3, i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(v3), qlo),
-                                 i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(v3), qhi)));
+    a0 = chunkDot(a0, x, qlo, qhi);
+    a1 = chunkDot(a1, x + 16, qlo, qhi);
+    a2 = chunkDot(a2, x + 32, qlo, qhi);
+    a3 = chunkDot(a3, x + 48, qlo, qhi);
   }
   return sumLanes4(a0, a1, a2, a3);
 }
