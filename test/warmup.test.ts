@@ -87,8 +87,9 @@ describe('warm-up', () => {
   });
 
   it.skipIf(!runGpuTests)('on a GPU: every kernel family, the router starts with a speedup estimate instead of trying the GPU', async () => {
-    const cold = await createHybrid({ gpu: testGpu, warmup: false });
-    const hs = await createHybrid({ gpu: testGpu });
+    // Exploration off: 2% of first calls would otherwise be sent the other way ('explore').
+    const cold = await createHybrid({ gpu: testGpu, warmup: false, explorationRate: 0 });
+    const hs = await createHybrid({ gpu: testGpu, explorationRate: 0 });
     const report = hs.stats().warmup!;
     expect(report.gpu).toBe(true);
     expect(report.steps.map((s) => s.name)).toEqual(['cpu workers', 'cpu kernels', 'gpu kernels', 'router estimate']);
