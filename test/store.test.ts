@@ -219,6 +219,9 @@ describe('errors leave the index unchanged', () => {
       ['NaN on default keys', () => plain.search(two.subarray(0, dim), { k: 1, filter: new Set([NaN]) }), 'INVALID_ARGUMENT', /non-negative safe integer/],
       ['bad metric', () => hs.createIndex(vectors, { dim, metric: 'manhattan' as never }), 'INVALID_ARGUMENT', /metric must be 'cosine', 'dot' or 'l2'/],
       ['remove a string', () => index.remove('a' as never), 'INVALID_ARGUMENT', /must be an array/],
+      // Every key is checked before any is removed: the held key 1 before the bad one stays.
+      ['remove a Set with a bad key last', () => numbered.remove(new Set([1, 'x'] as never[])), 'INVALID_ARGUMENT', /mixes numbers and strings/],
+      ['remove an array with a bad key last', () => numbered.remove([2, -1]), 'INVALID_ARGUMENT', /non-negative safe integer/],
       ['default keys too large', () => plain.add(two, { keys: [2 ** 33, 2 ** 33 + 1] }), 'INVALID_ARGUMENT', /below 2\^32 - 1/],
       ['f16 range', () => hs.createIndex(new Float32Array([1e6, 0, 0, 0]), { dim, metric: 'dot', dtype: 'f16' }), 'INVALID_ARGUMENT', /below 65520/],
     ];
@@ -310,6 +313,28 @@ describe('calls in flight answer on the rows they started with', () => {
     } finally {
       await hs.dispose();
       resetStoreLimits();
+    }
+  });
+});
+
+describe('an index created empty with keys: []', () => {
+  it('takes the key kind of its first add, also for a remove called before that add has run', async () => {
+    const hs = await engineFor('cpu');
+    try {
+      const index = await hs.createIndex(new Float32Array(0), { dim: 2, keys: [] });
+      expect(await index.remove(['a'])).toBe(0);
+      expect(await index.remove([3] as never)).toBe(0);
+      await expect(index.remove([{}] as never)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      // A call in flight makes the add wait, so the remove is called before the kind is decided.
+      const reading = index.scores(new Float32Array([1, 0]));
+      const adding = index.add(new Float32Array([1, 0, 0, 1]), { keys: ['a', 'b'] });
+      const removing = index.remove(new Set(['a', 'zz']));
+      await reading;
+      await adding;
+      expect(await removing).toBe(1);
+      expect(index.keys()).toEqual(['b']);
+    } finally {
+      await hs.dispose();
     }
   });
 });

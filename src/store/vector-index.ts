@@ -189,11 +189,14 @@ export class VectorIndex<K extends Key = Key, D extends boolean = boolean> {
     assertArity(arguments.length, 1, 'remove(keys)');
     const list = this.keyArgument(keys, 'keys');
     return this.write(async () => {
+      // Checked here, not at the call: an add called before this one may decide the key kind of
+      // an index created empty. Every key is checked before any is removed (a bad one changes nothing).
       const index = this.keyIndex;
+      const checked = parseKeys(list, 'keys', index?.kind ?? (typeof list[0] === 'string' ? 'string' : 'number'));
       if (!index) return 0;
       let removed = 0;
-      for (const key of list) {
-        const location = index.remove(index.check(key, 'keys'));
+      for (const key of checked.values) {
+        const location = index.remove(key);
         if (location < 0) continue;
         index.segments[location >>> ROW_BITS]!.markDead(location & (MAX_SEGMENT_ROWS - 1));
         removed++;
@@ -596,14 +599,13 @@ export class VectorIndex<K extends Key = Key, D extends boolean = boolean> {
     return this.keyIndex ?? new IndexKeys('number');
   }
 
-  private keyArgument(keys: unknown, argument: string): Iterable<unknown> {
+  /** The keys of a remove() as the caller gave them at the call (copied: checked when the write runs). */
+  private keyArgument(keys: unknown, argument: string): unknown[] {
     if (typeof keys === 'string' || keys === null || typeof keys !== 'object') {
       throw new HybridError('INVALID_ARGUMENT', `${argument} must be an array (or iterable) of keys, got ${describe(keys)}`, argument);
     }
-    if (typeof (keys as ArrayLike<unknown>).length === 'number') {
-      return parseKeys(keys, argument, this.keyIndex?.kind ?? 'number').values as Iterable<unknown>;
-    }
-    if (typeof (keys as Iterable<unknown>)[Symbol.iterator] === 'function') return keys as Iterable<unknown>;
+    if (typeof (keys as ArrayLike<unknown>).length === 'number') return Array.from(keys as ArrayLike<unknown>);
+    if (typeof (keys as Iterable<unknown>)[Symbol.iterator] === 'function') return Array.from(keys as Iterable<unknown>);
     throw new HybridError('INVALID_ARGUMENT', `${argument} must be an array (or iterable) of keys, got ${describe(keys)}`, argument);
   }
 
