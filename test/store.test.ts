@@ -201,6 +201,11 @@ describe('errors leave the index unchanged', () => {
       ['duplicate in a call', () => index.add(two, { keys: ['y', 'y'] }), 'INVALID_ARGUMENT', /appears twice/],
       ['wrong count', () => index.add(two, { keys: ['y'] }), 'INVALID_ARGUMENT', /1 keys for 2 rows/],
       ['numbers for strings', () => index.add(two, { keys: [7, 8] as unknown as string[] }), 'INVALID_ARGUMENT', /holds numbers/],
+      // Keys are held as UTF-8: a lone surrogate would come back as U+FFFD (and two such keys as one).
+      ['a lone surrogate', () => index.add(two, { keys: ['ok', 'Party \uD83C'] }), 'INVALID_ARGUMENT', /keys\[1\] is "Party \\ud83c", which has a lone surrogate/],
+      ['a lone surrogate in upsert', () => index.upsert(two, { keys: ['a', '\uDC00'] }), 'INVALID_ARGUMENT', /lone surrogate/],
+      ['a lone surrogate to has', () => index.has('\uD800'), 'INVALID_ARGUMENT', /lone surrogate/],
+      ['a lone surrogate in a filter', () => index.search(two.subarray(0, dim), { k: 1, filter: ['a', '\uD800'] }), 'INVALID_ARGUMENT', /lone surrogate/],
       ['mixed', () => numbered.add(two, { keys: [7, 'x'] as unknown as number[] }), 'INVALID_ARGUMENT', /mixes numbers and strings/],
       ['negative', () => numbered.add(two, { keys: [7, -1] }), 'INVALID_ARGUMENT', /non-negative safe integer/],
       ['non-integer', () => numbered.add(two, { keys: [7, 1.5] }), 'INVALID_ARGUMENT', /non-negative safe integer/],
@@ -313,6 +318,22 @@ describe('calls in flight answer on the rows they started with', () => {
     } finally {
       await hs.dispose();
       resetStoreLimits();
+    }
+  });
+});
+
+describe('string keys', () => {
+  it('come back as given, through save and load too (emoji, U+FFFD, the empty string)', async () => {
+    const hs = await engineFor('cpu');
+    try {
+      const keys = ['Party 🎉', '\uFFFD', '', 'a\u0000b'];
+      const index = await hs.createIndex(randomMatrix(4, 3, rng(11)), { dim: 3, keys });
+      const again = await hs.loadIndex(await index.toBytes());
+      expect(index.keys()).toEqual(keys);
+      expect(again.keys()).toEqual(keys);
+      for (const key of keys) expect([index.has(key), again.has(key)]).toEqual([true, true]);
+    } finally {
+      await hs.dispose();
     }
   });
 });
