@@ -15,7 +15,7 @@ import { isUnhealthy, NO_HISTORY, routeCall } from './router.js';
 import { OPERATIONS, Telemetry, type MetricFamily, type Operation, type TelemetrySnapshot } from './telemetry.js';
 import {
   assertDim, assertFloat32Array, assertNonEmpty, assertQuery, assertRows,
-  backendOption, dtypeOption, metricOption, optionsObject,
+  backendOption, describe, dtypeOption, metricOption, optionsObject,
 } from './validate.js';
 import { VectorIndex, type IndexHost } from './store/vector-index.js';
 import { storeLimits } from './store/limits.js';
@@ -270,6 +270,9 @@ export class HybridEngine {
     assertFloat32Array(vectors, 'vectors');
     assertRows(vectors, dim, 'vectors');
     const keys = opts.keys;
+    if (keys !== undefined && (keys === null || typeof keys !== 'object' || typeof (keys as ArrayLike<unknown>).length !== 'number')) {
+      throw new HybridError('INVALID_ARGUMENT', `keys must be an array of keys (numbers or strings), got ${describe(keys)}`, 'keys');
+    }
     const keyKind = keys === undefined ? 'default' as const
       : (keys as ArrayLike<unknown>).length > 0 ? (typeof (keys as ArrayLike<unknown>)[0] === 'string' ? 'string' as const : 'number' as const)
         : 'undecided' as const;

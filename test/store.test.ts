@@ -224,6 +224,9 @@ describe('errors leave the index unchanged', () => {
       ['NaN on default keys', () => plain.search(two.subarray(0, dim), { k: 1, filter: new Set([NaN]) }), 'INVALID_ARGUMENT', /non-negative safe integer/],
       ['bad metric', () => hs.createIndex(vectors, { dim, metric: 'manhattan' as never }), 'INVALID_ARGUMENT', /metric must be 'cosine', 'dot' or 'l2'/],
       ['remove a string', () => index.remove('a' as never), 'INVALID_ARGUMENT', /must be an array/],
+      ['keys: null', () => hs.createIndex(vectors, { dim, keys: null as never }), 'INVALID_ARGUMENT', /keys must be an array of keys .*got null/],
+      ['keys: null, no rows', () => hs.createIndex(new Float32Array(0), { dim, keys: null as never }), 'INVALID_ARGUMENT', /keys must be an array of keys/],
+      ['keys: a number', () => hs.createIndex(vectors, { dim, keys: 6 as never }), 'INVALID_ARGUMENT', /keys must be an array of keys .*got 6/],
       // Every key is checked before any is removed: the held key 1 before the bad one stays.
       ['remove a Set with a bad key last', () => numbered.remove(new Set([1, 'x'] as never[])), 'INVALID_ARGUMENT', /mixes numbers and strings/],
       ['remove an array with a bad key last', () => numbered.remove([2, -1]), 'INVALID_ARGUMENT', /non-negative safe integer/],
@@ -346,6 +349,7 @@ describe('an index created empty with keys: []', () => {
       expect(await index.remove(['a'])).toBe(0);
       expect(await index.remove([3] as never)).toBe(0);
       await expect(index.remove([{}] as never)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      await expect(index.add(new Float32Array([1, 0]), { keys: null as never })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
       // A call in flight makes the add wait, so the remove is called before the kind is decided.
       const reading = index.scores(new Float32Array([1, 0]));
       const adding = index.add(new Float32Array([1, 0, 0, 1]), { keys: ['a', 'b'] });

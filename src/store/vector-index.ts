@@ -400,7 +400,8 @@ export class VectorIndex<K extends Key = Key, D extends boolean = boolean> {
         }
         return { kind: 'number', values: new Float64Array(0) };
       }
-      const first = (keys as ArrayLike<unknown>)[0];
+      // Not an array (null, a number): parseKeys below says so.
+      const first = typeof keys === 'object' && keys !== null ? (keys as ArrayLike<unknown>)[0] : undefined;
       this.keyIndex = new IndexKeys(typeof first === 'string' ? 'string' : 'number');
       try {
         return this.keyIndex.resolve(keys, n, argument, required);
