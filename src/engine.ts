@@ -479,6 +479,9 @@ export class HybridEngine {
       this.run('cosine', 'scores', view.rows, requested,
         (backend) => backend.storeScores(view, query),
         { corpus: view, verify: (scores) => this.verifier.corpusScores(view, query, scores) }),
+    assertBackend: (requested: BackendChoice) => {
+      if (requested === 'gpu' && this.gpu === null) throw noGpu();
+    },
     releaseSegments: (ids: number[]) => {
       this.gpu?.releaseSegments(ids);
       this.cpu.releaseSegments();
@@ -517,8 +520,7 @@ export class HybridEngine {
       now, telemetry.enabled ? Math.random() : 1);
     if (decision.backend === 'gpu' && this.gpu === null) {
       telemetry.recordDecision(operation, method, 'gpu', decision.reason, batchSize);
-      throw new HybridError('GPU_UNAVAILABLE',
-        `backend 'gpu' was requested but this engine has no GPU (info().gpu is null)`, 'backend');
+      throw noGpu();
     }
     const probe = decision.reason === 'probe';
     if (probe) {
@@ -678,4 +680,9 @@ export async function createHybrid(options: HybridOptions = {}): Promise<HybridE
   const engine = new HybridEngine(config, memory, gpuBackend, gpuBackend ? (found as GPU) : null, log);
   if (config.warmup) await engine.warmupFor('createHybrid');
   return engine;
+}
+
+/** GPU_UNAVAILABLE: `backend: 'gpu'` on an engine without a GPU. */
+function noGpu(): HybridError {
+  return new HybridError('GPU_UNAVAILABLE', `backend 'gpu' was requested but this engine has no GPU (info().gpu is null)`, 'backend');
 }

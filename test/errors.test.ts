@@ -88,6 +88,9 @@ describe('every bad input gets its own code and names the argument', () => {
     ['detached index rows', () => hs.createIndex(detached(), { dim }), 'INVALID_ARGUMENT', /vectors is a view of a detached ArrayBuffer/],
     ['forced GPU without a GPU', () => hs.cosineSimilarity(query, vectors, { backend: 'gpu' }), 'GPU_UNAVAILABLE', /no GPU/],
     ['forced GPU search without a GPU', () => index.search(query, { k: 2, backend: 'gpu' }), 'GPU_UNAVAILABLE', /no GPU/],
+    // No row passes, so no kernel runs: still no answer as if the GPU had given it.
+    ['forced GPU search without a GPU, no row passing', () => index.search(query, { k: 2, backend: 'gpu', filter: [] }), 'GPU_UNAVAILABLE', /no GPU/],
+    ['forced GPU searchBatch without a GPU, no row passing', () => index.searchBatch(query, { k: 2, backend: 'gpu', filter: () => false }), 'GPU_UNAVAILABLE', /no GPU/],
   ];
 
   it.each(cases)('%s', async (_name, call, code, message) => {
@@ -99,6 +102,17 @@ describe('every bad input gets its own code and names the argument', () => {
     expect(index.size).toBe(sizeBefore);
     expectScoresClose(await index.scores(query), cosineReference(query, vectors, dim));
     expectScoresClose(await hs.cosineSimilarity(query, vectors), cosineReference(query, vectors, dim));
+  });
+
+  it('a forced GPU call on an empty index without a GPU is GPU_UNAVAILABLE too', async () => {
+    const empty = await hs.createIndex(new Float32Array(0), { dim });
+    try {
+      await expectHybridError(() => empty.scores(query, { backend: 'gpu' }), 'GPU_UNAVAILABLE', /no GPU/);
+      await expectHybridError(() => empty.search(query, { k: 1, backend: 'gpu' }), 'GPU_UNAVAILABLE', /no GPU/);
+      expect((await empty.search(query, { k: 1, backend: 'cpu' })).keys).toEqual([]);
+    } finally {
+      empty.dispose();
+    }
   });
 
   it('codes are distinct per kind of mistake', () => {

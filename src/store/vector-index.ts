@@ -66,6 +66,8 @@ export interface IndexHost {
   topK(method: string, view: CorpusView, queries: StagedRows, k: number, selection: Selection,
     requested: BackendChoice): Promise<PositionTopK[]>;
   scores(view: CorpusView, query: StagedRows, requested: BackendChoice): Promise<Float32Array>;
+  /** GPU_UNAVAILABLE for `backend: 'gpu'` without a GPU (for calls answered without a kernel). */
+  assertBackend(requested: BackendChoice): void;
   releaseSegments(ids: number[]): void;
   released(index: VectorIndex): void;
 }
@@ -255,7 +257,11 @@ export class VectorIndex<K extends Key = Key, D extends boolean = boolean> {
       // reaches only its own caller.
       const staged = this.host.stage(query, this.dim, 'query', this.metric === 'cosine');
       try {
-        if (selection.passing === 0) return this.toResult(snapshot, empty());
+        // No row to score: answered here, but a forced GPU call without a GPU is still an error.
+        if (selection.passing === 0) {
+          this.host.assertBackend(requested);
+          return this.toResult(snapshot, empty());
+        }
         const kk = Math.min(k, selection.passing);
         if (this.host.batching() && !filter) {
           return this.toResult(snapshot, await this.batcher(requested).submit({ query: staged, k: kk }));
@@ -280,7 +286,10 @@ export class VectorIndex<K extends Key = Key, D extends boolean = boolean> {
       const selection = selectRows(this.segments, this.keys0(), filter);
       const staged = this.host.stage(queries, this.dim, 'queries', this.metric === 'cosine');
       try {
-        if (selection.passing === 0) return Array.from({ length: m }, () => this.toResult(snapshot, empty()));
+        if (selection.passing === 0) {
+          this.host.assertBackend(requested);
+          return Array.from({ length: m }, () => this.toResult(snapshot, empty()));
+        }
         const tops = await this.host.topK('searchBatch', snapshot.view, staged, Math.min(k, selection.passing), selection, requested);
         return tops.map((top) => this.toResult(snapshot, top));
       } finally {
@@ -300,7 +309,10 @@ export class VectorIndex<K extends Key = Key, D extends boolean = boolean> {
       const snapshot = this.snapshot();
       const staged = this.host.stage(query, this.dim, 'query', this.metric === 'cosine');
       try {
-        if (snapshot.view.rows === 0) return new Float32Array(0);
+        if (snapshot.view.rows === 0) {
+          this.host.assertBackend(requested);
+          return new Float32Array(0);
+        }
         const internal = await this.host.scores(snapshot.view, staged, requested);
         return this.liveScores(snapshot, internal);
       } finally {
