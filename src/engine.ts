@@ -14,7 +14,7 @@ import { logTo, silent, type Log, type Logger } from './logger.js';
 import { isUnhealthy, NO_HISTORY, routeCall } from './router.js';
 import { OPERATIONS, Telemetry, type MetricFamily, type Operation, type TelemetrySnapshot } from './telemetry.js';
 import {
-  assertDim, assertFloat32Array, assertNonEmpty, assertQuery, assertRows,
+  assertArity, assertDim, assertFloat32Array, assertNonEmpty, assertQuery, assertRows,
   backendOption, describe, dtypeOption, metricOption, optionsObject,
 } from './validate.js';
 import { VectorIndex, type IndexHost } from './store/vector-index.js';
@@ -210,6 +210,7 @@ export class HybridEngine {
   /** Cosine of `query` against each row of `vectors` (row-major, N x dim): N scores. */
   async cosineSimilarity(query: Float32Array, vectors: Float32Array, options?: CosineOptions): Promise<Float32Array> {
     this.assertLive();
+    assertArity(arguments.length, 3, 'cosineSimilarity(query, vectors, { dim, backend })');
     const opts = optionsObject<CosineOptions>(options, ['dim', 'backend']);
     assertNonEmpty(query, 'query');
     const dim = opts.dim ?? query.length;
@@ -229,6 +230,7 @@ export class HybridEngine {
   /** M x N cosines (row-major) of `queries` (M x dim) against `vectors` (N x dim); `dim` required. */
   async cosineSimilarityMatrix(queries: Float32Array, vectors: Float32Array, options?: CosineOptions): Promise<Float32Array> {
     this.assertLive();
+    assertArity(arguments.length, 3, 'cosineSimilarityMatrix(queries, vectors, { dim, backend })');
     const opts = optionsObject<CosineOptions>(options, ['dim', 'backend']);
     if (opts.dim === undefined) {
       throw new HybridError('INVALID_ARGUMENT', 'options.dim is required by cosineSimilarityMatrix', 'dim');
@@ -321,6 +323,7 @@ export class HybridEngine {
    */
   createGraph(input: GraphInput): Graph {
     this.assertLive();
+    assertArity(arguments.length, 1, 'createGraph({ nodeCount, from, to, weight, undirected })');
     const graph = Graph.fromInput(this.memory, input, this.graphReleased);
     this.graphs.add(graph);
     return graph;
@@ -361,6 +364,7 @@ export class HybridEngine {
   spreadActivation(graph: Graph, options: SpreadOptions & { seeds: SeedSet }): Promise<Float32Array | SparseTotals>;
   async spreadActivation(graph: Graph, options: SpreadOptions & { seeds: SeedSet }): Promise<Float32Array | SparseTotals> {
     this.assertLive();
+    assertArity(arguments.length, 2, 'spreadActivation(graph, { seeds, ...options })');
     this.assertGraph(graph);
     const resolved = resolveSpreadOptions(options, 'seeds');
     if (resolved.seeds === undefined) throw new HybridError('INVALID_ARGUMENT', 'options.seeds is required', 'seeds');
@@ -377,6 +381,7 @@ export class HybridEngine {
   spreadActivationBatch(graph: Graph, options: SpreadOptions & { seedSets: SeedSet[] }): Promise<Float32Array[] | SparseTotals[]>;
   async spreadActivationBatch(graph: Graph, options: SpreadOptions & { seedSets: SeedSet[] }): Promise<Float32Array[] | SparseTotals[]> {
     this.assertLive();
+    assertArity(arguments.length, 2, 'spreadActivationBatch(graph, { seedSets, ...options })');
     this.assertGraph(graph);
     const resolved = resolveSpreadOptions(options, 'seedSets');
     const sets = resolved.seeds;

@@ -4,7 +4,7 @@ import type { StagedRows } from '../cpu/cpu-memory.js';
 import type { MemorySet } from '../cpu/memory-set.js';
 import { HybridError } from '../errors.js';
 import {
-  assertFloat32Array, assertK, assertNonEmpty, assertQuery, assertRows, backendOption, describe, optionsObject,
+  assertArity, assertFloat32Array, assertK, assertNonEmpty, assertQuery, assertRows, backendOption, describe, optionsObject,
 } from '../validate.js';
 import { compactSegments } from './compaction.js';
 import { prefilterStrideOf, strideOf } from './dtype.js';
@@ -736,11 +736,4 @@ interface Batched {
 
 function empty(): PositionTopK {
   return { positions: new Uint32Array(0), scores: new Float32Array(0) };
-}
-
-/** INVALID_ARGUMENT for an extra argument a call does not take. */
-function assertArity(given: number, most: number, signature: string): void {
-  if (given > most) {
-    throw new HybridError('INVALID_ARGUMENT', `${signature} takes ${most} argument${most === 1 ? '' : 's'}, got ${given}`, 'arguments');
-  }
 }
