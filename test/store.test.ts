@@ -325,6 +325,26 @@ describe('calls in flight answer on the rows they started with', () => {
   });
 });
 
+describe('default keys', () => {
+  it('stop at 2^32 - 2, the largest a result\'s indices (a Uint32Array) holds, rather than wrap', async () => {
+    const hs = await engineFor('cpu');
+    try {
+      const dim = 2;
+      const index = await hs.createIndex(randomMatrix(1, dim, rng(12)), { dim });
+      await index.add(randomMatrix(1, dim, rng(13)), { keys: [2 ** 32 - 3] });
+      await index.add(randomMatrix(1, dim, rng(14)));
+      await expect(index.add(randomMatrix(1, dim, rng(15)))).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT', message: expect.stringMatching(/default keys would pass 4294967294/),
+      });
+      expect(index.keys()).toEqual([0, 2 ** 32 - 3, 2 ** 32 - 2]);
+      const result = await index.search(randomMatrix(1, dim, rng(16)), { k: 3 });
+      expect([...result.indices].sort()).toEqual([...result.keys].sort());
+    } finally {
+      await hs.dispose();
+    }
+  });
+});
+
 describe('string keys', () => {
   it('come back as given, through save and load too (emoji, U+FFFD, the empty string)', async () => {
     const hs = await engineFor('cpu');

@@ -187,6 +187,12 @@ export class IndexKeys {
             : `this index holds the caller's ${this.kind} keys: options.keys is required (one per row, ${count} rows)`,
           argument);
       }
+      // Default keys are also the results' `indices` (a Uint32Array): past the largest they would wrap.
+      if (this.nextKey + count - 1 > MAX_DEFAULT_KEY) {
+        throw new HybridError('INVALID_ARGUMENT',
+          `this index's default keys would pass ${MAX_DEFAULT_KEY} (the next is ${this.nextKey}, for ${count} rows): ` +
+          `give ${argument} to number these rows`, argument);
+      }
       const values = new Float64Array(count);
       for (let i = 0; i < count; i++) values[i] = this.nextKey + i;
       return { kind: 'number', values };
