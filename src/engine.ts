@@ -313,7 +313,13 @@ export class HybridEngine {
       abort: () => target?.abort(),
     });
     await this.track(decodeIndex(source, loader));
-    return index!;
+    const loaded = index as VectorIndex | null;
+    if (this.disposed) {
+      // dispose() waited for the load and frees the index; do not hand out a disposed one (as loadGraph).
+      loaded?.dispose();
+      throw new HybridError('DISPOSED', 'the engine was disposed while the index loaded', 'engine');
+    }
+    return loaded!;
   }
 
   /**
