@@ -395,6 +395,8 @@ describe('memory', () => {
         const index = await hs.createIndex(vectors, { dim, dtype });
         bytes[dtype] = index.memoryBytes;
         index.dispose();
+        // Nothing held once disposed, the key table included (a caller may keep the object).
+        expect([index.memoryBytes, index.keyKind]).toEqual([0, 'default']);
       }
       // f32: 512 bytes a row + an int8 prefilter (128 + 16); f16: 256 + 144; i8: 128 + 8 (+ keys).
       expect(bytes.f16! / bytes.f32!).toBeLessThan(0.65);

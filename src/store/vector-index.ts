@@ -99,6 +99,8 @@ export class VectorIndex<K extends Key = Key, D extends boolean = boolean> {
   readonly dtype: IndexDtype;
   private readonly host: IndexHost;
   private keyIndex: IndexKeys | null;
+  /** keyKind once released (the key table is dropped with the rows). */
+  private releasedKind: KeyKind | null = null;
   private readonly segments: Segment[] = [];
   private disposed = false;
   private released = false;
@@ -126,7 +128,7 @@ export class VectorIndex<K extends Key = Key, D extends boolean = boolean> {
 
   /** What the keys are: 'default' (0, 1, 2, ... assigned here), or the caller's numbers or strings. */
   get keyKind(): KeyKind {
-    return this.keyIndex?.kind ?? 'number';
+    return this.keyIndex?.kind ?? this.releasedKind ?? 'number';
   }
 
   /** Bytes this index holds in CPU memory: rows as stored, side structures, keys and the key table. */
@@ -713,6 +715,9 @@ export class VectorIndex<K extends Key = Key, D extends boolean = boolean> {
     const ids = this.segments.map((s) => s.id);
     for (const segment of this.segments) segment.free();
     this.segments.length = 0;
+    // The key table too: a disposed index kept by the caller holds no memory (memoryBytes 0).
+    this.releasedKind = this.keyIndex?.kind ?? null;
+    this.keyIndex = null;
     this.host.releaseSegments(ids);
   }
 
