@@ -14,8 +14,8 @@ import { logTo, silent, type Log, type Logger } from './logger.js';
 import { isUnhealthy, NO_HISTORY, routeCall } from './router.js';
 import { OPERATIONS, Telemetry, type MetricFamily, type Operation, type TelemetrySnapshot } from './telemetry.js';
 import {
-  assertDim, assertFloat32Array, assertNonEmpty, assertQuery, assertRows,
-  backendOption, dtypeOption, metricOption, optionsObject,
+  assertArity, assertDim, assertFloat32Array, assertNonEmpty, assertQuery, assertRows,
+  backendOption, describe, dtypeOption, metricOption, optionsObject,
 } from './validate.js';
 import { VectorIndex, type IndexHost } from './store/vector-index.js';
 import { storeLimits } from './store/limits.js';
@@ -210,6 +210,7 @@ export class HybridEngine {
   /** Cosine of `query` against each row of `vectors` (row-major, N x dim): N scores. */
   async cosineSimilarity(query: Float32Array, vectors: Float32Array, options?: CosineOptions): Promise<Float32Array> {
     this.assertLive();
+    assertArity(arguments.length, 3, 'cosineSimilarity(query, vectors, { dim, backend })');
     const opts = optionsObject<CosineOptions>(options, ['dim', 'backend']);
     assertNonEmpty(query, 'query');
     const dim = opts.dim ?? query.length;
@@ -229,6 +230,7 @@ export class HybridEngine {
   /** M x N cosines (row-major) of `queries` (M x dim) against `vectors` (N x dim); `dim` required. */
   async cosineSimilarityMatrix(queries: Float32Array, vectors: Float32Array, options?: CosineOptions): Promise<Float32Array> {
     this.assertLive();
+    assertArity(arguments.length, 3, 'cosineSimilarityMatrix(queries, vectors, { dim, backend })');
     const opts = optionsObject<CosineOptions>(options, ['dim', 'backend']);
     if (opts.dim === undefined) {
       throw new HybridError('INVALID_ARGUMENT', 'options.dim is required by cosineSimilarityMatrix', 'dim');
@@ -270,6 +272,9 @@ export class HybridEngine {
     assertFloat32Array(vectors, 'vectors');
     assertRows(vectors, dim, 'vectors');
     const keys = opts.keys;
+    if (keys !== undefined && (keys === null || typeof keys !== 'object' || typeof (keys as ArrayLike<unknown>).length !== 'number')) {
+      throw new HybridError('INVALID_ARGUMENT', `keys must be an array of keys (numbers or strings), got ${describe(keys)}`, 'keys');
+    }
     const keyKind = keys === undefined ? 'default' as const
       : (keys as ArrayLike<unknown>).length > 0 ? (typeof (keys as ArrayLike<unknown>)[0] === 'string' ? 'string' as const : 'number' as const)
         : 'undecided' as const;
@@ -308,7 +313,13 @@ export class HybridEngine {
       abort: () => target?.abort(),
     });
     await this.track(decodeIndex(source, loader));
-    return index!;
+    const loaded = index as VectorIndex | null;
+    if (this.disposed) {
+      // dispose() waited for the load and frees the index; do not hand out a disposed one (as loadGraph).
+      loaded?.dispose();
+      throw new HybridError('DISPOSED', 'the engine was disposed while the index loaded', 'engine');
+    }
+    return loaded!;
   }
 
   /**
@@ -318,6 +329,7 @@ export class HybridEngine {
    */
   createGraph(input: GraphInput): Graph {
     this.assertLive();
+    assertArity(arguments.length, 1, 'createGraph({ nodeCount, from, to, weight, undirected })');
     const graph = Graph.fromInput(this.memory, input, this.graphReleased);
     this.graphs.add(graph);
     return graph;
@@ -358,6 +370,7 @@ export class HybridEngine {
   spreadActivation(graph: Graph, options: SpreadOptions & { seeds: SeedSet }): Promise<Float32Array | SparseTotals>;
   async spreadActivation(graph: Graph, options: SpreadOptions & { seeds: SeedSet }): Promise<Float32Array | SparseTotals> {
     this.assertLive();
+    assertArity(arguments.length, 2, 'spreadActivation(graph, { seeds, ...options })');
     this.assertGraph(graph);
     const resolved = resolveSpreadOptions(options, 'seeds');
     if (resolved.seeds === undefined) throw new HybridError('INVALID_ARGUMENT', 'options.seeds is required', 'seeds');
@@ -374,6 +387,7 @@ export class HybridEngine {
   spreadActivationBatch(graph: Graph, options: SpreadOptions & { seedSets: SeedSet[] }): Promise<Float32Array[] | SparseTotals[]>;
   async spreadActivationBatch(graph: Graph, options: SpreadOptions & { seedSets: SeedSet[] }): Promise<Float32Array[] | SparseTotals[]> {
     this.assertLive();
+    assertArity(arguments.length, 2, 'spreadActivationBatch(graph, { seedSets, ...options })');
     this.assertGraph(graph);
     const resolved = resolveSpreadOptions(options, 'seedSets');
     const sets = resolved.seeds;
@@ -476,6 +490,9 @@ export class HybridEngine {
       this.run('cosine', 'scores', view.rows, requested,
         (backend) => backend.storeScores(view, query),
         { corpus: view, verify: (scores) => this.verifier.corpusScores(view, query, scores) }),
+    assertBackend: (requested: BackendChoice) => {
+      if (requested === 'gpu' && this.gpu === null) throw noGpu();
+    },
     releaseSegments: (ids: number[]) => {
       this.gpu?.releaseSegments(ids);
       this.cpu.releaseSegments();
@@ -514,8 +531,7 @@ export class HybridEngine {
       now, telemetry.enabled ? Math.random() : 1);
     if (decision.backend === 'gpu' && this.gpu === null) {
       telemetry.recordDecision(operation, method, 'gpu', decision.reason, batchSize);
-      throw new HybridError('GPU_UNAVAILABLE',
-        `backend 'gpu' was requested but this engine has no GPU (info().gpu is null)`, 'backend');
+      throw noGpu();
     }
     const probe = decision.reason === 'probe';
     if (probe) {
@@ -675,4 +691,9 @@ export async function createHybrid(options: HybridOptions = {}): Promise<HybridE
   const engine = new HybridEngine(config, memory, gpuBackend, gpuBackend ? (found as GPU) : null, log);
   if (config.warmup) await engine.warmupFor('createHybrid');
   return engine;
+}
+
+/** GPU_UNAVAILABLE: `backend: 'gpu'` on an engine without a GPU. */
+function noGpu(): HybridError {
+  return new HybridError('GPU_UNAVAILABLE', `backend 'gpu' was requested but this engine has no GPU (info().gpu is null)`, 'backend');
 }

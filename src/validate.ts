@@ -115,3 +115,10 @@ export function describe(value: unknown): string {
   if (Array.isArray(value)) return 'an array';
   return typeof value === 'function' ? 'a function' : 'an object';
 }
+
+/** INVALID_ARGUMENT for an extra argument a call does not take (a misplaced option, say). */
+export function assertArity(given: number, most: number, signature: string): void {
+  if (given > most) {
+    throw new HybridError('INVALID_ARGUMENT', `${signature} takes ${most} argument${most === 1 ? '' : 's'}, got ${given}`, 'arguments');
+  }
+}

@@ -51,3 +51,34 @@ describe.each(BACKENDS)('$name backend', ({ name, backend, skip }) => {
     await hs.dispose(); // twice: harmless
   });
 });
+
+describe('engine.dispose() during a load', () => {
+  it('loadIndex and loadGraph of a stream still arriving reject with DISPOSED and leave nothing allocated', async () => {
+    const hs = await engineFor('cpu');
+    const index = await hs.createIndex(randomMatrix(500, 5, rng(3)), { dim: 5 });
+    const graph = hs.createGraph({ nodeCount: 4, from: new Uint32Array([0, 1, 2]), to: new Uint32Array([1, 2, 3]) });
+    const files = [await index.toBytes(), await graph.toBytes()];
+    index.dispose();
+    graph.dispose();
+    const baseline = arenaOf(hs).liveBlocks;
+    // 64 bytes every 5 ms: the dispose() below comes while both loads are reading.
+    const slowly = (bytes: Uint8Array) => {
+      let at = 0;
+      return new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          if (at >= bytes.length) controller.close();
+          else controller.enqueue(bytes.slice(at, (at += 64)));
+        },
+      });
+    };
+    const loads = Promise.allSettled([hs.loadIndex(slowly(files[0]!)), hs.loadGraph(slowly(files[1]!))]);
+    await new Promise((resolve) => setTimeout(resolve, 15));
+    await hs.dispose();
+    for (const load of await loads) {
+      expect(load.status).toBe('rejected');
+      expect((load as PromiseRejectedResult).reason).toMatchObject({ code: 'DISPOSED' });
+    }
+    expect(arenaOf(hs).liveBlocks).toBe(baseline);
+  });
+});

@@ -1,7 +1,7 @@
 // Bad input: a typed HybridError with a distinct code naming the argument, thrown before any
 // work, and the engine and its indexes stay usable afterwards.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHybrid, GpuError, HybridError, type HybridEngine, type VectorIndex } from '../src/index.js';
+import { createHybrid, GpuError, HybridError, mergeResults, type HybridEngine, type VectorIndex } from '../src/index.js';
 import { arenaOf } from '../src/testing.js';
 import { cosineReference, expectScoresClose, randomMatrix, rng } from './helpers.js';
 
@@ -88,6 +88,16 @@ describe('every bad input gets its own code and names the argument', () => {
     ['detached index rows', () => hs.createIndex(detached(), { dim }), 'INVALID_ARGUMENT', /vectors is a view of a detached ArrayBuffer/],
     ['forced GPU without a GPU', () => hs.cosineSimilarity(query, vectors, { backend: 'gpu' }), 'GPU_UNAVAILABLE', /no GPU/],
     ['forced GPU search without a GPU', () => index.search(query, { k: 2, backend: 'gpu' }), 'GPU_UNAVAILABLE', /no GPU/],
+    // An extra argument is a mistake (an option given apart from its object, say), as for the index's calls.
+    ['an extra argument to cosineSimilarity', () => (hs.cosineSimilarity as (...a: unknown[]) => unknown)(query, vectors, { dim }, { backend: 'cpu' }), 'INVALID_ARGUMENT', /cosineSimilarity\(query, vectors, \{ dim, backend \}\) takes 3 arguments, got 4/],
+    ['an extra argument to cosineSimilarityMatrix', () => (hs.cosineSimilarityMatrix as (...a: unknown[]) => unknown)(query, vectors, { dim }, 1), 'INVALID_ARGUMENT', /takes 3 arguments, got 4/],
+    ['an extra argument to createGraph', () => (hs.createGraph as (...a: unknown[]) => unknown)({ nodeCount: 1, from: new Uint32Array(0), to: new Uint32Array(0) }, { undirected: true }), 'INVALID_ARGUMENT', /createGraph\(.*\) takes 1 argument, got 2/],
+    ['an extra argument to spreadActivation', () => (hs.spreadActivation as (...a: unknown[]) => unknown)(null, { seeds: {} }, { maxHops: 2 }), 'INVALID_ARGUMENT', /spreadActivation\(.*\) takes 2 arguments, got 3/],
+    ['an extra argument to spreadActivationBatch', () => (hs.spreadActivationBatch as (...a: unknown[]) => unknown)(null, { seedSets: [] }, {}), 'INVALID_ARGUMENT', /takes 2 arguments, got 3/],
+    ['an extra argument to mergeResults', () => (mergeResults as (...a: unknown[]) => unknown)([], { k: 1 }, { metric: 'l2' }), 'INVALID_ARGUMENT', /mergeResults\(lists, \{ k, metric \}\) takes 2 arguments, got 3/],
+    // No row passes, so no kernel runs: still no answer as if the GPU had given it.
+    ['forced GPU search without a GPU, no row passing', () => index.search(query, { k: 2, backend: 'gpu', filter: [] }), 'GPU_UNAVAILABLE', /no GPU/],
+    ['forced GPU searchBatch without a GPU, no row passing', () => index.searchBatch(query, { k: 2, backend: 'gpu', filter: () => false }), 'GPU_UNAVAILABLE', /no GPU/],
   ];
 
   it.each(cases)('%s', async (_name, call, code, message) => {
@@ -99,6 +109,17 @@ describe('every bad input gets its own code and names the argument', () => {
     expect(index.size).toBe(sizeBefore);
     expectScoresClose(await index.scores(query), cosineReference(query, vectors, dim));
     expectScoresClose(await hs.cosineSimilarity(query, vectors), cosineReference(query, vectors, dim));
+  });
+
+  it('a forced GPU call on an empty index without a GPU is GPU_UNAVAILABLE too', async () => {
+    const empty = await hs.createIndex(new Float32Array(0), { dim });
+    try {
+      await expectHybridError(() => empty.scores(query, { backend: 'gpu' }), 'GPU_UNAVAILABLE', /no GPU/);
+      await expectHybridError(() => empty.search(query, { k: 1, backend: 'gpu' }), 'GPU_UNAVAILABLE', /no GPU/);
+      expect((await empty.search(query, { k: 1, backend: 'cpu' })).keys).toEqual([]);
+    } finally {
+      empty.dispose();
+    }
   });
 
   it('codes are distinct per kind of mistake', () => {

@@ -201,6 +201,11 @@ describe('errors leave the index unchanged', () => {
       ['duplicate in a call', () => index.add(two, { keys: ['y', 'y'] }), 'INVALID_ARGUMENT', /appears twice/],
       ['wrong count', () => index.add(two, { keys: ['y'] }), 'INVALID_ARGUMENT', /1 keys for 2 rows/],
       ['numbers for strings', () => index.add(two, { keys: [7, 8] as unknown as string[] }), 'INVALID_ARGUMENT', /holds numbers/],
+      // Keys are held as UTF-8: a lone surrogate would come back as U+FFFD (and two such keys as one).
+      ['a lone surrogate', () => index.add(two, { keys: ['ok', 'Party \uD83C'] }), 'INVALID_ARGUMENT', /keys\[1\] is "Party \\ud83c", which has a lone surrogate/],
+      ['a lone surrogate in upsert', () => index.upsert(two, { keys: ['a', '\uDC00'] }), 'INVALID_ARGUMENT', /lone surrogate/],
+      ['a lone surrogate to has', () => index.has('\uD800'), 'INVALID_ARGUMENT', /lone surrogate/],
+      ['a lone surrogate in a filter', () => index.search(two.subarray(0, dim), { k: 1, filter: ['a', '\uD800'] }), 'INVALID_ARGUMENT', /lone surrogate/],
       ['mixed', () => numbered.add(two, { keys: [7, 'x'] as unknown as number[] }), 'INVALID_ARGUMENT', /mixes numbers and strings/],
       ['negative', () => numbered.add(two, { keys: [7, -1] }), 'INVALID_ARGUMENT', /non-negative safe integer/],
       ['non-integer', () => numbered.add(two, { keys: [7, 1.5] }), 'INVALID_ARGUMENT', /non-negative safe integer/],
@@ -219,6 +224,12 @@ describe('errors leave the index unchanged', () => {
       ['NaN on default keys', () => plain.search(two.subarray(0, dim), { k: 1, filter: new Set([NaN]) }), 'INVALID_ARGUMENT', /non-negative safe integer/],
       ['bad metric', () => hs.createIndex(vectors, { dim, metric: 'manhattan' as never }), 'INVALID_ARGUMENT', /metric must be 'cosine', 'dot' or 'l2'/],
       ['remove a string', () => index.remove('a' as never), 'INVALID_ARGUMENT', /must be an array/],
+      ['keys: null', () => hs.createIndex(vectors, { dim, keys: null as never }), 'INVALID_ARGUMENT', /keys must be an array of keys .*got null/],
+      ['keys: null, no rows', () => hs.createIndex(new Float32Array(0), { dim, keys: null as never }), 'INVALID_ARGUMENT', /keys must be an array of keys/],
+      ['keys: a number', () => hs.createIndex(vectors, { dim, keys: 6 as never }), 'INVALID_ARGUMENT', /keys must be an array of keys .*got 6/],
+      // Every key is checked before any is removed: the held key 1 before the bad one stays.
+      ['remove a Set with a bad key last', () => numbered.remove(new Set([1, 'x'] as never[])), 'INVALID_ARGUMENT', /mixes numbers and strings/],
+      ['remove an array with a bad key last', () => numbered.remove([2, -1]), 'INVALID_ARGUMENT', /non-negative safe integer/],
       ['default keys too large', () => plain.add(two, { keys: [2 ** 33, 2 ** 33 + 1] }), 'INVALID_ARGUMENT', /below 2\^32 - 1/],
       ['f16 range', () => hs.createIndex(new Float32Array([1e6, 0, 0, 0]), { dim, metric: 'dot', dtype: 'f16' }), 'INVALID_ARGUMENT', /below 65520/],
     ];
@@ -314,6 +325,65 @@ describe('calls in flight answer on the rows they started with', () => {
   });
 });
 
+describe('default keys', () => {
+  it('stop at 2^32 - 2, the largest a result\'s indices (a Uint32Array) holds, rather than wrap', async () => {
+    const hs = await engineFor('cpu');
+    try {
+      const dim = 2;
+      const index = await hs.createIndex(randomMatrix(1, dim, rng(12)), { dim });
+      await index.add(randomMatrix(1, dim, rng(13)), { keys: [2 ** 32 - 3] });
+      await index.add(randomMatrix(1, dim, rng(14)));
+      await expect(index.add(randomMatrix(1, dim, rng(15)))).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT', message: expect.stringMatching(/default keys would pass 4294967294/),
+      });
+      expect(index.keys()).toEqual([0, 2 ** 32 - 3, 2 ** 32 - 2]);
+      const result = await index.search(randomMatrix(1, dim, rng(16)), { k: 3 });
+      expect([...result.indices].sort()).toEqual([...result.keys].sort());
+    } finally {
+      await hs.dispose();
+    }
+  });
+});
+
+describe('string keys', () => {
+  it('come back as given, through save and load too (emoji, U+FFFD, the empty string)', async () => {
+    const hs = await engineFor('cpu');
+    try {
+      const keys = ['Party 🎉', '\uFFFD', '', 'a\u0000b'];
+      const index = await hs.createIndex(randomMatrix(4, 3, rng(11)), { dim: 3, keys });
+      const again = await hs.loadIndex(await index.toBytes());
+      expect(index.keys()).toEqual(keys);
+      expect(again.keys()).toEqual(keys);
+      for (const key of keys) expect([index.has(key), again.has(key)]).toEqual([true, true]);
+    } finally {
+      await hs.dispose();
+    }
+  });
+});
+
+describe('an index created empty with keys: []', () => {
+  it('takes the key kind of its first add, also for a remove called before that add has run', async () => {
+    const hs = await engineFor('cpu');
+    try {
+      const index = await hs.createIndex(new Float32Array(0), { dim: 2, keys: [] });
+      expect(await index.remove(['a'])).toBe(0);
+      expect(await index.remove([3] as never)).toBe(0);
+      await expect(index.remove([{}] as never)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      await expect(index.add(new Float32Array([1, 0]), { keys: null as never })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      // A call in flight makes the add wait, so the remove is called before the kind is decided.
+      const reading = index.scores(new Float32Array([1, 0]));
+      const adding = index.add(new Float32Array([1, 0, 0, 1]), { keys: ['a', 'b'] });
+      const removing = index.remove(new Set(['a', 'zz']));
+      await reading;
+      await adding;
+      expect(await removing).toBe(1);
+      expect(index.keys()).toEqual(['b']);
+    } finally {
+      await hs.dispose();
+    }
+  });
+});
+
 describe('memory', () => {
   it('memoryBytes follows the dtype; removed rows are reclaimed automatically past the dead share', async () => {
     const hs = await engineFor('cpu');
@@ -325,6 +395,8 @@ describe('memory', () => {
         const index = await hs.createIndex(vectors, { dim, dtype });
         bytes[dtype] = index.memoryBytes;
         index.dispose();
+        // Nothing held once disposed, the key table included (a caller may keep the object).
+        expect([index.memoryBytes, index.keyKind]).toEqual([0, 'default']);
       }
       // f32: 512 bytes a row + an int8 prefilter (128 + 16); f16: 256 + 144; i8: 128 + 8 (+ keys).
       expect(bytes.f16! / bytes.f32!).toBeLessThan(0.65);

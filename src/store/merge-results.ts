@@ -2,7 +2,7 @@
 // answers its own exact top-k; the union's top-k is the global exact top-k, as long as every
 // shard returned at least k (or all it has).
 import { HybridError } from '../errors.js';
-import { assertK, describe, optionsObject } from '../validate.js';
+import { assertArity, assertK, describe, optionsObject } from '../validate.js';
 
 /** One shard's answer: keys and scores, position for position (a search result fits). */
 export interface ShardResult<K> {
@@ -32,6 +32,7 @@ export interface MergedResult<K> {
  * integer >= 1, an unknown metric or option), NON_FINITE (a NaN score).
  */
 export function mergeResults<K>(lists: ReadonlyArray<ShardResult<K>>, options: MergeOptions): MergedResult<K> {
+  assertArity(arguments.length, 2, 'mergeResults(lists, { k, metric })');
   if (!Array.isArray(lists)) throw new HybridError('INVALID_ARGUMENT', `lists must be an array of { keys, scores }, got ${describe(lists)}`, 'lists');
   if (options === undefined) throw new HybridError('INVALID_ARGUMENT', 'options.k is required', 'k');
   const opts = optionsObject<MergeOptions>(options, ['k', 'metric']);

@@ -4,7 +4,7 @@ import type { StagedRows } from '../cpu/cpu-memory.js';
 import type { MemorySet } from '../cpu/memory-set.js';
 import { HybridError } from '../errors.js';
 import {
-  assertFloat32Array, assertK, assertNonEmpty, assertQuery, assertRows, backendOption, describe, optionsObject,
+  assertArity, assertFloat32Array, assertK, assertNonEmpty, assertQuery, assertRows, backendOption, describe, optionsObject,
 } from '../validate.js';
 import { compactSegments } from './compaction.js';
 import { prefilterStrideOf, strideOf } from './dtype.js';
@@ -66,6 +66,8 @@ export interface IndexHost {
   topK(method: string, view: CorpusView, queries: StagedRows, k: number, selection: Selection,
     requested: BackendChoice): Promise<PositionTopK[]>;
   scores(view: CorpusView, query: StagedRows, requested: BackendChoice): Promise<Float32Array>;
+  /** GPU_UNAVAILABLE for `backend: 'gpu'` without a GPU (for calls answered without a kernel). */
+  assertBackend(requested: BackendChoice): void;
   releaseSegments(ids: number[]): void;
   released(index: VectorIndex): void;
 }
@@ -97,6 +99,8 @@ export class VectorIndex<K extends Key = Key, D extends boolean = boolean> {
   readonly dtype: IndexDtype;
   private readonly host: IndexHost;
   private keyIndex: IndexKeys | null;
+  /** keyKind once released (the key table is dropped with the rows). */
+  private releasedKind: KeyKind | null = null;
   private readonly segments: Segment[] = [];
   private disposed = false;
   private released = false;
@@ -124,7 +128,7 @@ export class VectorIndex<K extends Key = Key, D extends boolean = boolean> {
 
   /** What the keys are: 'default' (0, 1, 2, ... assigned here), or the caller's numbers or strings. */
   get keyKind(): KeyKind {
-    return this.keyIndex?.kind ?? 'number';
+    return this.keyIndex?.kind ?? this.releasedKind ?? 'number';
   }
 
   /** Bytes this index holds in CPU memory: rows as stored, side structures, keys and the key table. */
@@ -189,11 +193,14 @@ export class VectorIndex<K extends Key = Key, D extends boolean = boolean> {
     assertArity(arguments.length, 1, 'remove(keys)');
     const list = this.keyArgument(keys, 'keys');
     return this.write(async () => {
+      // Checked here, not at the call: an add called before this one may decide the key kind of
+      // an index created empty. Every key is checked before any is removed (a bad one changes nothing).
       const index = this.keyIndex;
+      const checked = parseKeys(list, 'keys', index?.kind ?? (typeof list[0] === 'string' ? 'string' : 'number'));
       if (!index) return 0;
       let removed = 0;
-      for (const key of list) {
-        const location = index.remove(index.check(key, 'keys'));
+      for (const key of checked.values) {
+        const location = index.remove(key);
         if (location < 0) continue;
         index.segments[location >>> ROW_BITS]!.markDead(location & (MAX_SEGMENT_ROWS - 1));
         removed++;
@@ -252,7 +259,11 @@ export class VectorIndex<K extends Key = Key, D extends boolean = boolean> {
       // reaches only its own caller.
       const staged = this.host.stage(query, this.dim, 'query', this.metric === 'cosine');
       try {
-        if (selection.passing === 0) return this.toResult(snapshot, empty());
+        // No row to score: answered here, but a forced GPU call without a GPU is still an error.
+        if (selection.passing === 0) {
+          this.host.assertBackend(requested);
+          return this.toResult(snapshot, empty());
+        }
         const kk = Math.min(k, selection.passing);
         if (this.host.batching() && !filter) {
           return this.toResult(snapshot, await this.batcher(requested).submit({ query: staged, k: kk }));
@@ -277,7 +288,10 @@ export class VectorIndex<K extends Key = Key, D extends boolean = boolean> {
       const selection = selectRows(this.segments, this.keys0(), filter);
       const staged = this.host.stage(queries, this.dim, 'queries', this.metric === 'cosine');
       try {
-        if (selection.passing === 0) return Array.from({ length: m }, () => this.toResult(snapshot, empty()));
+        if (selection.passing === 0) {
+          this.host.assertBackend(requested);
+          return Array.from({ length: m }, () => this.toResult(snapshot, empty()));
+        }
         const tops = await this.host.topK('searchBatch', snapshot.view, staged, Math.min(k, selection.passing), selection, requested);
         return tops.map((top) => this.toResult(snapshot, top));
       } finally {
@@ -297,7 +311,10 @@ export class VectorIndex<K extends Key = Key, D extends boolean = boolean> {
       const snapshot = this.snapshot();
       const staged = this.host.stage(query, this.dim, 'query', this.metric === 'cosine');
       try {
-        if (snapshot.view.rows === 0) return new Float32Array(0);
+        if (snapshot.view.rows === 0) {
+          this.host.assertBackend(requested);
+          return new Float32Array(0);
+        }
         const internal = await this.host.scores(snapshot.view, staged, requested);
         return this.liveScores(snapshot, internal);
       } finally {
@@ -397,7 +414,8 @@ export class VectorIndex<K extends Key = Key, D extends boolean = boolean> {
         }
         return { kind: 'number', values: new Float64Array(0) };
       }
-      const first = (keys as ArrayLike<unknown>)[0];
+      // Not an array (null, a number): parseKeys below says so.
+      const first = typeof keys === 'object' && keys !== null ? (keys as ArrayLike<unknown>)[0] : undefined;
       this.keyIndex = new IndexKeys(typeof first === 'string' ? 'string' : 'number');
       try {
         return this.keyIndex.resolve(keys, n, argument, required);
@@ -596,14 +614,13 @@ export class VectorIndex<K extends Key = Key, D extends boolean = boolean> {
     return this.keyIndex ?? new IndexKeys('number');
   }
 
-  private keyArgument(keys: unknown, argument: string): Iterable<unknown> {
+  /** The keys of a remove() as the caller gave them at the call (copied: checked when the write runs). */
+  private keyArgument(keys: unknown, argument: string): unknown[] {
     if (typeof keys === 'string' || keys === null || typeof keys !== 'object') {
       throw new HybridError('INVALID_ARGUMENT', `${argument} must be an array (or iterable) of keys, got ${describe(keys)}`, argument);
     }
-    if (typeof (keys as ArrayLike<unknown>).length === 'number') {
-      return parseKeys(keys, argument, this.keyIndex?.kind ?? 'number').values as Iterable<unknown>;
-    }
-    if (typeof (keys as Iterable<unknown>)[Symbol.iterator] === 'function') return keys as Iterable<unknown>;
+    if (typeof (keys as ArrayLike<unknown>).length === 'number') return Array.from(keys as ArrayLike<unknown>);
+    if (typeof (keys as Iterable<unknown>)[Symbol.iterator] === 'function') return Array.from(keys as Iterable<unknown>);
     throw new HybridError('INVALID_ARGUMENT', `${argument} must be an array (or iterable) of keys, got ${describe(keys)}`, argument);
   }
 
@@ -698,6 +715,9 @@ export class VectorIndex<K extends Key = Key, D extends boolean = boolean> {
     const ids = this.segments.map((s) => s.id);
     for (const segment of this.segments) segment.free();
     this.segments.length = 0;
+    // The key table too: a disposed index kept by the caller holds no memory (memoryBytes 0).
+    this.releasedKind = this.keyIndex?.kind ?? null;
+    this.keyIndex = null;
     this.host.releaseSegments(ids);
   }
 
@@ -721,11 +741,4 @@ interface Batched {
 
 function empty(): PositionTopK {
   return { positions: new Uint32Array(0), scores: new Float32Array(0) };
-}
-
-/** INVALID_ARGUMENT for an extra argument a call does not take. */
-function assertArity(given: number, most: number, signature: string): void {
-  if (given > most) {
-    throw new HybridError('INVALID_ARGUMENT', `${signature} takes ${most} argument${most === 1 ? '' : 's'}, got ${given}`, 'arguments');
-  }
 }

@@ -1,5 +1,6 @@
 import { HybridError } from '../../errors.js';
 import { describe } from '../../validate.js';
+import { isWellFormed } from '../format/binary.js';
 import type { Segment } from '../segment.js';
 import type { Key, KeyKind } from '../types.js';
 import { encodeString, type NumberColumn, type StringColumn } from './key-column.js';
@@ -186,6 +187,12 @@ export class IndexKeys {
             : `this index holds the caller's ${this.kind} keys: options.keys is required (one per row, ${count} rows)`,
           argument);
       }
+      // Default keys are also the results' `indices` (a Uint32Array): past the largest they would wrap.
+      if (this.nextKey + count - 1 > MAX_DEFAULT_KEY) {
+        throw new HybridError('INVALID_ARGUMENT',
+          `this index's default keys would pass ${MAX_DEFAULT_KEY} (the next is ${this.nextKey}, for ${count} rows): ` +
+          `give ${argument} to number these rows`, argument);
+      }
       const values = new Float64Array(count);
       for (let i = 0; i < count; i++) values[i] = this.nextKey + i;
       return { kind: 'number', values };
@@ -237,6 +244,7 @@ export function parseKeys(keys: unknown, argument: string, kind: KeyKind, adding
     for (let i = 0; i < n; i++) {
       const key = array[i];
       if (typeof key !== 'string') throw mixed(argument, i, key);
+      if (!isWellFormed(key)) throw loneSurrogate(`${argument}[${i}]`, key);
       values[i] = key;
     }
     return { kind: 'string', values };
@@ -254,6 +262,7 @@ export function parseKeys(keys: unknown, argument: string, kind: KeyKind, adding
 function checkKey(key: unknown, argument: string, kind: KeyKind, adding: boolean): Key {
   if (kind === 'string') {
     if (typeof key !== 'string') throw new HybridError('INVALID_ARGUMENT', `${argument} must be a string key, got ${describe(key)}`, argument);
+    if (!isWellFormed(key)) throw loneSurrogate(argument, key);
     return key;
   }
   return checkNumber(key, argument, kind, adding);
@@ -270,6 +279,16 @@ function checkNumber(key: unknown, argument: string, kind: KeyKind, adding: bool
       '(create it with keys to use larger ones)', argument);
   }
   return key;
+}
+
+/**
+ * A string key with a lone surrogate (say, a title cut inside an emoji): keys are held as UTF-8,
+ * which would turn it into U+FFFD, so it would not come back as given (and two such keys would
+ * become one).
+ */
+function loneSurrogate(argument: string, key: string): HybridError {
+  return new HybridError('INVALID_ARGUMENT',
+    `${argument} is ${describe(key)}, which has a lone surrogate (not well-formed Unicode): a key must survive UTF-8 unchanged`, argument);
 }
 
 function wrongKind(argument: string, got: string, kind: KeyKind): HybridError {
