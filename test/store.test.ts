@@ -273,6 +273,29 @@ describe('errors leave the index unchanged', () => {
     }
   });
 
+  it('i8 rows under l2 whose squared length overflows f32 are INVALID_ARGUMENT (they would score NaN), nothing added', async () => {
+    const engine = await engineFor('cpu');
+    try {
+      const dim = 2;
+      await expect(engine.createIndex(new Float32Array([1, 2, 1e20, 1e20]), { dim, dtype: 'i8', metric: 'l2' }))
+        .rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/row 1 has a squared length beyond f32/) });
+      const index = await engine.createIndex(new Float32Array([1, 2, 3e18, 3e18]), { dim, dtype: 'i8', metric: 'l2' }); // |r|^2 = 1.8e37: held
+      await expect(index.add(new Float32Array([5, 6, -2e19, 7]))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      expect(index.keys()).toEqual([0, 1]);
+      const top = await index.search(new Float32Array([3e18, 3e18]), { k: 2 });
+      expect(top.keys).toEqual([1, 0]);
+      expect(Number.isNaN(top.scores[0]!)).toBe(false);
+      // The other metrics and dtypes keep such rows (cosine stores them normalised; dot and f32 l2 give +-Infinity, never NaN).
+      for (const [dtype, metric] of [['i8', 'dot'], ['i8', 'cosine'], ['f32', 'l2']] as const) {
+        const other = await engine.createIndex(new Float32Array([1e20, 1e20]), { dim, dtype, metric });
+        expect(other.size, `${dtype} ${metric}`).toBe(1);
+        other.dispose();
+      }
+    } finally {
+      await engine.dispose();
+    }
+  });
+
   it('running out of memory is OUT_OF_MEMORY naming the request; the index and engine stay usable', async () => {
     setStoreLimits({ ...SMALL, regions: { regionBytes: 4 * 1024 * 1024, firstRegionStoreBytes: 64 * 1024, headroomBytes: 1024 * 1024 } });
     const engine = await engineFor('cpu');

@@ -62,6 +62,7 @@ export function writeRows(segment: Segment, format: RowFormat, input: Float32Arr
         if (segment.prefilter) kernels.widenF16Panels(segment.data, at, count, stride, panels, 0, stride4);
       } else if (dtype === 'i8') {
         kernels.encodeI8Rows(METRIC_CODE[metric], panels, 0, count, stride4, segment.data, segment.meta, at, stride);
+        if (metric === 'l2') assertSquaresFinite(region.arena.f32, segment.meta, at, count, inputRow + r0, argument);
       }
       if (segment.prefilter) {
         const source = dtype === 'f32' ? segment.data : panels;
@@ -70,6 +71,23 @@ export function writeRows(segment: Segment, format: RowFormat, input: Float32Arr
     }
   } finally {
     for (const ptr of blocks.reverse()) arena.free(ptr);
+  }
+}
+
+/**
+ * i8 rows under l2 keep |r|^2 in f32 (asm/score-i8.ts: the score is (|q|^2 - 2t) + |r|^2): a row
+ * whose squared length overflows it (|r| above ~1.8e19) would score Infinity - Infinity = NaN,
+ * even against itself, so it is INVALID_ARGUMENT, naming the first such row.
+ */
+function assertSquaresFinite(f32: Float32Array, meta: number, at: number, count: number, inputRow: number, argument: string): void {
+  for (let r = 0; r < count; r++) {
+    const row = at + r;
+    const square = f32[((meta + (row >> 2) * 32 + 16) >>> 2) + (row & 3)]!;
+    if (!Number.isFinite(square)) {
+      throw new HybridError('INVALID_ARGUMENT',
+        `${argument}: row ${inputRow + r} has a squared length beyond f32 (${square}), which dtype 'i8' with metric 'l2' keeps: ` +
+        `scale the rows down (l2 order is unchanged by a common scale)`, argument);
+    }
   }
 }
 
