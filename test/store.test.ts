@@ -346,6 +346,29 @@ describe('calls in flight answer on the rows they started with', () => {
       resetStoreLimits();
     }
   });
+
+  it('a query whose call waits for a write is scored as it was when called (search, searchBatch, scores)', async () => {
+    const hs = await engineFor('cpu');
+    try {
+      const dim = 8;
+      const vectors = randomMatrix(500, dim, rng(8));
+      const index = await hs.createIndex(vectors, { dim, metric: 'dot' });
+      const query = vectors.slice(42 * dim, 43 * dim);
+      const want = await index.search(query, { k: 3 });
+      const wantScores = await index.scores(query);
+      const writing = index.add(randomMatrix(10, dim, rng(9)).map((x) => x * 1e-3)); // small rows: the top 3 stay
+      const searching = index.search(query, { k: 3 });
+      const batch = index.searchBatch(query, { k: 3 });
+      const scoring = index.scores(query);
+      query.fill(Number.NaN); // the caller reuses its array before the reads have run
+      await writing;
+      expect((await searching).keys).toEqual(want.keys);
+      expect((await batch)[0]!.keys).toEqual(want.keys);
+      expect(Array.from((await scoring).subarray(0, 500))).toEqual(Array.from(wantScores));
+    } finally {
+      await hs.dispose();
+    }
+  });
 });
 
 describe('default keys', () => {

@@ -252,6 +252,7 @@ export class VectorIndex<K extends Key = Key, D extends boolean = boolean> {
     assertArity(arguments.length, 2, 'search(query, { k, filter, backend })');
     const { k, requested, filter } = this.searchOptions(options);
     assertQuery(query, this.dim);
+    query = this.heldWhileWaiting(query);
     return this.running(async () => {
       const snapshot = this.snapshot();
       const selection = selectRows(this.segments, this.keys0(), filter);
@@ -283,6 +284,7 @@ export class VectorIndex<K extends Key = Key, D extends boolean = boolean> {
     const { k, requested, filter } = this.searchOptions(options);
     assertNonEmpty(queries, 'queries');
     const m = assertRows(queries, this.dim, 'queries');
+    queries = this.heldWhileWaiting(queries);
     return this.running(async () => {
       const snapshot = this.snapshot();
       const selection = selectRows(this.segments, this.keys0(), filter);
@@ -307,6 +309,7 @@ export class VectorIndex<K extends Key = Key, D extends boolean = boolean> {
     const opts = optionsObject<ScoresOptions>(options, ['backend']);
     const requested = backendOption(opts.backend);
     assertQuery(query, this.dim);
+    query = this.heldWhileWaiting(query);
     return this.running(async () => {
       const snapshot = this.snapshot();
       const staged = this.host.stage(query, this.dim, 'query', this.metric === 'cosine');
@@ -686,6 +689,15 @@ export class VectorIndex<K extends Key = Key, D extends boolean = boolean> {
       done();
       if (this.disposed && this.inFlight === 0) this.release();
     }
+  }
+
+  /**
+   * The queries a read will stage: a copy when the read must first wait for a write (so it scores
+   * the query as it was when called, whatever the caller does with the array meanwhile); the
+   * caller's own array otherwise, since it is staged before the call returns.
+   */
+  private heldWhileWaiting(queries: Float32Array): Float32Array {
+    return this.writing ? queries.slice() : queries;
   }
 
   /** Count a call in flight (and in the engine's set, so engine.dispose() waits for it). */
