@@ -29,6 +29,30 @@ describe.each(BACKENDS)('$name backend', ({ name, backend, skip }) => {
     await hs.dispose();
   });
 
+  it.skipIf(skip)('calls waiting their turn when dispose() is called (a write behind a read, a read behind it) answer too', async () => {
+    for (const disposer of ['index', 'engine'] as const) {
+      const hs = await engineFor(name);
+      const baseline = arenaOf(hs).liveBlocks;
+      const index = await hs.createIndex(vectors, { dim });
+      const added = randomMatrix(1, dim, rng(3));
+      const calls = [
+        index.scores(query, { backend }),                // running
+        index.add(added),                                // waits for the read
+        index.search(added, { k: 1, backend }),          // waits for the write: sees the added row
+      ] as const;
+      const disposing = disposer === 'index' ? (index.dispose(), Promise.resolve()) : hs.dispose();
+      await expect(index.search(query, { k: 1 }), `${disposer}: a call after dispose()`).rejects.toMatchObject({ code: 'DISPOSED' });
+      const [all, , top] = await Promise.all(calls);
+      expectScoresClose(all, reference);
+      expect(top.keys, disposer).toEqual([20000]);
+      await disposing;
+      if (disposer === 'index') {
+        expect(arenaOf(hs).liveBlocks, 'rows freed after the last call').toBe(baseline);
+        await hs.dispose();
+      }
+    }
+  });
+
   it.skipIf(skip)('engine.dispose() waits for running calls, which all answer; later calls get DISPOSED', async () => {
     const hs = await engineFor(name);
     const index = await hs.createIndex(vectors, { dim });

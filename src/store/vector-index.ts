@@ -106,6 +106,8 @@ export class VectorIndex<K extends Key = Key, D extends boolean = boolean> {
   private released = false;
   /** Calls running now; writes and dispose() wait for them to settle. */
   private inFlight = 0;
+  /** Calls accepted and not settled yet (waiting or running, reads and writes). */
+  private calls = 0;
   private writing: Promise<void> | null = null;
   private drained: (() => void) | null = null;
   private readonly batchers = new Map<BackendChoice, Batcher<Batched, PositionTopK>>();
@@ -356,13 +358,14 @@ export class VectorIndex<K extends Key = Key, D extends boolean = boolean> {
   }
 
   /**
-   * Free the rows (CPU and GPU). Further calls throw DISPOSED; calls already running finish
-   * with their answer first (the rows are freed when the last one settles). Idempotent.
+   * Free the rows (CPU and GPU). Further calls throw DISPOSED; calls made before it finish with
+   * their answer first, also those still waiting for another call of this index (the rows are
+   * freed when the last one settles). Idempotent.
    */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    if (this.inFlight === 0 && !this.writing) this.release();
+    if (this.calls === 0) this.release();
   }
 
   /** @internal what a file holds */
@@ -669,26 +672,30 @@ export class VectorIndex<K extends Key = Key, D extends boolean = boolean> {
     return { k: opts.k, requested: backendOption(opts.backend), filter: checkFilter(opts.filter) };
   }
 
-  /** Run a write once the calls in flight have settled; calls that arrive meanwhile wait for it. */
-  private async write<T>(work: () => Promise<T>): Promise<T> {
-    while (this.writing) await this.writing;
-    this.assertLive();
-    let done!: () => void;
-    this.writing = new Promise<void>((resolve) => { done = resolve; });
-    try {
-      if (this.inFlight > 0) {
-        const drained = new Promise<void>((resolve) => { this.drained = resolve; });
-        // Searches waiting in a batch are reads in flight: send them now rather than at maxWaitMs.
-        for (const batcher of this.batchers.values()) batcher.flushNow();
-        await drained;
+  /**
+   * Run a write once the calls in flight have settled; calls that arrive meanwhile wait for it.
+   * A call accepted (made before dispose()) runs to its end, also when it had to wait: it is in
+   * the engine's set from the start, so engine.dispose() waits for it too, and the index is
+   * released when the last accepted call settles.
+   */
+  private write<T>(work: () => Promise<T>): Promise<T> {
+    return this.accepted(async () => {
+      while (this.writing) await this.writing;
+      let done!: () => void;
+      this.writing = new Promise<void>((resolve) => { done = resolve; });
+      try {
+        if (this.inFlight > 0) {
+          const drained = new Promise<void>((resolve) => { this.drained = resolve; });
+          // Searches waiting in a batch are reads in flight: send them now rather than at maxWaitMs.
+          for (const batcher of this.batchers.values()) batcher.flushNow();
+          await drained;
+        }
+        return await work();
+      } finally {
+        this.writing = null;
+        done();
       }
-      this.assertLive();
-      return await this.host.track(work());
-    } finally {
-      this.writing = null;
-      done();
-      if (this.disposed && this.inFlight === 0) this.release();
-    }
+    });
   }
 
   /**
@@ -700,23 +707,32 @@ export class VectorIndex<K extends Key = Key, D extends boolean = boolean> {
     return this.writing ? queries.slice() : queries;
   }
 
-  /** Count a call in flight (and in the engine's set, so engine.dispose() waits for it). */
-  private async running<T>(call: () => Promise<T>): Promise<T> {
-    if (this.writing) {
+  /** Run a read once the write before it (if any) is done; counted in flight while it runs. */
+  private running<T>(call: () => Promise<T>): Promise<T> {
+    return this.accepted(async () => {
       while (this.writing) await this.writing;
-      this.assertLive();
-    }
-    this.inFlight++;
+      this.inFlight++;
+      try {
+        return await call();
+      } finally {
+        this.inFlight--;
+        if (this.inFlight === 0) {
+          const drained = this.drained;
+          this.drained = null;
+          drained?.();
+        }
+      }
+    });
+  }
+
+  /** A call accepted by this index: in the engine's set until it settles; the last one releases a disposed index. */
+  private async accepted<T>(call: () => Promise<T>): Promise<T> {
+    this.calls++;
     try {
       return await this.host.track(call());
     } finally {
-      this.inFlight--;
-      if (this.inFlight === 0) {
-        if (this.disposed && !this.writing) this.release();
-        const drained = this.drained;
-        this.drained = null;
-        drained?.();
-      }
+      this.calls--;
+      if (this.disposed && this.calls === 0) this.release();
     }
   }
 
