@@ -117,6 +117,8 @@ const BATCH_KERNELS: readonly BatchKernel[] = ['int8-batch', 'per-query', 'f32-m
 
 type Check = (value: unknown, field: string) => void;
 
+/** The most threads `cpuThreads` may ask for (a worker each; 1000 took 55 s to start here). */
+export const MAX_CPU_THREADS = 256;
 const integerAtLeast = (min: number): Check => (value, field) => {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
     bad(field, value, `an integer >= ${min}`);
@@ -170,7 +172,12 @@ const checks: Record<keyof HybridConfig, Check> = {
   explorationRate: numberIn(0, 1),
   verifySampleRate: numberIn(0, 1),
   gpuTimeoutMs: numberIn(0, Number.MAX_VALUE, true),
-  cpuThreads: integerAtLeast(1),
+  cpuThreads: (value, field) => {
+    // Each thread is a worker with its own kernel instances: past this, a typo, not a machine.
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_CPU_THREADS) {
+      bad(field, value, `an integer in [1, ${MAX_CPU_THREADS}]`);
+    }
+  },
   offMainThread: boolean,
   batching: (value, field) => {
     if (value === false) return;

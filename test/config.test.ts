@@ -29,6 +29,8 @@ describe('config', () => {
     ['batching', { maxWaitMs: 5 }, /batching\.targetBatchSize/],
     ['batching', true, /batching is true/],
     ['gpuMinBatch', 3, /config\.gpuMinBatch is not a known field/],
+    ['cpuThreads', 0, /cpuThreads is 0; it must be an integer in \[1, 256\]/],
+    ['cpuThreads', 1000, /cpuThreads is 1000; it must be an integer in \[1, 256\]/],
   ])('%s = %j is INVALID_CONFIG', async (field, value, message) => {
     expect(() => resolveConfig({ [field]: value })).toThrow(message);
     await expect(createHybrid({ gpu: null, [field]: value } as never))
