@@ -670,8 +670,14 @@ export async function createHybrid(options: HybridOptions = {}): Promise<HybridE
   // cpuThreads defaults to the cores this process may use (Node cannot tell synchronously).
   if (overrides.cpuThreads === undefined) overrides.cpuThreads = await availableCores();
   const config = resolveConfig(overrides);
-  if (gpu !== undefined && gpu !== null && typeof gpu !== 'object') {
-    throw new HybridError('INVALID_CONFIG', 'config.gpu must be a WebGPU GPU object or null', 'gpu');
+  if (gpu !== undefined && gpu !== null &&
+      (typeof gpu !== 'object' || typeof (gpu as { requestAdapter?: unknown }).requestAdapter !== 'function')) {
+    // An object without requestAdapter would otherwise fail inside acquisition and leave a CPU-only
+    // engine without a word (passing the 'webgpu' module itself instead of its create([]) does that).
+    throw new HybridError('INVALID_CONFIG',
+      `config.gpu must be a WebGPU GPU object (navigator.gpu, or create([]) from the 'webgpu' package) or null, got ${describe(gpu)}` +
+      (typeof gpu === 'object' && typeof (gpu as { create?: unknown }).create === 'function' ? ': this looks like the webgpu module; pass its create([])' : ''),
+      'gpu');
   }
   const memory = await CpuMemory.create(wantsPool(config), { ...storeLimits.regions }, config.cpuStrategy.kernels);
   let gpuBackend: GpuBackend | null = null;

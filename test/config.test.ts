@@ -45,6 +45,16 @@ describe('config', () => {
 });
 
 describe('engine without a GPU', () => {
+  it('a gpu option that is not a GPU object is INVALID_CONFIG (not a silent CPU-only engine)', async () => {
+    for (const [gpu, message] of [
+      [3, /config\.gpu must be a WebGPU GPU object .* got 3/],
+      [{}, /got an object$/],
+      [{ create: () => null, globals: {} }, /this looks like the webgpu module; pass its create\(\[\]\)/],
+    ] as const) {
+      await expect(createHybrid({ gpu })).rejects.toMatchObject({ code: 'INVALID_CONFIG', argument: 'gpu', message: expect.stringMatching(message) });
+    }
+  });
+
   it('an engine without a GPU counts its auto calls as no-gpu', async () => {
     const hs = await createHybrid({ gpu: null });
     const q = new Float32Array([1, 2, 3]);
