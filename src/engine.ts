@@ -127,6 +127,7 @@ export class HybridEngine {
   /** Processor and memory details. */
   info(): EngineInfo {
     this.assertLive();
+    assertArity(arguments.length, 0, 'info()');
     return {
       platform: platformName,
       cpu: {
@@ -154,6 +155,7 @@ export class HybridEngine {
    */
   async warmup(): Promise<WarmupReport> {
     this.assertLive();
+    assertArity(arguments.length, 0, 'warmup()');
     return this.track(this.warmupFor('warmup()'));
   }
 
@@ -184,6 +186,7 @@ export class HybridEngine {
 
   /** Calls, failures and latency percentiles per operation and backend; decisions by reason. */
   stats(): TelemetrySnapshot {
+    assertArity(arguments.length, 0, 'stats()');
     return { ...this.telemetry.snapshot(this.gpu !== null && !this.gpu.lost), cpuStrategy: this.cpu.strategy.snapshot() };
   }
 
@@ -199,6 +202,7 @@ export class HybridEngine {
 
   /** Prometheus text exposition of the same counters (names prefixed `hybrid_similarity_`). */
   metrics(): string {
+    assertArity(arguments.length, 0, 'metrics()');
     return this.telemetry.prometheus(this.gpu !== null && !this.gpu.lost);
   }
 

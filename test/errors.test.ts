@@ -94,6 +94,10 @@ describe('every bad input gets its own code and names the argument', () => {
     ['an extra argument to createGraph', () => (hs.createGraph as (...a: unknown[]) => unknown)({ nodeCount: 1, from: new Uint32Array(0), to: new Uint32Array(0) }, { undirected: true }), 'INVALID_ARGUMENT', /createGraph\(.*\) takes 1 argument, got 2/],
     ['an extra argument to spreadActivation', () => (hs.spreadActivation as (...a: unknown[]) => unknown)(null, { seeds: {} }, { maxHops: 2 }), 'INVALID_ARGUMENT', /spreadActivation\(.*\) takes 2 arguments, got 3/],
     ['an extra argument to spreadActivationBatch', () => (hs.spreadActivationBatch as (...a: unknown[]) => unknown)(null, { seedSets: [] }, {}), 'INVALID_ARGUMENT', /takes 2 arguments, got 3/],
+    ['an argument to info', () => (hs.info as (...a: unknown[]) => unknown)({ verbose: true }), 'INVALID_ARGUMENT', /info\(\) takes 0 arguments, got 1/],
+    ['an argument to stats', () => (hs.stats as (...a: unknown[]) => unknown)('cosine'), 'INVALID_ARGUMENT', /stats\(\) takes 0 arguments, got 1/],
+    ['an argument to metrics', () => (hs.metrics as (...a: unknown[]) => unknown)({}), 'INVALID_ARGUMENT', /metrics\(\) takes 0 arguments, got 1/],
+    ['an argument to warmup', () => (hs.warmup as (...a: unknown[]) => unknown)({ index: 1 }), 'INVALID_ARGUMENT', /warmup\(\) takes 0 arguments, got 1/],
     ['an extra argument to mergeResults', () => (mergeResults as (...a: unknown[]) => unknown)([], { k: 1 }, { metric: 'l2' }), 'INVALID_ARGUMENT', /mergeResults\(lists, \{ k, metric \}\) takes 2 arguments, got 3/],
     // No row passes, so no kernel runs: still no answer as if the GPU had given it.
     ['forced GPU search without a GPU, no row passing', () => index.search(query, { k: 2, backend: 'gpu', filter: [] }), 'GPU_UNAVAILABLE', /no GPU/],
