@@ -302,37 +302,11 @@ export function spreadHopPull(inOffsets: usize, inSources: usize, inWeights: usi
   const dirty = (mode & GNEXT_DIRTY) != 0;
   const drop = (mode & DROP_G) != 0;
   if (cols == 1) {
-    // Each node's sum one add after another, in edge order (the order that makes push and pull
-    // agree); four edges an iteration, still one chain (measured: as fast here as four partial
-    // sums, the gathers dominate). The frontier's out-edges are left to the caller (K = 1: a
-    // separate stream read per node cost 15-20% here; the caller needs them only while they may
-    // be few).
-    let e = load<u32>(inOffsets + (<usize>first << 2));
-    for (let v = first; v < end; v++) {
-      const stop = load<u32>(inOffsets + (<usize>(v + 1) << 2));
-      let sum: f32 = 0;
-      for (; e + 4 <= stop; e += 4) {
-        sum += term(inSources, inWeights, g, e);
-        sum += term(inSources, inWeights, g, e + 1);
-        sum += term(inSources, inWeights, g, e + 2);
-        sum += term(inSources, inWeights, g, e + 3);
-      }
-      for (; e < stop; e++) sum += term(inSources, inWeights, g, e);
-      const c = decay * sum;
-      const next: f32 = Mathf.abs(c) >= threshold ? c : 0;
-      const at = <usize>v << 2;
-      if (dirty) {
-        // +0 where f' is 0 (never -0 or a stale value: a later push reads g only at its frontier,
-        // a later pull everywhere).
-        store<f32>(gNext + at, drop ? 0 : select<f32>(next * load<f32>(fanInverse + at), 0, next != 0));
-      }
-      if (next == 0) continue;
-      const t = total + at;
-      store<f32>(t, min<f32>(max<f32>(load<f32>(t) + next, 0), maxActivation));
-      if (!dirty && !drop) store<f32>(gNext + at, next * load<f32>(fanInverse + at));
-      if (kept < listCap) store<u32>(list + (<usize>kept << 2), <u32>v);
-      kept++;
-    }
+    // One loop per mode (the flags folded in: measured 5-10% faster than testing them per node).
+    if (mode == 0) kept = pullSingle(inOffsets, inSources, inWeights, fanInverse, g, gNext, total, first, end, decay, threshold, maxActivation, list, listCap);
+    else if (mode == GNEXT_DIRTY) kept = pullSingleDirty(inOffsets, inSources, inWeights, fanInverse, g, gNext, total, first, end, decay, threshold, maxActivation, list, listCap);
+    else if (mode == DROP_G) kept = pullSingleDrop(inOffsets, inSources, inWeights, fanInverse, g, gNext, total, first, end, decay, threshold, maxActivation, list, listCap);
+    else kept = pullSingleDirtyDrop(inOffsets, inSources, inWeights, fanInverse, g, gNext, total, first, end, decay, threshold, maxActivation, list, listCap);
   } else {
     const rowBytes = <usize>cols << 2;
     const zero = f32x4.splat(0);
@@ -363,6 +337,67 @@ export function spreadHopPull(inOffsets: usize, inSources: usize, inWeights: usi
   }
   store<u32>(info, edges);
   store<u32>(info, setEdges, 4);
+  return kept;
+}
+
+// K = 1 pull loops, one per mode (spreadHopPull's), from one template with the flags constant.
+function pullSingle(inOffsets: usize, inSources: usize, inWeights: usize, fanInverse: usize, g: usize, gNext: usize, total: usize,
+                    first: i32, end: i32, decay: f32, threshold: f32, maxActivation: f32, list: usize, listCap: i32): i32 {
+  return pullSingleLoop(inOffsets, inSources, inWeights, fanInverse, g, gNext, total, first, end, decay, threshold, maxActivation, list, listCap, false, false);
+}
+function pullSingleDirty(inOffsets: usize, inSources: usize, inWeights: usize, fanInverse: usize, g: usize, gNext: usize, total: usize,
+                         first: i32, end: i32, decay: f32, threshold: f32, maxActivation: f32, list: usize, listCap: i32): i32 {
+  return pullSingleLoop(inOffsets, inSources, inWeights, fanInverse, g, gNext, total, first, end, decay, threshold, maxActivation, list, listCap, true, false);
+}
+function pullSingleDrop(inOffsets: usize, inSources: usize, inWeights: usize, fanInverse: usize, g: usize, gNext: usize, total: usize,
+                        first: i32, end: i32, decay: f32, threshold: f32, maxActivation: f32, list: usize, listCap: i32): i32 {
+  return pullSingleLoop(inOffsets, inSources, inWeights, fanInverse, g, gNext, total, first, end, decay, threshold, maxActivation, list, listCap, false, true);
+}
+function pullSingleDirtyDrop(inOffsets: usize, inSources: usize, inWeights: usize, fanInverse: usize, g: usize, gNext: usize, total: usize,
+                             first: i32, end: i32, decay: f32, threshold: f32, maxActivation: f32, list: usize, listCap: i32): i32 {
+  return pullSingleLoop(inOffsets, inSources, inWeights, fanInverse, g, gNext, total, first, end, decay, threshold, maxActivation, list, listCap, true, true);
+}
+
+/**
+ * The K = 1 pull (see spreadHopPull): each node's sum one add after another in edge order (the
+ * order that makes push and pull agree), four edges an iteration, still one chain, addressed from
+ * one base pointer with constant offsets (measured: as fast as four partial sums, the gathers
+ * dominate; computing each edge's address from its index cost ~10% more instructions and time).
+ * The frontier's out-edges are left to the caller (K = 1: a separate stream read per node cost
+ * 15-20% here; the caller needs them only while they may be few).
+ */
+@inline
+function pullSingleLoop(inOffsets: usize, inSources: usize, inWeights: usize, fanInverse: usize, g: usize, gNext: usize, total: usize,
+                        first: i32, end: i32, decay: f32, threshold: f32, maxActivation: f32, list: usize, listCap: i32,
+                        dirty: bool, drop: bool): i32 {
+  let kept = 0;
+  let e = load<u32>(inOffsets + (<usize>first << 2));
+  for (let v = first; v < end; v++) {
+    const stop = load<u32>(inOffsets + (<usize>(v + 1) << 2));
+    let sum: f32 = 0;
+    for (; e + 4 <= stop; e += 4) {
+      const s = inSources + (<usize>e << 2), w = inWeights + (<usize>e << 2);
+      sum += load<f32>(g + (<usize>load<u32>(s) << 2)) * load<f32>(w);
+      sum += load<f32>(g + (<usize>load<u32>(s, 4) << 2)) * load<f32>(w, 4);
+      sum += load<f32>(g + (<usize>load<u32>(s, 8) << 2)) * load<f32>(w, 8);
+      sum += load<f32>(g + (<usize>load<u32>(s, 12) << 2)) * load<f32>(w, 12);
+    }
+    for (; e < stop; e++) sum += term(inSources, inWeights, g, e);
+    const c = decay * sum;
+    const next: f32 = Mathf.abs(c) >= threshold ? c : 0;
+    const at = <usize>v << 2;
+    if (dirty) {
+      // +0 where f' is 0 (never -0 or a stale value: a later push reads g only at its frontier,
+      // a later pull everywhere).
+      store<f32>(gNext + at, drop ? 0 : select<f32>(next * load<f32>(fanInverse + at), 0, next != 0));
+    }
+    if (next == 0) continue;
+    const t = total + at;
+    store<f32>(t, min<f32>(max<f32>(load<f32>(t) + next, 0), maxActivation));
+    if (!dirty && !drop) store<f32>(gNext + at, next * load<f32>(fanInverse + at));
+    if (kept < listCap) store<u32>(list + (<usize>kept << 2), <u32>v);
+    kept++;
+  }
   return kept;
 }
 
