@@ -195,8 +195,10 @@ export class CpuSpreading {
         const ranges = splitByEdges(arena.u32.subarray(graph.inOffsets >>> 2, (graph.inOffsets >>> 2) + n + 1), plan.parts);
         // A frontier of more than `cap` nodes has more than the push limit of edges out (sinks
         // aside): the next hop pulls whatever, and its list is not needed.
-        const cap = job.strategy === 'pull' ? 0 : Math.min(n, pushLimit(graph, crossover) + graph.sinkCount);
         const last = h === job.decays.length - 1;
+        // Forced pull: no push follows. The last hop: none follows, and once every node is read at
+        // the end (dense) its list serves nothing either.
+        const cap = job.strategy === 'pull' || (last && dense) ? 0 : Math.min(n, pushLimit(graph, crossover) + graph.sinkCount);
         const mode = (accDirty ? GNEXT_DIRTY : 0) | (last ? DROP_G : 0);
         const results = yield {
           plan,
@@ -228,7 +230,7 @@ export class CpuSpreading {
             to += kept;
           });
           // K = 1: the kernel leaves the out-edges to us; counted only up to where push cannot win.
-          if (cols === 1) work = frontierEdges(u32.subarray(s.next >>> 2, (s.next >>> 2) + at), graph.outDegree, pushLimit(graph, crossover));
+          if (cols === 1 && !last) work = frontierEdges(u32.subarray(s.next >>> 2, (s.next >>> 2) + at), graph.outDegree, pushLimit(graph, crossover));
         } else {
           work = Infinity;
         }
