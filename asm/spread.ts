@@ -20,8 +20,11 @@
 // Blocks (the TypeScript side allocates them; src/spreading/scratch.ts): `g` (this hop), `acc`
 // (push accumulators, or the pull's next g), `total`; all zero between calls except where a call
 // is working, and every kernel leaves what it does not own zero, so that no call pays O(nodes)
-// to clear them. `marks`, one bit per node (n / 8 bytes: it stays in L1/L2 where the f32 blocks
-// do not), marks the nodes a push hop touched; the hop clears its bits as it finishes them.
+// to clear them. One exception within a call: a pull over a large frontier leaves its input g as
+// it was (the caller would clear every node of it), and the next pull, told that its gNext is
+// stale (GNEXT_DIRTY), stores every node's g' instead of only the non-zero ones. `marks`, one
+// bit per node (n / 8 bytes: it stays in L1/L2 where the f32 blocks do not), marks the nodes a
+// push hop touched; the hop clears its bits as it finishes them.
 // Pushing K > 1 sets pushes them one set after another (spreadHopPushSets): a set's sums then
 // stay in cache. A target's sum in one set still comes in ascending source order.
 
