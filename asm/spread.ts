@@ -20,8 +20,11 @@
 // Blocks (the TypeScript side allocates them; src/spreading/scratch.ts): `g` (this hop), `acc`
 // (push accumulators, or the pull's next g), `total`; all zero between calls except where a call
 // is working, and every kernel leaves what it does not own zero, so that no call pays O(nodes)
-// to clear them. `marks`, one bit per node (n / 8 bytes: it stays in L1/L2 where the f32 blocks
-// do not), marks the nodes a push hop touched; the hop clears its bits as it finishes them.
+// to clear them. One exception within a call: a pull over a large frontier leaves its input g as
+// it was (the caller would clear every node of it), and the next pull, told that its gNext is
+// stale (GNEXT_DIRTY), stores every node's g' instead of only the non-zero ones. `marks`, one
+// bit per node (n / 8 bytes: it stays in L1/L2 where the f32 blocks do not), marks the nodes a
+// push hop touched; the hop clears its bits as it finishes them.
 // Pushing K > 1 sets pushes them one set after another (spreadHopPushSets): a set's sums then
 // stay in cache. A target's sum in one set still comes in ascending source order.
 
@@ -273,37 +276,48 @@ function finishRow(sums: usize, g: usize, total: usize, fanInverse: usize, v: us
 // ------------------------------------------------------------------------------------------------
 // Pull: every node in [first, end) sums over its incoming edges (the graph stored by target).
 
+/** spreadHopPull's `mode` bits. GNEXT_DIRTY: gNext may hold stale values on entry (every row is written). */
+const GNEXT_DIRTY = 1;
+/** DROP_G: no later hop reads g', so gNext is left (or made) zero instead of holding it. */
+const DROP_G = 2;
+
 /**
  * One pull hop over nodes [first, end): c[v] from g over v's incoming edges (ascending source),
- * then as finishRow, into gNext (zero on entry) and total. The nodes with a non-zero f' are
- * listed, ascending, from `list`, the first `listCap` of them (a frontier that large is pulled
- * again and cleared whole: listing it would be a stream more for nothing); returns how many. K > 1: info[0] = their out-edges, info[1] =
- * the out-edges summed over the seed sets each node is active in (K = 1: not counted).
+ * then as finishRow, into gNext and total. The nodes with a non-zero f' are listed, ascending, from
+ * `list`, the first `listCap` of them (a frontier that large is pulled again and cleared whole:
+ * listing it would be a stream more for nothing); returns how many. K > 1: info[0] = their
+ * out-edges, info[1] = the out-edges summed over the seed sets each node is active in (K = 1: not
+ * counted).
+ *
+ * `mode` (bits; every combination gives the same totals, f' and list):
+ * - 0: gNext is zero on entry; g' is stored where f' is non-zero.
+ * - GNEXT_DIRTY: gNext may hold anything (the g of two hops ago, not cleared): every node's g' is
+ *   stored, +0 where f' is 0, so that no pass over the block is needed to clear it first.
+ * - DROP_G (the last hop): g' is not stored; gNext is left zero (made zero where it was dirty).
  */
 export function spreadHopPull(inOffsets: usize, inSources: usize, inWeights: usize, outOffsets: usize,
                            fanInverse: usize, g: usize, gNext: usize, total: usize, first: i32, end: i32, cols: i32,
-                           decay: f32, threshold: f32, maxActivation: f32, list: usize, listCap: i32, info: usize): i32 {
+                           decay: f32, threshold: f32, maxActivation: f32, list: usize, listCap: i32, info: usize,
+                           mode: i32): i32 {
   let kept = 0;
   let edges: u32 = 0;
   let setEdges: u32 = 0;
+  const dirty = (mode & GNEXT_DIRTY) != 0;
+  const drop = (mode & DROP_G) != 0;
   if (cols == 1) {
-    // Each node's sum one add after another (measured: as fast here as four partial sums, the
-    // gathers dominate). The frontier's out-edges are left to the caller (K = 1: a separate
-    // stream read per node cost 15-20% here; the caller needs them only while they may be few).
-    for (let v = first; v < end; v++) {
-      const stop = load<u32>(inOffsets + (<usize>(v + 1) << 2));
-      let sum: f32 = 0;
-      for (let e = load<u32>(inOffsets + (<usize>v << 2)); e < stop; e++) sum += term(inSources, inWeights, g, e);
-      if (finishOne(v, sum, gNext, total, fanInverse, decay, threshold, maxActivation)) {
-        if (kept < listCap) store<u32>(list + (<usize>kept << 2), <u32>v);
-        kept++;
-      }
-    }
+    // One loop per mode (the flags folded in: measured 5-10% faster than testing them per node).
+    if (mode == 0) kept = pullSingle(inOffsets, inSources, inWeights, fanInverse, g, gNext, total, first, end, decay, threshold, maxActivation, list, listCap);
+    else if (mode == GNEXT_DIRTY) kept = pullSingleDirty(inOffsets, inSources, inWeights, fanInverse, g, gNext, total, first, end, decay, threshold, maxActivation, list, listCap);
+    else if (mode == DROP_G) kept = pullSingleDrop(inOffsets, inSources, inWeights, fanInverse, g, gNext, total, first, end, decay, threshold, maxActivation, list, listCap);
+    else kept = pullSingleDirtyDrop(inOffsets, inSources, inWeights, fanInverse, g, gNext, total, first, end, decay, threshold, maxActivation, list, listCap);
   } else {
     const rowBytes = <usize>cols << 2;
+    const zero = f32x4.splat(0);
     for (let v = first; v < end; v++) {
       const stop = load<u32>(inOffsets + (<usize>(v + 1) << 2));
       const row = gNext + <usize>v * rowBytes;
+      // The row is the accumulator: zero it first where it may be stale.
+      if (dirty) for (let c = 0; c < cols; c += 4) v128.store(row + (<usize>c << 2), zero);
       for (let e = load<u32>(inOffsets + (<usize>v << 2)); e < stop; e++) {
         const src = g + <usize>load<u32>(inSources + (<usize>e << 2)) * rowBytes;
         const w = f32x4.splat(load<f32>(inWeights + (<usize>e << 2)));
@@ -312,8 +326,9 @@ export function spreadHopPull(inOffsets: usize, inSources: usize, inWeights: usi
           v128.store(row + o, f32x4.add(v128.load(row + o), f32x4.mul(v128.load(src + o), w)));
         }
       }
-      // The row holds the sums; finishRow turns them into g' in place (after reading them).
+      // The row holds the sums; finishInPlace turns them into g' in place (after reading them).
       const sets = finishInPlace(row, total, fanInverse, <usize>v, cols, decay, threshold, maxActivation);
+      if (drop) for (let c = 0; c < cols; c += 4) v128.store(row + (<usize>c << 2), zero);
       if (sets > 0) {
         if (kept < listCap) store<u32>(list + (<usize>kept << 2), <u32>v);
         kept++;
@@ -328,23 +343,65 @@ export function spreadHopPull(inOffsets: usize, inSources: usize, inWeights: usi
   return kept;
 }
 
-/** K = 1: c = decay * sum cut at the threshold; when non-zero, total and gNext of node v. */
-@inline
-function finishOne(v: i32, sum: f32, gNext: usize, total: usize, fanInverse: usize,
-                   decay: f32, threshold: f32, maxActivation: f32): bool {
-  const c = decay * sum;
-  const next: f32 = Mathf.abs(c) >= threshold ? c : 0;
-  if (next == 0) return false;
-  const t = total + (<usize>v << 2);
-  store<f32>(t, min<f32>(max<f32>(load<f32>(t) + next, 0), maxActivation));
-  store<f32>(gNext + (<usize>v << 2), next * load<f32>(fanInverse + (<usize>v << 2)));
-  return true;
+// K = 1 pull loops, one per mode (spreadHopPull's), from one template with the flags constant.
+function pullSingle(inOffsets: usize, inSources: usize, inWeights: usize, fanInverse: usize, g: usize, gNext: usize, total: usize,
+                    first: i32, end: i32, decay: f32, threshold: f32, maxActivation: f32, list: usize, listCap: i32): i32 {
+  return pullSingleLoop(inOffsets, inSources, inWeights, fanInverse, g, gNext, total, first, end, decay, threshold, maxActivation, list, listCap, false, false);
+}
+function pullSingleDirty(inOffsets: usize, inSources: usize, inWeights: usize, fanInverse: usize, g: usize, gNext: usize, total: usize,
+                         first: i32, end: i32, decay: f32, threshold: f32, maxActivation: f32, list: usize, listCap: i32): i32 {
+  return pullSingleLoop(inOffsets, inSources, inWeights, fanInverse, g, gNext, total, first, end, decay, threshold, maxActivation, list, listCap, true, false);
+}
+function pullSingleDrop(inOffsets: usize, inSources: usize, inWeights: usize, fanInverse: usize, g: usize, gNext: usize, total: usize,
+                        first: i32, end: i32, decay: f32, threshold: f32, maxActivation: f32, list: usize, listCap: i32): i32 {
+  return pullSingleLoop(inOffsets, inSources, inWeights, fanInverse, g, gNext, total, first, end, decay, threshold, maxActivation, list, listCap, false, true);
+}
+function pullSingleDirtyDrop(inOffsets: usize, inSources: usize, inWeights: usize, fanInverse: usize, g: usize, gNext: usize, total: usize,
+                             first: i32, end: i32, decay: f32, threshold: f32, maxActivation: f32, list: usize, listCap: i32): i32 {
+  return pullSingleLoop(inOffsets, inSources, inWeights, fanInverse, g, gNext, total, first, end, decay, threshold, maxActivation, list, listCap, true, true);
 }
 
-/** Out-degree of node v (the CSR by source). */
+/**
+ * The K = 1 pull (see spreadHopPull): each node's sum one add after another in edge order (the
+ * order that makes push and pull agree), four edges an iteration, still one chain, addressed from
+ * one base pointer with constant offsets (measured: as fast as four partial sums, the gathers
+ * dominate; computing each edge's address from its index cost ~10% more instructions and time).
+ * The frontier's out-edges are left to the caller (K = 1: a separate stream read per node cost
+ * 15-20% here; the caller needs them only while they may be few).
+ */
 @inline
-function degreeOf(outOffsets: usize, v: i32): u32 {
-  return load<u32>(outOffsets + (<usize>(v + 1) << 2)) - load<u32>(outOffsets + (<usize>v << 2));
+function pullSingleLoop(inOffsets: usize, inSources: usize, inWeights: usize, fanInverse: usize, g: usize, gNext: usize, total: usize,
+                        first: i32, end: i32, decay: f32, threshold: f32, maxActivation: f32, list: usize, listCap: i32,
+                        dirty: bool, drop: bool): i32 {
+  let kept = 0;
+  let e = load<u32>(inOffsets + (<usize>first << 2));
+  for (let v = first; v < end; v++) {
+    const stop = load<u32>(inOffsets + (<usize>(v + 1) << 2));
+    let sum: f32 = 0;
+    for (; e + 4 <= stop; e += 4) {
+      const s = inSources + (<usize>e << 2), w = inWeights + (<usize>e << 2);
+      sum += load<f32>(g + (<usize>load<u32>(s) << 2)) * load<f32>(w);
+      sum += load<f32>(g + (<usize>load<u32>(s, 4) << 2)) * load<f32>(w, 4);
+      sum += load<f32>(g + (<usize>load<u32>(s, 8) << 2)) * load<f32>(w, 8);
+      sum += load<f32>(g + (<usize>load<u32>(s, 12) << 2)) * load<f32>(w, 12);
+    }
+    for (; e < stop; e++) sum += term(inSources, inWeights, g, e);
+    const c = decay * sum;
+    const next: f32 = Mathf.abs(c) >= threshold ? c : 0;
+    const at = <usize>v << 2;
+    if (dirty) {
+      // +0 where f' is 0 (never -0 or a stale value: a later push reads g only at its frontier,
+      // a later pull everywhere).
+      store<f32>(gNext + at, drop ? 0 : select<f32>(next * load<f32>(fanInverse + at), 0, next != 0));
+    }
+    if (next == 0) continue;
+    const t = total + at;
+    store<f32>(t, min<f32>(max<f32>(load<f32>(t) + next, 0), maxActivation));
+    if (!dirty && !drop) store<f32>(gNext + at, next * load<f32>(fanInverse + at));
+    if (kept < listCap) store<u32>(list + (<usize>kept << 2), <u32>v);
+    kept++;
+  }
+  return kept;
 }
 
 /** Edge e's term for K = 1: g[source] * weight. */
@@ -386,6 +443,14 @@ function finishInPlace(row: usize, total: usize, fanInverse: usize, v: usize, co
 // ------------------------------------------------------------------------------------------------
 // Helpers: clearing rows and sorting a frontier.
 
+/**
+ * Zero `bytes` bytes at `ptr` (memory.fill: a memset; a TypedArray fill over the shared memory
+ * the workers use was measured 2x slower here, 0.6-0.7 ms for 4 MB).
+ */
+export function clearBlock(ptr: usize, bytes: usize): void {
+  memory.fill(ptr, 0, bytes);
+}
+
 /** Zero the rows (cols floats each) of the `count` nodes listed at `list`. */
 export function clearRows(base: usize, list: usize, count: i32, cols: i32): void {
   if (cols == 1) {
@@ -401,33 +466,42 @@ export function clearRows(base: usize, list: usize, count: i32, cols: i32): void
 }
 
 /**
- * Seeds staged densely (many seeds): `sums`, f64 rows of `cols` per node for n nodes, summed by
- * the caller. The nodes with any column not 0 in f32, ascending, into `nodes`, and their rows
- * rounded to f32 into `rows` (room for as many as there are seeded entries). Returns how many.
+ * Seeds staged densely (many seeds): `sums`, f64 rows of `cols` per node, summed by the caller,
+ * which set node u's bit in `marks` (a bit per node) when it first wrote u's row: only marked
+ * rows are read (the others hold whatever was there). The marked nodes with any column not 0 in
+ * f32, ascending, into `nodes`, and their rows rounded to f32 into `rows` (room for as many as were
+ * marked); `marks` is left zero. Returns how many. (A pass over every node's row instead read 8 MB
+ * for 1M nodes with a branch miss per seeded one, ~2 ms, and needed the sums zeroed first.)
  */
-export function compactSeedRows(sums: usize, n: i32, cols: i32, nodes: usize, rows: usize): i32 {
+export function compactSeedRows(sums: usize, marks: usize, n: i32, cols: i32, nodes: usize, rows: usize): i32 {
   let kept = 0;
-  if (cols == 1) {
-    for (let u = 0; u < n; u++) {
-      const x = load<f64>(sums + (<usize>u << 3));
-      if (x == 0) continue;
-      const f = <f32>x;
-      if (f == 0) continue;
-      store<u32>(nodes + (<usize>kept << 2), <u32>u);
-      store<f32>(rows + (<usize>kept << 2), f);
+  const words = (n + 31) >>> 5;
+  const rowBytes = <usize>cols << 3;
+  for (let w = 0; w < words; w++) {
+    const at = marks + (<usize>w << 2);
+    let bits = load<u32>(at);
+    if (bits == 0) continue;
+    store<u32>(at, 0);
+    while (bits != 0) {
+      const u = (<u32>w << 5) + ctz<u32>(bits);
+      bits &= bits - 1;
+      const from = sums + <usize>u * rowBytes;
+      if (cols == 1) {
+        const f = <f32>load<f64>(from);
+        if (f == 0) continue;
+        store<u32>(nodes + (<usize>kept << 2), u);
+        store<f32>(rows + (<usize>kept << 2), f);
+        kept++;
+        continue;
+      }
+      let any = false;
+      for (let c = 0; c < cols; c++) if (<f32>load<f64>(from + (<usize>c << 3)) != 0) any = true;
+      if (!any) continue;
+      const to = rows + <usize>kept * (<usize>cols << 2);
+      for (let c = 0; c < cols; c++) store<f32>(to + (<usize>c << 2), <f32>load<f64>(from + (<usize>c << 3)));
+      store<u32>(nodes + (<usize>kept << 2), u);
       kept++;
     }
-    return kept;
-  }
-  for (let u = 0; u < n; u++) {
-    const from = sums + <usize>u * (<usize>cols << 3);
-    let any = false;
-    for (let c = 0; c < cols; c++) if (<f32>load<f64>(from + (<usize>c << 3)) != 0) any = true;
-    if (!any) continue;
-    const to = rows + <usize>kept * (<usize>cols << 2);
-    for (let c = 0; c < cols; c++) store<f32>(to + (<usize>c << 2), <f32>load<f64>(from + (<usize>c << 3)));
-    store<u32>(nodes + (<usize>kept << 2), <u32>u);
-    kept++;
   }
   return kept;
 }

@@ -14,7 +14,7 @@
 // the JS loop (float64) and the library before.
 // Usage: node bench/spreading.bench.mjs [--quick] [--only semantic,batch,dense,small,crossover]
 //        [--baseline /path/to/older/dist/index.js] [--crossover-sets 1,4,16] [--crossover-on semantic,dense]
-//        [--gpu] [--out FILE]
+//        [--gpu] [--out FILE] [--dense-rounds N]
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
@@ -30,6 +30,7 @@ const only = new Set((option('--only') ?? 'semantic,batch,dense,small,crossover'
 const baselinePath = option('--baseline');
 const crossoverSets = (option('--crossover-sets') ?? '1,4,16').split(',').map(Number);
 const crossoverOn = new Set((option('--crossover-on') ?? 'semantic,dense').split(','));
+const denseRounds = Number(option('--dense-rounds') ?? (quick ? 3 : 8));
 const benchOptions = quick ? { rounds: 6, slice: 40, warmup: 100 } : { rounds: 20, slice: 80, warmup: 300 };
 const HOPS = 4;
 const round = (x, digits = 4) => (x === undefined ? undefined : Number(x.toPrecision(digits)));
@@ -68,7 +69,16 @@ async function time(tasks, settings = benchOptions) {
   }
   const ms = Object.fromEntries(names.map((n) => [n, median(samples[n])]));
   const ratios = Object.fromEntries(names.map((n) => [n, median(perRound[n].map((x, r) => x / perRound[names[0]][r]))]));
-  return { ...ms, ratios };
+  // The middle half of the per-round ratios: how well the run resolves them.
+  const ratioQuartiles = Object.fromEntries(names.map((n) => [n, quartiles(perRound[n].map((x, r) => x / perRound[names[0]][r])).map((x) => round(x, 3))]));
+  return { ...ms, ratios, ratioQuartiles };
+}
+
+/** The first and third quartiles (nearest rank). */
+function quartiles(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+  return [at(0.25), at(0.75)];
 }
 
 function median(values) {
@@ -79,7 +89,8 @@ function median(values) {
 
 /** Medians and the median per-round ratio to the first task. */
 function table(ms, label) {
-  console.table(Object.fromEntries(Object.entries(ms).filter(([k]) => k !== 'ratios').map(([k, v]) => [k, { 'median ms': round(v), [label]: round(ms.ratios[k], 3) }])));
+  console.table(Object.fromEntries(Object.entries(ms).filter(([k]) => k !== 'ratios' && k !== 'ratioQuartiles')
+    .map(([k, v]) => [k, { 'median ms': round(v), [label]: round(ms.ratios[k], 3), 'middle half': ms.ratioQuartiles[k].join('..') }])));
 }
 
 /** The graph by source in input order: what a plain JS loop would build. */
@@ -230,7 +241,7 @@ if (only.has('dense') || (only.has('crossover') && crossoverOn.has('dense'))) {
       const hopsAfter = hs.stats().spreading.hops.cpu;
       const hops = `${hopsAfter.push - hopsBefore.push} push + ${hopsAfter.pull - hopsBefore.pull} pull hops`;
       say(`dense, ${count} seeds, auto: ${hops}`);
-      const denseSettings = quick ? { rounds: 3, slice: 300, warmup: 300 } : { rounds: 8, slice: 600, warmup: 1000 };
+      const denseSettings = quick ? { rounds: denseRounds, slice: 300, warmup: 300 } : { rounds: denseRounds, slice: 600, warmup: 1000 };
       const ms = await time({
         ...(old ? { before: () => before.spreadActivation(old, { seeds, ...opts(0) }) } : {}),
         'ours auto': () => hs.spreadActivation(graph, { seeds, ...opts(0) }),

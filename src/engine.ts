@@ -409,14 +409,24 @@ export class HybridEngine {
     const k = sets.length;
     const cols = columnsFor(k);
     const arena = this.memory.arena;
-    const seeds = stageSeeds(graph, sets, argument, cols, (length) => {
+    const seeds = stageSeeds(graph, sets, argument, cols, (length, nodes) => {
+      // Sums (not zeroed: the rows are zeroed as their nodes are marked) and a bit per node.
       const ptr = arena.alloc(length * 8);
+      const markBytes = Math.max(16, Math.ceil(nodes / 32) * 4);
+      let marksPtr: number;
+      try {
+        marksPtr = arena.alloc(markBytes);
+      } catch (error) {
+        arena.free(ptr);
+        throw error;
+      }
+      this.memory.kernels.clearBlock(marksPtr, markBytes);
       const sums = new Float64Array(arena.memory.buffer, ptr, length);
-      sums.fill(0);
+      const marks = new Uint32Array(arena.memory.buffer, marksPtr, markBytes >>> 2);
       const compact = (n: number, columns: number, most: number) => {
         const lists = arena.alloc(Math.max(16, most * 4 * (1 + columns)));
         try {
-          const count = this.memory.kernels.compactSeedRows(ptr, n, columns, lists, lists + most * 4);
+          const count = this.memory.kernels.compactSeedRows(ptr, marksPtr, n, columns, lists, lists + most * 4);
           return {
             nodes: arena.u32.slice(lists >>> 2, (lists >>> 2) + count),
             rows: arena.f32.slice((lists >>> 2) + most, (lists >>> 2) + most + count * columns),
@@ -425,7 +435,7 @@ export class HybridEngine {
           arena.free(lists);
         }
       };
-      return { sums, release: () => arena.free(ptr), compact };
+      return { sums, marks, release: () => { arena.free(marksPtr); arena.free(ptr); }, compact };
     });
     const job: SpreadJob = {
       graph, k, cols, seeds, decays: resolved.decays, threshold: resolved.threshold,

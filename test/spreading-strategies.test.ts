@@ -147,6 +147,44 @@ describe('every strategy, thread setup and backend: the same bits', () => {
     }
   });
 
+  it('a large pull, a pull over its uncleared blocks, a push after them, a last pull (each way a block is left and cleared)', async () => {
+    // Layers: A (every node seeded) -> B (most nodes: a frontier too large to list or clear by
+    // rows) -> C (10 nodes fed by 100 B nodes each; B's other edges are too light to pass the
+    // threshold) -> P (sinks) and back into A. Auto: hop 1 pulls (A has many out-edges) and leaves its input block
+    // to the next pull, hop 2 pulls over it (stale on entry), hop 3 pushes from C (the stale block
+    // is cleared first), hop 4 pushes; with maxHops 1 and 2 the last hop is a pull (its g' dropped,
+    // on a clean and on a stale block). Every strategy, setup and backend the same bits; calls in
+    // turn on one graph, so a block left dirty would show in the next call.
+    const random = rng(91);
+    const [a, b, c] = [2000, 1500, 10];
+    const n = 4000;
+    const from: number[] = [], to: number[] = [], weight: number[] = [];
+    const edge = (u: number, v: number, w: number) => { from.push(u); to.push(v); weight.push(w); };
+    for (let v = a; v < a + b; v++) for (let e = 0; e < 3; e++) edge(Math.floor(random() * a), v, 0.4 + random() * 0.2);
+    for (let v = a + b; v < a + b + c; v++) for (let e = 0; e < 100; e++) edge(a + Math.floor(random() * b), v, random() < 0.1 ? -0.2 : 0.4 + random() * 0.2);
+    for (let u = a; u < a + b; u++) for (let e = 0; e < 5; e++) edge(u, a + b + c + Math.floor(random() * (n - a - b - c)), 0.001 * random());
+    for (let u = a + b; u < a + b + c; u++) for (let e = 0; e < 20; e++) edge(u, a + b + c + Math.floor(random() * (n - a - b - c)), 0.5 + random() * 0.4);
+    for (let u = a + b; u < a + b + c; u++) for (let e = 0; e < 5; e++) edge(u, Math.floor(random() * a), 0.5); // back into A: the push adds where a stale g lay
+    const graph: TestGraph = { nodeCount: n, from: Uint32Array.from(from), to: Uint32Array.from(to), weight: Float32Array.from(weight), undirected: false };
+    const all = { nodes: Uint32Array.from({ length: a }, (_, i) => i), values: Float32Array.from({ length: a }, () => 0.5 + random()) };
+    const half = { nodes: Uint32Array.from({ length: a / 2 }, (_, i) => 2 * i), values: new Float32Array(a / 2).fill(1) };
+    const few = { nodes: Uint32Array.from([a + b, a + b + 3]), values: Float32Array.from([1, 0.5]) };
+    const one = setups[0]!.engine; // one thread: the hops it took
+    for (const maxHops of [1, 2, 4]) {
+      const o = settledOptions(graph, [all, half, few], { ...base, maxHops, threshold: 0.01 });
+      const g = one.createGraph(graph);
+      const before = { ...one.stats().spreading.hops.cpu };
+      await one.spreadActivation(g, { seeds: all, ...o });
+      const after = one.stats().spreading.hops.cpu;
+      expect([after.pull - before.pull, after.push - before.push], `maxHops ${maxHops}: pull and push hops`)
+        .toEqual(maxHops === 4 ? [2, 2] : [maxHops, 0]);
+      g.dispose();
+      await runEverywhere(graph, [all], o, `layers, maxHops ${maxHops}`);
+      await runEverywhere(graph, [all, half, few], o, `layers, maxHops ${maxHops}, 3 sets`, STRATEGIES,
+        (setup) => setup.name !== 'cpu, 2 workers only');
+    }
+  });
+
   it('dense frontiers (threshold 0, many seeds, hubs with thousands of in-edges)', async () => {
     const graph = randomGraph(3000, 40_000, 21);
     const seedSets = [randomSeeds(3000, 400, 22), randomSeeds(3000, 3, 23)];

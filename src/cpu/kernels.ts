@@ -87,9 +87,10 @@ export interface KernelExports {
     decay: number, threshold: number, maxActivation: number, info: number): number;
   spreadHopPull(inOffsets: number, inSources: number, inWeights: number, outOffsets: number, fanInverse: number,
     g: number, gNext: number, total: number, first: number, end: number, cols: number,
-    decay: number, threshold: number, maxActivation: number, list: number, listCap: number, info: number): number;
+    decay: number, threshold: number, maxActivation: number, list: number, listCap: number, info: number, mode: number): number;
+  clearBlock(ptr: number, bytes: number): void;
   clearRows(base: number, list: number, count: number, cols: number): void;
-  compactSeedRows(sums: number, n: number, cols: number, nodes: number, rows: number): number;
+  compactSeedRows(sums: number, marks: number, n: number, cols: number, nodes: number, rows: number): number;
   listTotals(total: number, list: number, count: number, cols: number, j: number, nodes: number, values: number,
     marks: number, tmp: number, counts: number, bits: number): number;
   sortNodes(list: number, count: number, tmp: number, counts: number, bits: number): void;

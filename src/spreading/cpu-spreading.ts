@@ -34,6 +34,10 @@ interface Step {
 
 const INLINE: ExecPlan = { parts: 1, here: true };
 
+/** spreadHopPull's mode bits (asm/spread.ts): gNext may be stale on entry; g' is not needed (last hop). */
+const GNEXT_DIRTY = 1;
+const DROP_G = 2;
+
 /** Clean scratch blocks kept per graph between calls (the most recent ones). */
 const CACHED_SCRATCH = 2;
 
@@ -122,6 +126,12 @@ export class CpuSpreading {
    * non-zero (seeds and frontiers), so that the totals are read out and cleared in O(touched),
    * unless it outgrows the node count (then every node is read). Yields kernel-call steps and
    * gets back their results; returns the totals. Leaves `scratch` clean.
+   *
+   * After a pull hop its input g is cleared at once only when it is listed and small; a large one
+   * is left in `acc` (accDirty) for the next pull to overwrite row by row (GNEXT_DIRTY: the
+   * kernel's stores instead of a pass over n x cols floats here, on this thread, between hops),
+   * and cleared whole only before a push or at the end. The last hop's g' is never read: a last
+   * pull stores none (DROP_G) and leaves its gNext zero.
    */
   private *steps(job: SpreadJob, s: SpreadScratch, pooled: boolean): Generator<Step, SpreadOutcome, number[][]> {
     const { graph, cols, seeds } = job;
@@ -149,11 +159,17 @@ export class CpuSpreading {
     let listed = true;
     let pushHops = 0;
     let pullHops = 0;
+    /** Whether acc may hold a stale g (see above); whether g may be non-zero outside what the frontier lists. */
+    let accDirty = false;
+    let gClean = false;
     const common = [job.threshold, job.maxActivation, s.info] as const;
-    for (const decay of job.decays) {
+    for (let h = 0; h < job.decays.length; h++) {
+      const decay = job.decays[h]!;
       if (count === 0) break; // the frontier died out: no later hop adds anything
       if (hopDirection(job.strategy, work, graph, crossover) === 'push') {
         pushHops++;
+        if (accDirty) this.clearAll(s.acc, n, cols);
+        accDirty = false;
         const plan = pooled ? onePart(this.exec.plan(work * 8)) : INLINE;
         const out = [graph.outOffsets, graph.outTargets, graph.outWeights, fan, s.g, s.acc, s.total, s.frontier, count, s.next, s.marks] as const;
         const light = [bound, lightBudget(job.threshold, decay, graph.maxInDegree)] as const;
@@ -179,11 +195,15 @@ export class CpuSpreading {
         const ranges = splitByEdges(arena.u32.subarray(graph.inOffsets >>> 2, (graph.inOffsets >>> 2) + n + 1), plan.parts);
         // A frontier of more than `cap` nodes has more than the push limit of edges out (sinks
         // aside): the next hop pulls whatever, and its list is not needed.
-        const cap = job.strategy === 'pull' ? 0 : Math.min(n, pushLimit(graph, crossover) + graph.sinkCount);
+        const last = h === job.decays.length - 1;
+        // Forced pull: no push follows. The last hop: none follows, and once every node is read at
+        // the end (dense) its list serves nothing either.
+        const cap = job.strategy === 'pull' || (last && dense) ? 0 : Math.min(n, pushLimit(graph, crossover) + graph.sinkCount);
+        const mode = (accDirty ? GNEXT_DIRTY : 0) | (last ? DROP_G : 0);
         const results = yield {
           plan,
           parts: ranges.map(([a, b], p) => [['spreadHopPull', graph.inOffsets, graph.inSources, graph.inWeights, graph.outOffsets,
-            fan, s.g, s.acc, s.total, a, b, cols, decay, job.threshold, job.maxActivation, s.next + a * 4, cap, s.info + p * 8]]),
+            fan, s.g, s.acc, s.total, a, b, cols, decay, job.threshold, job.maxActivation, s.next + a * 4, cap, s.info + p * 8, mode]]),
         };
         const u32 = arena.u32;
         let at = 0;
@@ -192,8 +212,13 @@ export class CpuSpreading {
           at += results[p]![0]!;
           work += u32[(s.info >>> 2) + p * 2 + 1]!;
         }
-        this.clear(s.g, s.frontier, listed ? count : n, n, cols);
+        // The input g: cleared now when listed and few, else left for the next pull (or a push,
+        // or the end) to clear whole.
+        const few = listed && count * 8 <= n;
+        if (few) this.memory.kernels.clearRows(s.g, s.frontier, count, cols);
         s.swapRows();
+        accDirty = !few;
+        gClean = last;
         count = at;
         listed = at <= cap;
         if (listed) {
@@ -205,7 +230,7 @@ export class CpuSpreading {
             to += kept;
           });
           // K = 1: the kernel leaves the out-edges to us; counted only up to where push cannot win.
-          if (cols === 1) work = frontierEdges(u32.subarray(s.next >>> 2, (s.next >>> 2) + at), graph.outDegree, pushLimit(graph, crossover));
+          if (cols === 1 && !last) work = frontierEdges(u32.subarray(s.next >>> 2, (s.next >>> 2) + at), graph.outDegree, pushLimit(graph, crossover));
         } else {
           work = Infinity;
         }
@@ -218,7 +243,8 @@ export class CpuSpreading {
         dense = true;
       }
     }
-    this.clear(s.g, s.frontier, listed ? count : n, n, cols);
+    if (!gClean) this.clear(s.g, s.frontier, listed ? count : n, n, cols);
+    if (accDirty) this.clearAll(s.acc, n, cols);
     // One column: read densely (one copy) once the listed nodes would touch most pages of the
     // array anyway. More columns: the dense read transposes n x cols floats in JS (~7 ms for
     // 118k x 16 here), never cheaper than the rows of the listed nodes (at most n of them).
@@ -232,8 +258,13 @@ export class CpuSpreading {
 
   /** Zero the rows of the `count` nodes listed at `list` in `block` (all n rows when that is faster, or count is n). */
   private clear(block: number, list: number, count: number, n: number, cols: number): void {
-    if (count * 8 > n) this.memory.arena.f32.fill(0, block >>> 2, (block >>> 2) + n * cols);
+    if (count * 8 > n) this.clearAll(block, n, cols);
     else this.memory.kernels.clearRows(block, list, count, cols);
+  }
+
+  /** Zero a block of n x cols floats. */
+  private clearAll(block: number, n: number, cols: number): void {
+    this.memory.kernels.clearBlock(block, n * cols * 4);
   }
 
   /**
@@ -255,7 +286,7 @@ export class CpuSpreading {
           for (let v = 0; v < n; v++) column[v] = f32[t + v * cols + j]!;
         }
       }
-      f32.fill(0, t, t + n * cols);
+      this.clearAll(s.total, n, cols);
       return out;
     }
     // Only non-zero totals are written: the arrays are fresh (zero), and a page of one that is
@@ -300,7 +331,7 @@ export class CpuSpreading {
         values: arena.f32.slice(s.frontier >>> 2, (s.frontier >>> 2) + count),
       });
     }
-    if (everCount < 0) arena.f32.fill(0, s.total >>> 2, (s.total >>> 2) + n * cols);
+    if (everCount < 0) this.clearAll(s.total, n, cols);
     else kernels.clearRows(s.total, s.ever, everCount, cols);
     return out;
   }
