@@ -687,9 +687,9 @@ export async function createHybrid(options: HybridOptions = {}): Promise<HybridE
   if (gpu !== undefined && gpu !== null &&
       (typeof gpu !== 'object' || typeof (gpu as { requestAdapter?: unknown }).requestAdapter !== 'function')) {
     // An object without requestAdapter would otherwise fail inside acquisition and leave a CPU-only
-    // engine without a word (passing the 'webgpu' module itself instead of its create([]) does that).
+    // engine without a word (passing the webgpu module itself instead of its create([]) does that).
     throw new HybridError('INVALID_CONFIG',
-      `config.gpu must be a WebGPU GPU object (navigator.gpu, or create([]) from the 'webgpu' package) or null, got ${describe(gpu)}` +
+      `config.gpu must be a WebGPU GPU object (navigator.gpu, or create([]) of the webgpu package) or null, got ${describe(gpu)}` +
       (typeof gpu === 'object' && typeof (gpu as { create?: unknown }).create === 'function' ? ': this looks like the webgpu module; pass its create([])' : ''),
       'gpu');
   }
