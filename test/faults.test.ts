@@ -140,8 +140,10 @@ const query = randomMatrix(1, dim, rng(2));
 const reference = cosineReference(query, vectors, dim);
 
 async function engine(plan: FaultPlan, extra: Record<string, unknown> = {}): Promise<HybridEngine> {
-  // Exploration off: every auto call here is decided by the rules alone.
-  return createHybrid({ gpu: faultyGpu(plan), gpuMinBatchSize: 1, explorationRate: 0, gpuTimeoutMs: 500, ...extra });
+  // Exploration off: every auto call here is decided by the rules alone. A generous GPU limit
+  // (a test of a hang sets its own): a first call compiles its pipelines, and on a loaded machine
+  // lavapipe took more than 500 ms for one, a timeout counted as a GPU failure.
+  return createHybrid({ gpu: faultyGpu(plan), gpuMinBatchSize: 1, explorationRate: 0, gpuTimeoutMs: 20_000, ...extra });
 }
 
 const gpuCalls = (hs: HybridEngine) => hs.stats().operations.cosine.gpu;
@@ -307,7 +309,7 @@ describe.skipIf(!runGpuTests)('fault injection: every auto call still gets the r
 
   it('forced GPU calls see the GpuError; auto calls never do', async () => {
     const plan = new FaultPlan();
-    const hs = await engine(plan, { gpuSuccessRateThreshold: 0, verifySampleRate: 1 });
+    const hs = await engine(plan, { gpuSuccessRateThreshold: 0, verifySampleRate: 1, gpuTimeoutMs: 2000 }); // one hang below
     plan.arm('submit-throws');
     await expect(hs.cosineSimilarity(query, vectors, { backend: 'gpu' })).rejects.toMatchObject({ name: 'GpuError', kind: 'internal' });
     for (const fault of ['submit-throws', 'oom-create', 'hang', 'validation', 'wrong-numbers'] as const) {
