@@ -118,7 +118,7 @@ const BATCH_KERNELS: readonly BatchKernel[] = ['int8-batch', 'per-query', 'f32-m
 type Check = (value: unknown, field: string) => void;
 
 /** The most threads `cpuThreads` may ask for (a worker each; 1000 took 55 s to start here). */
-export const MAX_CPU_THREADS = 256;
+const MAX_CPU_THREADS = 256;
 const integerAtLeast = (min: number): Check => (value, field) => {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
     bad(field, value, `an integer >= ${min}`);

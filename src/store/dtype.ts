@@ -25,6 +25,14 @@ export function bytesPerRow(dtype: IndexDtype, dim: number): number {
 
 /** i8 rows: [rowScale][rowSq] per row (asm/score-i8.ts), 32 bytes per panel. */
 export const I8_META_BYTES_PER_ROW = 8;
+
+/**
+ * The f32 index (into the memory's Float32Array) of row `row`'s scale in i8 metadata at byte
+ * `meta`: a panel holds [rowScale x4][rowSq x4], so the row's rowSq is 4 floats further.
+ */
+export function i8ScaleIndex(meta: number, row: number): number {
+  return ((meta + (row >> 2) * 32) >>> 2) + (row & 3);
+}
 /** Prefilter copy: [s][|e|][|r^|][|r|^2] per row (asm/prefilter.ts), 64 bytes per panel. */
 export const PREFILTER_META_BYTES_PER_ROW = 16;
 

@@ -1,6 +1,6 @@
 import { strideFor } from '../cpu/cpu-memory.js';
 import { HybridError } from '../errors.js';
-import { prefilterStrideOf, strideOf } from './dtype.js';
+import { i8ScaleIndex, prefilterStrideOf, strideOf } from './dtype.js';
 import type { IndexHeader, IndexImage, IndexSegmentImage, IndexSink, SegmentInfo } from './format/types.js';
 import { MAX_SEGMENT_ROWS, type IndexKeys } from './keys/index-keys.js';
 import type { Segment } from './segment.js';
@@ -86,7 +86,7 @@ function segmentImage(state: IndexFileState, segment: Segment): IndexSegmentImag
   if (dtype === 'i8') {
     scales = new Float32Array(rows);
     const f32 = region.arena.f32;
-    for (let r = 0; r < rows; r++) scales[r] = f32[((segment.meta + (r >> 2) * 32) >>> 2) + (r & 3)]!;
+    for (let r = 0; r < rows; r++) scales[r] = f32[i8ScaleIndex(segment.meta, r)]!;
   }
   return { rows, values: values(), dead, keys, ...(scales ? { scales } : {}) };
 }
@@ -167,7 +167,7 @@ export class IndexLoader implements IndexSink {
     const f32 = segment.memoryRegion.arena.f32;
     for (let i = 0; i < scales.length; i++) {
       const r = firstRow + i;
-      const at = ((segment.meta + (r >> 2) * 32) >>> 2) + (r & 3);
+      const at = i8ScaleIndex(segment.meta, r);
       f32[at] = scales[i]!;
       f32[at + 4] = 0;
     }

@@ -1,4 +1,4 @@
-import { halfToNumber, strideOf } from './dtype.js';
+import { halfToNumber, i8ScaleIndex, strideOf } from './dtype.js';
 import type { Segment } from './segment.js';
 import type { IndexDtype } from './types.js';
 
@@ -20,7 +20,7 @@ export function readRow(segment: Segment, dtype: IndexDtype, dim: number, row: n
     for (let i = 0; i < dim; i++) out[i] = halfToNumber(u16[((at + (i >> 3) * 64) >>> 1) + (i & 7)]!);
   } else {
     const i8 = new Int8Array(region.memory.buffer);
-    const scale = region.arena.f32[((segment.meta + Math.floor(row / 4) * 32) >>> 2) + (row & 3)]!;
+    const scale = region.arena.f32[i8ScaleIndex(segment.meta, row)]!;
     for (let i = 0; i < dim; i++) out[i] = i8[at + (i >> 4) * 64 + (i & 15)]! * scale;
   }
   return out;

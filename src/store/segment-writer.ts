@@ -1,6 +1,6 @@
 import { assertFinite, strideFor } from '../cpu/cpu-memory.js';
 import { HybridError } from '../errors.js';
-import { prefilterStrideOf, strideOf } from './dtype.js';
+import { i8ScaleIndex, prefilterStrideOf, strideOf } from './dtype.js';
 import type { Segment } from './segment.js';
 import { METRIC_CODE, type IndexDtype, type Metric } from './types.js';
 
@@ -82,7 +82,7 @@ export function writeRows(segment: Segment, format: RowFormat, input: Float32Arr
 function assertSquaresFinite(f32: Float32Array, meta: number, at: number, count: number, inputRow: number, argument: string): void {
   for (let r = 0; r < count; r++) {
     const row = at + r;
-    const square = f32[((meta + (row >> 2) * 32 + 16) >>> 2) + (row & 3)]!;
+    const square = f32[i8ScaleIndex(meta, row) + 4]!;
     if (!Number.isFinite(square)) {
       throw new HybridError('INVALID_ARGUMENT',
         `${argument}: row ${inputRow + r} has a squared length beyond f32 (${square}), which dtype 'i8' with metric 'l2' keeps: ` +
