@@ -12,7 +12,7 @@ export { prefilterTopKBatch, topKRowsI8Batch, batchScratchBytes, prefilterBounds
 export { relaxedSimd, blockDots, rowTerms, winogradQueries, offsetQueries } from './batch-dots';
 export { selectTopK, selectMasked, sortHeap, topKRows, topKRowsBatch } from './topk';
 export { copyRows, copyRowMeta, fillU32, panelsToPacked, packedToPanels, checkF16 } from './copy';
-export { spreadStart, spreadHopPush, spreadHopPushSets, spreadHopPull, clearBlock, clearRows, listTotals, sortNodes, compactSeedRows } from './spread';
+export { spreadStart, spreadHopPush, spreadHopPushSets, spreadHopPull, clearBlock, clearRows, listTotals, listTotalsSets, sortNodes, compactSeedRows } from './spread';
 
 /** First byte the TypeScript allocator may use (after this module's static data). */
 export function heapBase(): usize {

@@ -550,6 +550,84 @@ export function listTotals(total: usize, list: usize, count: i32, cols: i32, j: 
 }
 
 /**
+ * Every seed set's non-zero totals at once (K > 1; listTotals does one column): the nodes listed at
+ * `list` (`count` of them, any order, duplicates allowed; or every node 0 .. count - 1 when `list`
+ * is 0), each set j < k's nodes whose total is not 0, ascending, and their totals (the same bits),
+ * packed set after set into `nodes` and `values`; `sizes` (2k u32) gets each set's count, then its
+ * start. The listed nodes are taken once each and sorted in `unique` (room for count; `marks`, a zero
+ * bit per node, is left zero; `tmp` and `counts` serve sortNodes), so one sort and one pass over the
+ * rows serve every set, where a listTotals per set read and sorted the list k times. Returns how
+ * many (node, set) entries were written, or -1 when they would be more than `room` (then the
+ * caller lists the sets one at a time). `total` is left as it was.
+ */
+export function listTotalsSets(total: usize, list: usize, count: i32, cols: i32, k: i32, unique: usize,
+                               nodes: usize, values: usize, sizes: usize, room: i32,
+                               marks: usize, tmp: usize, counts: usize, bits: i32): i32 {
+  const rowBytes = <usize>cols << 2;
+  let u = count;
+  if (list != 0) {
+    u = 0;
+    for (let i = 0; i < count; i++) {
+      const v = <usize>load<u32>(list + (<usize>i << 2));
+      if (markNew(marks, v)) {
+        store<u32>(unique + (<usize>u << 2), <u32>v);
+        u++;
+      }
+    }
+    for (let i = 0; i < u; i++) unmark(marks, <usize>load<u32>(unique + (<usize>i << 2)));
+    sortNodes(unique, u, tmp, counts, bits);
+  }
+  const starts = sizes + (<usize>k << 2);
+  memory.fill(sizes, 0, <usize>k << 3);
+  const zero = f32x4.splat(0);
+  // Pass 1: each set's count.
+  for (let i = 0; i < u; i++) {
+    const v = list != 0 ? <usize>load<u32>(unique + (<usize>i << 2)) : <usize>i;
+    const row = total + v * rowBytes;
+    for (let c = 0; c < cols; c += 4) {
+      let lanes = i32x4.bitmask(f32x4.ne(v128.load(row + (<usize>c << 2)), zero));
+      while (lanes != 0) {
+        const j = c + <i32>ctz<u32>(lanes);
+        lanes &= lanes - 1;
+        if (j >= k) break;
+        const slot = sizes + (<usize>j << 2);
+        store<u32>(slot, load<u32>(slot) + 1);
+      }
+    }
+  }
+  let pairs: u32 = 0;
+  for (let j = 0; j < k; j++) {
+    store<u32>(starts + (<usize>j << 2), pairs);
+    pairs += load<u32>(sizes + (<usize>j << 2));
+    if (pairs > <u32>room) return -1;
+  }
+  // Pass 2: the entries, each set's in ascending node order (the order of `unique`); the starts
+  // serve as cursors and are put back after.
+  for (let i = 0; i < u; i++) {
+    const v = list != 0 ? <usize>load<u32>(unique + (<usize>i << 2)) : <usize>i;
+    const row = total + v * rowBytes;
+    for (let c = 0; c < cols; c += 4) {
+      let lanes = i32x4.bitmask(f32x4.ne(v128.load(row + (<usize>c << 2)), zero));
+      while (lanes != 0) {
+        const j = c + <i32>ctz<u32>(lanes);
+        lanes &= lanes - 1;
+        if (j >= k) break;
+        const slot = starts + (<usize>j << 2);
+        const at = <usize>load<u32>(slot);
+        store<u32>(slot, <u32>at + 1);
+        store<u32>(nodes + (at << 2), <u32>v);
+        store<f32>(values + (at << 2), load<f32>(row + (<usize>j << 2)));
+      }
+    }
+  }
+  for (let j = 0; j < k; j++) {
+    const slot = starts + (<usize>j << 2);
+    store<u32>(slot, load<u32>(slot) - load<u32>(sizes + (<usize>j << 2)));
+  }
+  return <i32>pairs;
+}
+
+/**
  * Sort `count` node ids (each below 2^bits) ascending in place: insertion sort when short, else
  * LSD radix sort by bytes through `tmp` (count u32) with `counts` (256 u32) as the histogram.
  */

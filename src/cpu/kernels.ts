@@ -93,6 +93,8 @@ export interface KernelExports {
   compactSeedRows(sums: number, marks: number, n: number, cols: number, nodes: number, rows: number): number;
   listTotals(total: number, list: number, count: number, cols: number, j: number, nodes: number, values: number,
     marks: number, tmp: number, counts: number, bits: number): number;
+  listTotalsSets(total: number, list: number, count: number, cols: number, k: number, unique: number,
+    nodes: number, values: number, sizes: number, room: number, marks: number, tmp: number, counts: number, bits: number): number;
   sortNodes(list: number, count: number, tmp: number, counts: number, bits: number): void;
 }
 

@@ -3,6 +3,7 @@
 // the worker pool by node ranges. One loop (a generator of kernel-call steps) serves both the
 // pooled path and the synchronous one-thread path (the GPU cross-check re-runs jobs with it).
 import type { CpuMemory } from '../cpu/cpu-memory.js';
+import type { WasmArena } from '../cpu/arena.js';
 import type { KernelCall } from '../cpu/pool.js';
 import { splitByEdges } from './partition.js';
 import { lightBudget } from './prune.js';
@@ -312,29 +313,66 @@ export class CpuSpreading {
   }
 
   /**
-   * The non-zero totals of each seed set, nodes ascending (listTotals: the listed nodes deduplicated
-   * and sorted, or every node in order), copied out of WASM memory; `total` cleared. The lists are
-   * built in `next` and `frontier` (free once the hops are done).
+   * The non-zero totals of each seed set, nodes ascending, copied out of WASM memory; `total`
+   * cleared. From the listed nodes (deduplicated and sorted) or every node in order: for K > 1 all
+   * sets in one pass (listTotalsSets) while their entries fit in `next` and `frontier` (free once
+   * the hops are done), else, and for K = 1, one set at a time (listTotals).
    */
   private readSparse(job: SpreadJob, s: SpreadScratch, everCount: number): SparseTotals[] {
     const { k, cols } = job;
     const n = job.graph.nodeCount;
     const { arena, kernels } = this.memory;
     const bits = Math.max(1, 32 - Math.clz32(n - 1));
-    const out: SparseTotals[] = [];
-    for (let j = 0; j < k; j++) {
-      const count = everCount < 0
-        ? kernels.listTotals(s.total, 0, n, cols, j, s.next, s.frontier, s.marks, s.sortTmp, s.counts, bits)
-        : kernels.listTotals(s.total, s.ever, everCount, cols, j, s.next, s.frontier, s.marks, s.sortTmp, s.counts, bits);
-      out.push({
-        nodes: arena.u32.slice(s.next >>> 2, (s.next >>> 2) + count),
-        values: arena.f32.slice(s.frontier >>> 2, (s.frontier >>> 2) + count),
-      });
+    const list = everCount < 0 ? 0 : s.ever;
+    const count = everCount < 0 ? n : everCount;
+    let out: SparseTotals[] | null = null;
+    if (k > 1) {
+      const sizes = arena.alloc(Math.max(16, k * 8));
+      try {
+        const pairs = kernels.listTotalsSets(s.total, list, count, cols, k, s.touched, s.next, s.frontier, sizes, n,
+          s.marks, s.sortTmp, s.counts, bits);
+        if (pairs >= 0) {
+          const at = sizes >>> 2;
+          const all = copyOut(arena, s.next, s.frontier, pairs);
+          out = Array.from({ length: k }, (_, j) => {
+            const start = arena.u32[at + k + j]!;
+            const end = start + arena.u32[at + j]!;
+            return { nodes: all.nodes.subarray(start, end), values: all.values.subarray(start, end) };
+          });
+        }
+      } finally {
+        arena.free(sizes);
+      }
+    }
+    if (!out) {
+      out = [];
+      for (let j = 0; j < k; j++) {
+        const got = kernels.listTotals(s.total, list, count, cols, j, s.next, s.frontier, s.marks, s.sortTmp, s.counts, bits);
+        out.push({
+          nodes: arena.u32.slice(s.next >>> 2, (s.next >>> 2) + got),
+          values: arena.f32.slice(s.frontier >>> 2, (s.frontier >>> 2) + got),
+        });
+      }
     }
     if (everCount < 0) this.clearAll(s.total, n, cols);
     else kernels.clearRows(s.total, s.ever, everCount, cols);
     return out;
   }
+}
+
+/**
+ * `count` node ids at `nodes` and their totals at `values` (WASM memory), copied out into one
+ * ArrayBuffer (nodes, then values), which every set's arrays view: a typed array of more than 64
+ * bytes costs ~1-2 us to allocate here (V8 puts it outside its heap), a view of one ~0.05 us, and
+ * a 16-set call made two arrays per set. (One set keeps its two slices: those of up to 16 entries
+ * are on V8's heap, cheaper than an ArrayBuffer.)
+ */
+function copyOut(arena: WasmArena, nodes: number, values: number, count: number): SparseTotals {
+  const buffer = new ArrayBuffer(count * 8);
+  const out = { nodes: new Uint32Array(buffer, 0, count), values: new Float32Array(buffer, count * 4, count) };
+  out.nodes.set(arena.u32.subarray(nodes >>> 2, (nodes >>> 2) + count));
+  out.values.set(arena.f32.subarray(values >>> 2, (values >>> 2) + count));
+  return out;
 }
 
 /** Out-edges of the listed nodes, counted until they pass `limit` (then limit + 1). */

@@ -89,18 +89,35 @@ function failSeedSet(set: unknown, name: string, n: number): never {
 }
 
 /**
+ * Working arrays for sparseRows, kept between calls while a call has at most SMALL entries: a
+ * typed array of more than 64 bytes is allocated outside V8's heap, ~1 us each here, and a fresh
+ * set of them was most of a 16-set call's staging (the sort's comparator before that).
+ */
+const SMALL = 4096;
+let kept: { node: Uint32Array; column: Uint32Array; value: Float64Array; keys: Float64Array; order: Uint32Array;
+  nodes: Uint32Array; rows: Float32Array; row: Float64Array } | null = null;
+
+function workArrays(count: number, cols: number): NonNullable<typeof kept> {
+  const fresh = (entries: number, width: number): NonNullable<typeof kept> => ({
+    node: new Uint32Array(entries), column: new Uint32Array(entries), value: new Float64Array(entries),
+    keys: new Float64Array(entries), order: new Uint32Array(entries), nodes: new Uint32Array(entries),
+    rows: new Float32Array(entries * width), row: new Float64Array(width),
+  });
+  if (count > SMALL) return fresh(count, cols);
+  if (!kept || kept.row.length < cols) kept = fresh(SMALL, cols);
+  return kept;
+}
+
+/**
  * Float64 sums per seeded node (ascending), rounded to f32 once, from the (node, set, value)
  * entries ordered by node and, within a node, by their input order (set by set, then position),
- * so that each set's duplicates add up in the order given. Typed arrays and one reused row: the
- * usual call has a few seeds per set, and this runs once per call (an array of tuples and a row
- * array per node cost ~15% of a 16-set call here).
+ * so that each set's duplicates add up in the order given. Typed arrays, kept between calls (see
+ * workArrays), and plain loops: the usual call has a few seeds per set, and this runs once per call.
  */
 function sparseRows(sets: SeedSet[], cols: number): { nodes: Uint32Array; rows: Float32Array } {
   let count = 0;
-  for (const { nodes } of sets) count += nodes.length;
-  const node = new Uint32Array(count);
-  const column = new Uint32Array(count);
-  const value = new Float64Array(count);
+  for (let j = 0; j < sets.length; j++) count += sets[j]!.nodes.length;
+  const { node, column, value, keys, order, nodes: outNodes, rows: outRows, row } = workArrays(count, cols);
   let e = 0;
   for (let j = 0; j < sets.length; j++) {
     const { nodes, values } = sets[j]!;
@@ -110,25 +127,44 @@ function sparseRows(sets: SeedSet[], cols: number): { nodes: Uint32Array; rows: 
       value[e] = values[i]!;
     }
   }
-  const order = new Uint32Array(count);
-  for (let i = 0; i < count; i++) order[i] = i;
-  order.sort((a, b) => (node[a]! - node[b]!) || (a - b));
-  const outNodes = new Uint32Array(count);
-  const outRows = new Float32Array(count * cols);
-  const row = new Float64Array(cols);
-  let kept = 0;
+  entryOrder(node, count, keys, order);
+  let taken = 0;
   for (let at = 0; at < count;) {
     const u = node[order[at]!]!;
-    row.fill(0);
     for (; at < count && node[order[at]!] === u; at++) row[column[order[at]!]!]! += value[order[at]!]!;
     let any = false;
-    for (let c = 0; c < cols; c++) if (Math.fround(row[c]!) !== 0) any = true;
+    const to = taken * cols;
+    for (let c = 0; c < cols; c++) {
+      const x = Math.fround(row[c]!);
+      if (x !== 0) any = true;
+      outRows[to + c] = x;
+      row[c] = 0;
+    }
     if (!any) continue;
-    outNodes[kept] = u;
-    outRows.set(row, kept * cols);
-    kept++;
+    outNodes[taken] = u;
+    taken++;
   }
-  return { nodes: outNodes.slice(0, kept), rows: outRows.slice(0, kept * cols) };
+  return { nodes: outNodes.slice(0, taken), rows: outRows.slice(0, taken * cols) };
+}
+
+/** Below 2^21 entries, an entry's node and position fit one float64 sort key (node * 2^21 + position < 2^53). */
+const POSITION = 2 ** 21;
+
+/**
+ * The first `count` entries' positions into `order`, ordered by node and by position within a
+ * node: one native numeric sort of packed keys (in `keys`; a sort with a JS comparator took ~15%
+ * of a 16-set call here), or, from `limit` entries on (more than the keys can hold), the comparator.
+ */
+export function entryOrder(node: Uint32Array, count: number, keys: Float64Array, order: Uint32Array, limit = POSITION): void {
+  if (count >= limit) {
+    for (let i = 0; i < count; i++) order[i] = i;
+    order.subarray(0, count).sort((a, b) => (node[a]! - node[b]!) || (a - b));
+    return;
+  }
+  const packed = keys.subarray(0, count);
+  for (let i = 0; i < count; i++) packed[i] = node[i]! * POSITION + i;
+  packed.sort();
+  for (let i = 0; i < count; i++) order[i] = packed[i]! % POSITION;
 }
 
 /** The same from one row per node (many seeds): sums in place, then the rows that are not 0. */
