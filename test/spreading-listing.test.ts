@@ -7,7 +7,7 @@
 // same order.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHybrid, type HybridEngine } from '../src/index.js';
-import { entryOrder } from '../src/spreading/seeds.js';
+import { entryOrder, stageSeeds } from '../src/spreading/seeds.js';
 import { memoryOf, poisonFreeMemory } from '../src/testing.js';
 import { rng } from './helpers.js';
 
@@ -128,6 +128,44 @@ describe('seed staging: entry order', () => {
       const order = new Uint32Array(count + 4).fill(0xdeadbeef);
       entryOrder(node, count, new Float64Array(count + 4), order, limit);
       expect(Array.from(order.subarray(0, count)), `limit ${limit}`).toEqual(want);
+    }
+  });
+});
+
+describe('seed staging: a few seeds per set (sparse rows, working arrays kept between calls)', () => {
+  /** Float64 sums per node in input order (set by set, then position), rounded once; all-zero rows left out. */
+  function reference(sets: { nodes: Uint32Array; values: Float32Array }[], cols: number) {
+    const rows = new Map<number, Float64Array>();
+    sets.forEach(({ nodes, values }, j) => nodes.forEach((u, i) => {
+      if (!rows.has(u)) rows.set(u, new Float64Array(cols));
+      rows.get(u)![j] += values[i]!;
+    }));
+    const kept = [...rows].filter(([, r]) => r.some((x) => Math.fround(x) !== 0)).sort((a, b) => a[0] - b[0]);
+    return { nodes: kept.map(([u]) => u), values: Float32Array.from(kept.flatMap(([, r]) => Array.from(r))) };
+  }
+
+  it('calls of growing and shrinking size and width give the reference, bit for bit', () => {
+    const random = rng(19);
+    const n = 1 << 21; // every call below has entries x 16 < n: the sparse rows
+    const graph = { nodeCount: n, outDegree: Uint32Array.from({ length: n }, (_, u) => u % 7) } as Parameters<typeof stageSeeds>[0];
+    // (sets, entries per set): K 1 to 64; entry counts around 64 and past the kept arrays' 65,536 floats.
+    const shapes = [[1, 3], [16, 5], [1, 2000], [64, 30], [3, 1], [16, 300], [64, 1200], [1, 60_000], [4, 7], [16, 4100], [2, 0]];
+    for (const [k, per] of shapes) {
+      const cols = k === 1 ? 1 : Math.ceil(k / 4) * 4;
+      const sets = Array.from({ length: k }, () => {
+        // Nodes from a small range (duplicates within and across sets), values that cancel to 0 or are -0.
+        const nodes = Uint32Array.from({ length: per }, () => Math.floor(random() * Math.max(8, per * 2)) * 7);
+        const values = Float32Array.from({ length: per }, (_, i) => (i % 9 === 0 ? -0 : (random() - 0.5) * 4));
+        if (per >= 2) { nodes[1] = nodes[0]!; values[1] = -values[0]!; }
+        return { nodes, values };
+      });
+      const staged = stageSeeds(graph, sets, 'seedSets', cols);
+      const want = reference(sets, cols);
+      const label = `K ${k}, ${per} per set`;
+      expect(Array.from(staged.nodes), `${label}: nodes`).toEqual(want.nodes);
+      expect(Array.from(new Uint32Array(staged.values.buffer, staged.values.byteOffset, staged.values.length)), `${label}: value bits`)
+        .toEqual(Array.from(new Uint32Array(want.values.buffer)));
+      expect(staged.edges, `${label}: edges`).toBe(want.nodes.reduce((sum, u) => sum + (u % 7), 0));
     }
   });
 });

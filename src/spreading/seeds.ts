@@ -89,23 +89,31 @@ function failSeedSet(set: unknown, name: string, n: number): never {
 }
 
 /**
- * Working arrays for sparseRows, kept between calls while a call has at most SMALL entries: a
- * typed array of more than 64 bytes is allocated outside V8's heap, ~1 us each here, and a fresh
- * set of them was most of a 16-set call's staging (the sort's comparator before that).
+ * Working arrays for sparseRows, kept between calls while a call's rows are at most SMALL floats
+ * (entries x cols; 256 KiB): a typed array of more than 64 bytes is allocated outside V8's heap,
+ * ~1-2 us each here, and a fresh set of them was most of a 16-set call's staging. They grow to the
+ * largest such call (rows are written `cols` apart, so wider ones serve narrower calls).
  */
-const SMALL = 4096;
-let kept: { node: Uint32Array; column: Uint32Array; value: Float64Array; keys: Float64Array; order: Uint32Array;
-  nodes: Uint32Array; rows: Float32Array; row: Float64Array } | null = null;
+const SMALL = 65_536;
+interface WorkArrays {
+  node: Uint32Array; column: Uint32Array; value: Float64Array; keys: Float64Array; order: Uint32Array;
+  nodes: Uint32Array; rows: Float32Array; row: Float64Array;
+}
+let reusable: WorkArrays | null = null;
 
-function workArrays(count: number, cols: number): NonNullable<typeof kept> {
-  const fresh = (entries: number, width: number): NonNullable<typeof kept> => ({
+function workArrays(count: number, cols: number): WorkArrays {
+  const fresh = (entries: number, width: number): WorkArrays => ({
     node: new Uint32Array(entries), column: new Uint32Array(entries), value: new Float64Array(entries),
     keys: new Float64Array(entries), order: new Uint32Array(entries), nodes: new Uint32Array(entries),
     rows: new Float32Array(entries * width), row: new Float64Array(width),
   });
-  if (count > SMALL) return fresh(count, cols);
-  if (!kept || kept.row.length < cols) kept = fresh(SMALL, cols);
-  return kept;
+  if (count * cols > SMALL) return fresh(count, cols);
+  const r = reusable;
+  if (r && r.node.length >= count && r.row.length >= cols && r.rows.length >= count * cols) return r;
+  // Rows stay at most SMALL floats: count x width and the kept entries x width both fit.
+  const width = r && count * r.row.length <= SMALL ? Math.max(cols, r.row.length) : cols;
+  const entries = Math.max(count, Math.min(Math.floor(SMALL / width), Math.max(64, r?.node.length ?? 0)));
+  return (reusable = fresh(entries, width));
 }
 
 /**
