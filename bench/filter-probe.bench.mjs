@@ -45,12 +45,14 @@ for (const share of [0.5, 0.01, 0.0001]) {
   if (share !== 0.5) continue;
   const list = [...set];
   tasks[`${label} array`] = () => index.search(query, { k: 10, filter: list, backend });
+  const typed = Uint32Array.from(list);
+  tasks[`${label} Uint32Array`] = () => index.search(query, { k: 10, filter: typed, backend });
   tasks[`${label} selectRows(Set)`] = async () => selectRows(segments, keys, checkFilter(set));
   const selection = selectRows(segments, keys, checkFilter(set));
   tasks[`${label} masked only`] = () => masked(selection);
   const pick = seededRandom(77);
   const randomHalf = new Set();
-  for (let r = 0; r < rows; r++) if (pick() < 0) randomHalf.add(r);
+  for (let r = 0; r < rows; r++) if (pick() < 0.5) randomHalf.add(r);
   const randomSelection = selectRows(segments, keys, checkFilter(randomHalf));
   tasks['random 50% masked only'] = () => masked(randomSelection);
   const most = new Set();

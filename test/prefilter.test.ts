@@ -201,7 +201,7 @@ describe('filters given as keys, at every density: the masked kernels equal the 
       const want = allowed.filter((key) => !gone.has(key))
         .sort((a, b) => (sign * (scoreOf.get(b)! - scoreOf.get(a)!)) || (a - b));
       for (const k of [1, 10, 100]) {
-        for (const [form, filter] of [['array', list], ['Set', new Set(list)]] as const) {
+        for (const [form, filter] of [['array', list], ['Set', new Set(list)], ['Uint32Array', Uint32Array.from(list)], ['Float64Array', Float64Array.from(list)]] as const) {
           const label = `${what} (${form}), k ${k}`;
           const got = await index.search(query, { k, filter });
           const top = want.slice(0, k);

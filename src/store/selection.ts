@@ -6,6 +6,10 @@ import { EMPTY_LOCATION } from './keys/key-table.js';
 import type { Segment } from './segment.js';
 import type { Key, Selection, SegmentSelection } from './types.js';
 
+/** A row's bits within its location; the empty location as an int32 (it reads -1). */
+const ROW_MASK = (1 << ROW_BITS) - 1;
+const EMPTY = EMPTY_LOCATION | 0;
+
 /** A filter checked for shape (its keys are checked as they are read). */
 export type CheckedFilter = { kind: 'function'; test: (key: Key) => unknown } | { kind: 'keys'; keys: Iterable<unknown> };
 
@@ -102,41 +106,54 @@ function markKeys(segments: readonly Segment[], keys: IndexKeys, list: Iterable<
     total += segment.capacity / 32;
   }
   const words = new Uint32Array(total);
-  const rowMask = (1 << ROW_BITS) - 1;
   const locations = keys.denseLocations;
   if (!locations) {
     for (const value of list) {
       const location = keys.find(keys.check(value, 'filter'));
       if (location < 0) continue;
       const first = firstWord[location >>> ROW_BITS]!;
-      if (first >= 0) words[first + ((location & rowMask) >>> 5)]! |= 1 << (location & 31);
+      if (first >= 0) words[first + ((location & ROW_MASK) >>> 5)]! |= 1 << (location & 31);
     }
     return words;
   }
   // Default keys: one array read per key. A value that does not index the array (not a number,
   // not an integer, negative, or above every key: -0 indexes it as 0) goes through the full
-  // check, which throws for a bad key and passes a good one that is simply not held. Arrays by
-  // index and other iterables by for-of, in two loops: one loop for both is polymorphic, 3-8x
-  // slower. The locations are read as int32 (EMPTY_LOCATION reads -1; the bit operations below
+  // check, which throws for a bad key and passes a good one that is simply not held (the loops
+  // below: one per kind of input). The locations are read as int32 (EMPTY_LOCATION reads -1; the bit operations below
   // read them the same either way): a u32 above 2^31 is a double in V8, and these loops ran ~2x
   // slower on u32 reads in a probe.
   const dense = new Int32Array(locations.buffer, locations.byteOffset, locations.length);
+  if (Array.isArray(list) || isTypedArray(list)) markIndexed(list, keys, dense, firstWord, words);
+  else markIterable(list, keys, dense, firstWord, words);
+  return words;
+}
+
+// The loops of markKeys over default keys: indexed (arrays and typed arrays: Uint32Array,
+// Float64Array, ...; a BigInt64Array's bigints go to the check, which rejects them) and for-of
+// (a Set, other iterables), each a function of its own so that each keeps its own type feedback.
+// Measured on 500k keys (docs/PERFORMANCE.md, "Filters, removals, metrics"): one loop for arrays
+// and other iterables was 3-8x slower; with the loops in one function a Set's ran 2.5x slower in
+// some processes than in others (5.3 against 13.9 ms); the body as a function called per key
+// cost 1.1-1.5x. The same body in both: a value that does not index the dense locations goes
+// through the full check, which throws for a bad key and passes a good one that is not held.
+
+function markIndexed(list: ArrayLike<unknown>, keys: IndexKeys, dense: Int32Array, firstWord: Int32Array, words: Uint32Array): void {
   const span = dense.length;
-  const EMPTY = EMPTY_LOCATION | 0;
-  if (Array.isArray(list)) {
-    for (let i = 0; i < list.length; i++) {
-      const value: unknown = list[i];
-      if (typeof value !== 'number' || !(value >= 0 && value < span) || (value >>> 0) !== value) {
-        keys.check(value, 'filter');
-        continue;
-      }
-      const location = dense[value]!;
-      if (location === EMPTY) continue;
-      const first = firstWord[location >>> ROW_BITS]!;
-      if (first >= 0) words[first + ((location & rowMask) >>> 5)]! |= 1 << (location & 31);
+  for (let i = 0; i < list.length; i++) {
+    const value = list[i];
+    if (typeof value !== 'number' || !(value >= 0 && value < span) || (value >>> 0) !== value) {
+      keys.check(value, 'filter');
+      continue;
     }
-    return words;
+    const location = dense[value]!;
+    if (location === EMPTY) continue;
+    const first = firstWord[location >>> ROW_BITS]!;
+    if (first >= 0) words[first + ((location & ROW_MASK) >>> 5)]! |= 1 << (location & 31);
   }
+}
+
+function markIterable(list: Iterable<unknown>, keys: IndexKeys, dense: Int32Array, firstWord: Int32Array, words: Uint32Array): void {
+  const span = dense.length;
   for (const value of list) {
     if (typeof value !== 'number' || !(value >= 0 && value < span) || (value >>> 0) !== value) {
       keys.check(value, 'filter');
@@ -145,9 +162,8 @@ function markKeys(segments: readonly Segment[], keys: IndexKeys, list: Iterable<
     const location = dense[value]!;
     if (location === EMPTY) continue;
     const first = firstWord[location >>> ROW_BITS]!;
-    if (first >= 0) words[first + ((location & rowMask) >>> 5)]! |= 1 << (location & 31);
+    if (first >= 0) words[first + ((location & ROW_MASK) >>> 5)]! |= 1 << (location & 31);
   }
-  return words;
 }
 
 /** Set bits of a 32-bit word. */
@@ -155,4 +171,9 @@ function popcount(word: number): number {
   let x = word - ((word >>> 1) & 0x55555555);
   x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
   return (Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24);
+}
+
+/** A typed array of numbers or bigints (an ArrayBuffer view that is not a DataView). */
+function isTypedArray(value: Iterable<unknown>): value is ArrayLike<unknown> & Iterable<unknown> {
+  return ArrayBuffer.isView(value) && !(value instanceof DataView);
 }
