@@ -165,7 +165,8 @@ function topKImpl(metric: i32, scorer: i32, query: usize, rows: usize, rowStride
                   query16: usize, info: usize, gamma: f32,
                   prefilter: usize, pmeta: usize, stride: i32, n: i32, base: u32, mask: usize, k: u32,
                   hs: usize, hi: usize, state: usize, lhs: usize, lhi: usize, lstate: usize,
-                  lower: usize, upper: usize, candidates: usize, candidateUpper: usize): i32 {
+                  lower: usize, upper: usize, candidates: usize, candidateUpper: usize,
+                  pre: usize, preUpper: usize): i32 {
   const chunks = stride >> 4;
   const bytes = panelBytesOf(chunks);
   const gamma2 = l2Gamma(rowStride), margin = l2Margin(rowStride);
@@ -173,8 +174,13 @@ function topKImpl(metric: i32, scorer: i32, query: usize, rows: usize, rowStride
   let tau: f32 = -Infinity;
   for (let r0 = 0; r0 < n; r0 += BLOCK) {
     const rows0 = min<i32>(BLOCK, n - r0);
+    // Bounds computed beforehand (prefilterBounds over the chunk, `pre` != 0): read, not computed.
+    if (pre != 0) {
+      lower = pre + (<usize>r0 << 2);
+      upper = preUpper + (<usize>r0 << 2);
+    }
     if (mask == 0) {
-      for (let r = 0; r < rows0; r += 4) {
+      for (let r = 0; r < rows0 && pre == 0; r += 4) {
         const p = (r0 + r) >> 2;
         panelBounds(metric, query16, info, prefilter + <usize>p * bytes, pmeta + (<usize>p << 6), chunks,
                     gamma, gamma2, margin, lower + (<usize>r << 2), upper + (<usize>r << 2));
@@ -207,7 +213,7 @@ function topKImpl(metric: i32, scorer: i32, query: usize, rows: usize, rowStride
       // Bit 4j of `marks` is set when nibble j (panel j of the word) has a selected row.
       let marks = (word | (word >> 1) | (word >> 2) | (word >> 3)) & 0x11111111;
       if (marks != 0) any = true;
-      while (marks != 0) {
+      while (marks != 0 && pre == 0) {
         const r = (w << 5) + <i32>ctz(marks);
         marks &= marks - 1;
         const p = (r0 + r) >> 2;
@@ -261,46 +267,49 @@ function topKImpl(metric: i32, scorer: i32, query: usize, rows: usize, rowStride
  * exactScore) and `query`/`rows`/`rowStride` are what it reads; query16/info come from
  * quantizeQuery16 for the prefilter's `stride`. Work areas: `lower`, `upper` hold 256 floats; the
  * lower-bound heap (lhs, lhi, lstate) holds k entries; `candidates` and `candidateUpper` hold n
- * entries. Returns the number of rows re-scored exactly.
+ * entries. `pre` != 0: the rows' bounds were computed beforehand (prefilterBounds over the same
+ * rows: lower at `pre`, upper at `preUpper`, the same numbers) and are read instead (a key filter's
+ * selection made meanwhile: src/cpu/store-calls.ts). Returns the number of rows re-scored exactly.
  */
 export function prefilterTopK(metric: i32, scorer: i32, query: usize, rows: usize, rowStride: i32,
                               query16: usize, info: usize, gamma: f32,
                               prefilter: usize, pmeta: usize, stride: i32, n: i32, base: u32, mask: usize, k: u32,
                               hs: usize, hi: usize, state: usize, lhs: usize, lhi: usize, lstate: usize,
-                              lower: usize, upper: usize, candidates: usize, candidateUpper: usize): i32 {
+                              lower: usize, upper: usize, candidates: usize, candidateUpper: usize,
+                              pre: usize, preUpper: usize): i32 {
   if (metric == COSINE) {
     return prefilterCosine(scorer, query, rows, rowStride, query16, info, gamma, prefilter, pmeta, stride, n, base,
-                           mask, k, hs, hi, state, lhs, lhi, lstate, lower, upper, candidates, candidateUpper);
+                           mask, k, hs, hi, state, lhs, lhi, lstate, lower, upper, candidates, candidateUpper, pre, preUpper);
   }
   if (metric == DOT) {
     return prefilterDot(scorer, query, rows, rowStride, query16, info, gamma, prefilter, pmeta, stride, n, base,
-                        mask, k, hs, hi, state, lhs, lhi, lstate, lower, upper, candidates, candidateUpper);
+                        mask, k, hs, hi, state, lhs, lhi, lstate, lower, upper, candidates, candidateUpper, pre, preUpper);
   }
   return prefilterL2(scorer, query, rows, rowStride, query16, info, gamma, prefilter, pmeta, stride, n, base,
-                     mask, k, hs, hi, state, lhs, lhi, lstate, lower, upper, candidates, candidateUpper);
+                     mask, k, hs, hi, state, lhs, lhi, lstate, lower, upper, candidates, candidateUpper, pre, preUpper);
 }
 
 // Each metric its own copy (see score-f32.ts: merged copies test the metric on every panel).
 function prefilterCosine(scorer: i32, query: usize, rows: usize, rowStride: i32, query16: usize, info: usize, gamma: f32,
                          prefilter: usize, pmeta: usize, stride: i32, n: i32, base: u32, mask: usize, k: u32,
                          hs: usize, hi: usize, state: usize, lhs: usize, lhi: usize, lstate: usize,
-                         lower: usize, upper: usize, candidates: usize, candidateUpper: usize): i32 {
+                         lower: usize, upper: usize, candidates: usize, candidateUpper: usize, pre: usize, preUpper: usize): i32 {
   return topKImpl(COSINE, scorer, query, rows, rowStride, query16, info, gamma, prefilter, pmeta, stride, n, base,
-                  mask, k, hs, hi, state, lhs, lhi, lstate, lower, upper, candidates, candidateUpper);
+                  mask, k, hs, hi, state, lhs, lhi, lstate, lower, upper, candidates, candidateUpper, pre, preUpper);
 }
 function prefilterDot(scorer: i32, query: usize, rows: usize, rowStride: i32, query16: usize, info: usize, gamma: f32,
                       prefilter: usize, pmeta: usize, stride: i32, n: i32, base: u32, mask: usize, k: u32,
                       hs: usize, hi: usize, state: usize, lhs: usize, lhi: usize, lstate: usize,
-                      lower: usize, upper: usize, candidates: usize, candidateUpper: usize): i32 {
+                      lower: usize, upper: usize, candidates: usize, candidateUpper: usize, pre: usize, preUpper: usize): i32 {
   return topKImpl(DOT, scorer, query, rows, rowStride, query16, info, gamma, prefilter, pmeta, stride, n, base,
-                  mask, k, hs, hi, state, lhs, lhi, lstate, lower, upper, candidates, candidateUpper);
+                  mask, k, hs, hi, state, lhs, lhi, lstate, lower, upper, candidates, candidateUpper, pre, preUpper);
 }
 function prefilterL2(scorer: i32, query: usize, rows: usize, rowStride: i32, query16: usize, info: usize, gamma: f32,
                      prefilter: usize, pmeta: usize, stride: i32, n: i32, base: u32, mask: usize, k: u32,
                      hs: usize, hi: usize, state: usize, lhs: usize, lhi: usize, lstate: usize,
-                     lower: usize, upper: usize, candidates: usize, candidateUpper: usize): i32 {
+                     lower: usize, upper: usize, candidates: usize, candidateUpper: usize, pre: usize, preUpper: usize): i32 {
   return topKImpl(L2, scorer, query, rows, rowStride, query16, info, gamma, prefilter, pmeta, stride, n, base,
-                  mask, k, hs, hi, state, lhs, lhi, lstate, lower, upper, candidates, candidateUpper);
+                  mask, k, hs, hi, state, lhs, lhi, lstate, lower, upper, candidates, candidateUpper, pre, preUpper);
 }
 
 /**

@@ -21,7 +21,8 @@ export interface Backend {
   /** Internal scores (higher is better) of one query against every stored row of an index, by position. */
   storeScores(corpus: CorpusView, query: RowBlock): Promise<Float32Array>;
   /** Top-k of each query among the selected rows (1 <= k <= selection.passing). */
-  storeTopK(corpus: CorpusView, queries: RowBlock, k: number, selection: Selection): Promise<PositionTopK[]>;
+  /** `deferred`: the selection, made by the backend (CPU: beside the bounds pass); `selection` then stands for every live row. */
+  storeTopK(corpus: CorpusView, queries: RowBlock, k: number, selection: Selection, deferred?: () => Selection): Promise<PositionTopK[]>;
   /** Activation spreading: every seed set's totals (nodeCount each), and how its hops went. */
   spread(job: SpreadJob): Promise<SpreadOutcome>;
   /** Forget whatever this backend holds for segments that were freed (an index disposed or compacted). */

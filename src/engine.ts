@@ -496,10 +496,16 @@ export class HybridEngine {
     join: (blocks) => this.memory.joinRows(blocks),
     batching: () => this.config.batching,
     recordBatch: (size, waitsMs, reason) => this.telemetry.recordBatch(size, waitsMs, reason),
-    topK: (method: string, view: CorpusView, queries: StagedRows, k: number, selection: Selection, requested: BackendChoice) =>
+    // A deferred selection is made on the CPU beside its bounds pass; were a GPU ever to take such
+    // a call, the selection is made first.
+    topK: (method: string, view: CorpusView, queries: StagedRows, k: number, selection: Selection, requested: BackendChoice,
+      deferred?: () => Selection) =>
       this.run('cosine', method, queries.rows * selection.passing, requested,
-        (backend) => backend.storeTopK(view, queries, k, selection),
+        (backend) => (deferred && backend !== this.cpu
+          ? backend.storeTopK(view, queries, k, deferred())
+          : backend.storeTopK(view, queries, k, selection, deferred)),
         { corpus: view, verify: (results) => this.verifier.topK(view, queries, results) }),
+    cpuOnly: (requested: BackendChoice) => requested === 'cpu' || this.gpu === null,
     scores: (view: CorpusView, query: StagedRows, requested: BackendChoice) =>
       this.run('cosine', 'scores', view.rows, requested,
         (backend) => backend.storeScores(view, query),

@@ -5,6 +5,7 @@ import type { CpuMemory } from './cpu/cpu-memory.js';
 import type { GpuBackend } from './gpu/gpu-backend.js';
 import type { CpuBackend } from './cpu/cpu-backend.js';
 import { DEFAULT_STORE_LIMITS, storeLimits, type StoreLimits } from './store/limits.js';
+import { overlapped } from './cpu/store-calls.js';
 
 /** The engine's WASM arena (memory growth, live blocks, poisoning). */
 export function arenaOf(engine: HybridEngine): WasmArena {
@@ -48,4 +49,9 @@ export function setStoreLimits(limits: Partial<Omit<StoreLimits, 'regions'>> & {
 
 export function resetStoreLimits(): void {
   Object.assign(storeLimits, { ...DEFAULT_STORE_LIMITS, regions: { ...DEFAULT_STORE_LIMITS.regions } });
+}
+
+/** How many top-k calls have made their key filter's selection beside their bounds pass (src/cpu/store-calls.ts). */
+export function overlappedCalls(): number {
+  return overlapped.calls;
 }

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prefilterGamma } from '../src/cpu/store-calls.js';
 import { createHybrid, type HybridEngine, type VectorIndex } from '../src/index.js';
 import type { Segment } from '../src/store/segment.js';
-import { memoryOf, poisonFreeMemory, resetStoreLimits, setStoreLimits } from '../src/testing.js';
+import { cpuOf, memoryOf, overlappedCalls, poisonFreeMemory, resetStoreLimits, setStoreLimits } from '../src/testing.js';
 import { expectSameValues, metricReference, randomMatrix, rng, topOf } from './helpers.js';
 
 let hs: HybridEngine;
@@ -271,4 +271,51 @@ describe('selectMasked offers exactly the set bits, in order', () => {
       for (const ptr of [state, heapIndices, heapScores, mask, scores]) arena.free(ptr);
     }
   });
+});
+
+describe('a large key filter turned into bitmaps while the workers compute the bounds', () => {
+  // Keys from 65,536 and a quarter of the rows, one query, CPU only, split over worker threads
+  // (src/store/vector-index.ts, defersSelection; src/cpu/store-calls.ts): the bounds of every chunk
+  // are computed first and selected from once the bitmaps are made. The results must be those of
+  // the same filter as a function (always made first) and of the index's own exact scores, bit
+  // for bit, across segments, removed rows and every metric and dtype; a bad key still throws
+  // and leaves the engine working.
+  const overlapCases = [{ dtype: 'f32', metric: 'cosine' }, { dtype: 'f32', metric: 'l2' }, { dtype: 'f16', metric: 'dot' }, { dtype: 'i8', metric: 'cosine' }] as const;
+  it.each(overlapCases)('$dtype $metric', async ({ dtype, metric }) => {
+    const n = 140_000, dim = 32;
+    const engine = await createHybrid({ gpu: null, cpuThreads: 2, offMainThread: true });
+    cpuOf(engine).minWorkBytes = 0;
+    try {
+      const random = rng(metric.length * 7 + dtype.length);
+      const index = await engine.createIndex(randomMatrix(n, dim, random), { dim, dtype, metric });
+      await index.remove(Array.from({ length: 3000 }, (_, i) => i * 37 + 5));
+      const query = randomMatrix(1, dim, random);
+      const scores = await index.scores(query);
+      const keys = index.keys();
+      const before = overlappedCalls();
+      for (const [what, pass] of [['half', (key: number) => key % 2 === 1], ['a third', (key: number) => key % 3 !== 0 && key < 120_000]] as const) {
+        const list = Array.from({ length: n }, (_, key) => key).filter(pass);
+        expect(list.length * 4 >= n && list.length >= 65_536, `${what}: a filter the index defers`).toBe(true);
+        for (const k of [1, 40]) {
+          const want = topOf(scores, k, metric, (i) => pass(keys[i]!));
+          const asFunction = await index.search(query, { k, filter: pass });
+          expectSameValues(asFunction.keys, want.map((i) => keys[i]!), `${what}, k ${k}: function`);
+          for (const [form, filter] of [['Set', new Set(list)], ['array', list], ['Uint32Array', Uint32Array.from(list)]] as const) {
+            const got = await index.search(query, { k, filter });
+            expectSameValues(got.keys, want.map((i) => keys[i]!), `${what}, k ${k}, ${form}: keys`);
+            expectSameValues(got.scores, asFunction.scores, `${what}, k ${k}, ${form}: scores`);
+          }
+        }
+      }
+      // Every search above but the function ones took the overlapped path where the rows have a prefilter.
+      expect(overlappedCalls() - before).toBe(dtype === 'i8' ? 0 : 2 * 2 * 3);
+      const bad = new Set<unknown>(Array.from({ length: 80_000 }, (_, key) => key));
+      bad.add('x');
+      await expect(index.search(query, { k: 5, filter: bad as Set<number> })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      const again = await index.search(query, { k: 5, filter: new Set(Array.from({ length: 80_000 }, (_, key) => key)) });
+      expectSameValues(again.keys, topOf(scores, 5, metric, (i) => keys[i]! < 80_000).map((i) => keys[i]!), 'after the error');
+    } finally {
+      await engine.dispose();
+    }
+  }, 60_000);
 });

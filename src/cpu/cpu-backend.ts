@@ -143,8 +143,8 @@ export class CpuBackend implements Backend {
     return this.store.scores(corpus, query);
   }
 
-  storeTopK(corpus: CorpusView, queries: RowBlock, k: number, selection: Selection): Promise<PositionTopK[]> {
-    return this.store.topK(corpus, queries, k, selection);
+  storeTopK(corpus: CorpusView, queries: RowBlock, k: number, selection: Selection, deferred?: () => Selection): Promise<PositionTopK[]> {
+    return this.store.topK(corpus, queries, k, selection, deferred);
   }
 
   /** How a call of `work` bytes would run, and running parts over memory regions (for the store's calls). */

@@ -39,7 +39,7 @@ export interface KernelExports {
     query16: number, info: number, gamma: number,
     prefilter: number, pmeta: number, stride: number, n: number, base: number, mask: number, k: number,
     hs: number, hi: number, state: number, lhs: number, lhi: number, lstate: number,
-    lower: number, upper: number, candidates: number, candidateUpper: number): number;
+    lower: number, upper: number, candidates: number, candidateUpper: number, pre: number, preUpper: number): number;
   prefilterBounds(metric: number, query16: number, info: number, gamma: number, rowStride: number,
     prefilter: number, pmeta: number, stride: number, n: number, lower: number, upper: number): void;
   selectTopK(scores: number, count: number, base: number, k: number,

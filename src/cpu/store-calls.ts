@@ -23,6 +23,9 @@ const F16_SCALE = 2 ** 112;
 /** A k this small against a piece's rows makes the prefilter worth it: most rows are cut early. */
 const PREFILTER_ROWS_PER_K = 64;
 
+/** Calls whose selection was made beside their bounds pass (read by this package's tests). */
+export const overlapped = { calls: 0 };
+
 /** Rows [start, start + count) of segment `segment` (start a multiple of 256). */
 interface Chunk {
   segment: number;
@@ -84,20 +87,66 @@ export class CpuStoreCalls {
     }
   }
 
-  /** The top k (<= passing rows) of each query among the selected rows: positions and internal scores. */
-  async topK(view: CorpusView, queries: RowBlock, k: number, selection: Selection): Promise<PositionTopK[]> {
+  /**
+   * The top k (<= passing rows) of each query among the selected rows: positions and internal
+   * scores. A `deferred` selection (a key filter not yet turned into bitmaps; `selection` then
+   * stands for every live row) is made here: where one query runs through the prefilter on worker
+   * threads only, the workers compute every chunk's bounds first (into a buffer per chunk) while
+   * this thread makes the selection, then select from those bounds; else it is made first. The
+   * bounds are the same numbers either way, so are the results.
+   */
+  async topK(view: CorpusView, queries: RowBlock, k: number, selection: Selection, deferred?: () => Selection): Promise<PositionTopK[]> {
     const m = queries.rows;
     const blocks = new CallBlocks(this.memory);
     try {
       const usesPrefilter = view.segments.some((s) => s.prefilter !== 0);
       const batch = m > 1 ? this.batchPlan(view, usesPrefilter) : null;
       const prepared = this.prepare(view, queries, blocks, view.dtype === 'i8' || usesPrefilter, batch?.forms ?? null);
-      // The work: rows read, a whole panel (4 rows) for each selected row at most.
-      let touched = 0;
-      view.segments.forEach((segment, i) => { touched += Math.min(segment.rows, 4 * (selection.passingBySegment[i] ?? segment.rows)); });
-      const plan = this.runner.plan(touched * bytesRead(view, usesPrefilter) * m);
-      const masks = view.segments.map((segment, i) => maskOf(segment, selection.segments[i]!, blocks));
-      const parts = splitChunks(view, selection, plan.parts);
+      const workFor = (s: Selection) => {
+        // The work: rows read, a whole panel (4 rows) for each selected row at most.
+        let touched = 0;
+        view.segments.forEach((segment, i) => { touched += Math.min(segment.rows, 4 * (s.passingBySegment[i] ?? segment.rows)); });
+        return touched * bytesRead(view, usesPrefilter) * m;
+      };
+      let plan = this.runner.plan(workFor(selection));
+      const overlap = deferred !== undefined && m === 1 && usesPrefilter && !plan.here && plan.parts > 1;
+      /** Per chunk (segment:start), its bounds computed beforehand: lower at `pre`, upper at `preUpper`. */
+      const bounds = new Map<string, { pre: number; preUpper: number }>();
+      let parts: Chunk[][];
+      if (overlap) {
+        overlapped.calls++;
+        parts = splitChunks(view, selection, plan.parts);
+        const first = parts.map((chunks) => groupByRegion(view, chunks).map(({ region, chunks: group }) => {
+          const q = prepared.in(region);
+          const calls: KernelCall[] = [];
+          for (const chunk of group) {
+            const segment = view.segments[chunk.segment]!;
+            if (segment.prefilter === 0 || k * PREFILTER_ROWS_PER_K > chunk.count) continue;
+            const rows4 = Math.ceil(chunk.count / 4) * 4;
+            const pre = blocks.alloc(region, rows4 * 8);
+            bounds.set(`${chunk.segment}:${chunk.start}`, { pre, preUpper: pre + rows4 * 4 });
+            calls.push(['prefilterBounds', METRIC_CODE[view.metric], q.q16, q.info, prepared.gamma, view.stride,
+              segment.prefilter + (chunk.start / 4) * view.prefilterStride * 4, segment.prefilterMeta + (chunk.start / 4) * 64,
+              view.prefilterStride, chunk.count, pre, pre + rows4 * 4]);
+          }
+          return { region, calls };
+        }));
+        const running = this.runner.run(plan, first);
+        try {
+          selection = deferred();
+        } finally {
+          // Nothing is freed while the workers may still be writing their bounds.
+          if (running instanceof Promise) await running;
+        }
+      } else {
+        if (deferred) {
+          selection = deferred();
+          plan = this.runner.plan(workFor(selection));
+        }
+        parts = splitChunks(view, selection, plan.parts);
+      }
+      const chosen = selection;
+      const masks = view.segments.map((segment, i) => maskOf(segment, chosen.segments[i]!, blocks));
       const stride = view.stride;
       const blockRows = Math.max(32, Math.min(1024, Math.floor(L2_BLOCK_BYTES / (stride * 4)) & ~31));
       const batchScratch = batch?.forms ? this.memory.kernels.batchScratchBytes(m) : 0;
@@ -121,9 +170,11 @@ export class CpuStoreCalls {
         const calls: KernelCall[] = [['fillU32', ours[0]!.state, m, 0]];
         if (usesPrefilter) calls.push(['fillU32', scratch.lowerHeaps[0]!.state, m, 0]);
         for (const chunk of group) {
+          if (chosen.segments[chunk.segment] === 'none') continue; // (split before the selection was known)
           const segment = view.segments[chunk.segment]!;
           const base = view.bases[chunk.segment]! + chunk.start;
           const mask = masks[chunk.segment]! === 0 ? 0 : masks[chunk.segment]! + chunk.start / 8;
+          const computed = bounds.get(`${chunk.segment}:${chunk.start}`);
           const prefilter = segment.prefilter !== 0 && k * PREFILTER_ROWS_PER_K <= chunk.count;
           const f16 = view.dtype === 'f16';
           if (prefilter && batch?.path === 'int8-batch') {
@@ -157,7 +208,7 @@ export class CpuStoreCalls {
                 segment.prefilter + (chunk.start / 4) * view.prefilterStride * 4, segment.prefilterMeta + (chunk.start / 4) * 64,
                 view.prefilterStride, chunk.count, base, mask, k, heap.scores, heap.positions, heap.state,
                 lowerHeap.scores, lowerHeap.positions, lowerHeap.state, scratch.lower, scratch.upper,
-                scratch.candidates, scratch.candidateUpper]);
+                scratch.candidates, scratch.candidateUpper, computed?.pre ?? 0, computed?.preUpper ?? 0]);
             } else {
               calls.push(['topKRows', DTYPE_CODE[view.dtype], codeOf(view, prepared.variants[j]!),
                 view.dtype === 'f16' ? q.f16 + j * stride * 4 : q.f32 + j * strideFor(view.dim) * 4,

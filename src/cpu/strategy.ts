@@ -314,7 +314,7 @@ function timeKernels({ kernels, memory, alloc }: ScratchKernels, available: read
       for (let j = 0; j < M; j++) {
         kernels.prefilterTopK(1, 1, queries + j * stride4 * 4, rows, stride4, q16 + j * pstride * 2, info + j * 16, gamma,
           prefilter, pmeta, pstride, ROWS, 0, 0, K, hs + j * K * 4, hi + j * K * 4, states + j * 4,
-          lhs + j * K * 4, lhi + j * K * 4, lstates + j * 4, lower, upper, candidates, candidateUpper);
+          lhs + j * K * 4, lhi + j * K * 4, lstates + j * 4, lower, upper, candidates, candidateUpper, 0, 0);
       }
     });
     batchTask('f32-matrix', () => {

@@ -64,7 +64,9 @@ export interface IndexHost {
   batching(): false | { maxWaitMs: number; targetBatchSize: number };
   recordBatch(size: number, waitsMs: number[], reason: FlushReason): void;
   topK(method: string, view: CorpusView, queries: StagedRows, k: number, selection: Selection,
-    requested: BackendChoice): Promise<PositionTopK[]>;
+    requested: BackendChoice, deferred?: () => Selection): Promise<PositionTopK[]>;
+  /** Whether a call with this backend choice can only run on the CPU (no GPU, or 'cpu' asked for). */
+  cpuOnly(requested: BackendChoice): boolean;
   scores(view: CorpusView, query: StagedRows, requested: BackendChoice): Promise<Float32Array>;
   /** GPU_UNAVAILABLE for `backend: 'gpu'` without a GPU (for calls answered without a kernel). */
   assertBackend(requested: BackendChoice): void;
@@ -257,7 +259,12 @@ export class VectorIndex<K extends Key = Key, D extends boolean = boolean> {
     query = this.heldWhileWaiting(query);
     return this.running(async () => {
       const snapshot = this.snapshot();
-      const selection = selectRows(this.segments, this.keys0(), filter);
+      // A key filter that passes a good share of the rows, on a CPU-only call: its keys are turned
+      // into bitmaps while the workers compute the prefilter's bounds (src/cpu/store-calls.ts), so
+      // `selection` stands for every live row until then (the router's batch size, an upper bound).
+      const deferred = filter && this.host.cpuOnly(requested) && defersSelection(filter, this.size)
+        ? () => selectRows(this.segments, this.keys0(), filter) : undefined;
+      const selection = selectRows(this.segments, this.keys0(), deferred ? undefined : filter);
       // Staging checks the query (NaN, Infinity) before it may join a batch: an input error
       // reaches only its own caller.
       const staged = this.host.stage(query, this.dim, 'query', this.metric === 'cosine');
@@ -271,7 +278,7 @@ export class VectorIndex<K extends Key = Key, D extends boolean = boolean> {
         if (this.host.batching() && !filter) {
           return this.toResult(snapshot, await this.batcher(requested).submit({ query: staged, k: kk }));
         }
-        const [top] = await this.host.topK('search', snapshot.view, staged, kk, selection, requested);
+        const [top] = await this.host.topK('search', snapshot.view, staged, kk, selection, requested, deferred);
         return this.toResult(snapshot, top!);
       } finally {
         staged.release();
@@ -769,4 +776,19 @@ interface Batched {
 
 function empty(): PositionTopK {
   return { positions: new Uint32Array(0), scores: new Float32Array(0) };
+}
+
+/** Keys from this many, and a quarter of the rows, are worth turning into bitmaps beside the bounds pass. */
+const DEFER_MIN_KEYS = 65_536;
+
+/**
+ * Whether a filter's selection is made while the bounds are computed: a list of keys (an array, a
+ * typed array or a Set: their sizes are known without reading them) long enough that reading it
+ * costs more than writing and reading every row's bounds (8 bytes a row) costs the workers.
+ */
+function defersSelection(filter: CheckedFilter, rows: number): boolean {
+  if (filter.kind !== 'keys') return false;
+  const keys = filter.keys as { length?: unknown; size?: unknown };
+  const count = keys instanceof Set ? keys.size : Array.isArray(keys) || ArrayBuffer.isView(keys) ? keys.length : -1;
+  return typeof count === 'number' && count >= DEFER_MIN_KEYS && count * 4 >= rows;
 }
