@@ -180,10 +180,12 @@ function topKImpl(metric: i32, scorer: i32, query: usize, rows: usize, rowStride
       upper = preUpper + (<usize>r0 << 2);
     }
     if (mask == 0) {
-      for (let r = 0; r < rows0 && pre == 0; r += 4) {
-        const p = (r0 + r) >> 2;
-        panelBounds(metric, query16, info, prefilter + <usize>p * bytes, pmeta + (<usize>p << 6), chunks,
-                    gamma, gamma2, margin, lower + (<usize>r << 2), upper + (<usize>r << 2));
+      if (pre == 0) {
+        for (let r = 0; r < rows0; r += 4) {
+          const p = (r0 + r) >> 2;
+          panelBounds(metric, query16, info, prefilter + <usize>p * bytes, pmeta + (<usize>p << 6), chunks,
+                      gamma, gamma2, margin, lower + (<usize>r << 2), upper + (<usize>r << 2));
+        }
       }
       selectTopK(lower, rows0, base + <u32>r0, k, lhs, lhi, lstate);
       if (load<u32>(lstate) == k) tau = max<f32>(tau, load<f32>(lhs));
@@ -213,7 +215,8 @@ function topKImpl(metric: i32, scorer: i32, query: usize, rows: usize, rowStride
       // Bit 4j of `marks` is set when nibble j (panel j of the word) has a selected row.
       let marks = (word | (word >> 1) | (word >> 2) | (word >> 3)) & 0x11111111;
       if (marks != 0) any = true;
-      while (marks != 0 && pre == 0) {
+      if (pre != 0) continue;
+      while (marks != 0) {
         const r = (w << 5) + <i32>ctz(marks);
         marks &= marks - 1;
         const p = (r0 + r) >> 2;
