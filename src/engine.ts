@@ -505,7 +505,7 @@ export class HybridEngine {
           ? backend.storeTopK(view, queries, k, deferred())
           : backend.storeTopK(view, queries, k, selection, deferred)),
         { corpus: view, verify: (results) => this.verifier.topK(view, queries, results) }),
-    cpuOnly: (requested: BackendChoice) => requested === 'cpu' || this.gpu === null,
+    cpuOnly: (requested: BackendChoice) => requested === 'cpu' || (requested !== 'gpu' && this.gpu === null),
     scores: (view: CorpusView, query: StagedRows, requested: BackendChoice) =>
       this.run('cosine', 'scores', view.rows, requested,
         (backend) => backend.storeScores(view, query),

@@ -65,7 +65,7 @@ export interface IndexHost {
   recordBatch(size: number, waitsMs: number[], reason: FlushReason): void;
   topK(method: string, view: CorpusView, queries: StagedRows, k: number, selection: Selection,
     requested: BackendChoice, deferred?: () => Selection): Promise<PositionTopK[]>;
-  /** Whether a call with this backend choice can only run on the CPU (no GPU, or 'cpu' asked for). */
+  /** Whether a call with this backend choice runs on the CPU whatever the router sees ('cpu' asked for, or auto without a GPU). */
   cpuOnly(requested: BackendChoice): boolean;
   scores(view: CorpusView, query: StagedRows, requested: BackendChoice): Promise<Float32Array>;
   /** GPU_UNAVAILABLE for `backend: 'gpu'` without a GPU (for calls answered without a kernel). */
