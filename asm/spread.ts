@@ -579,22 +579,8 @@ export function listTotalsSets(total: usize, list: usize, count: i32, cols: i32,
   }
   const starts = sizes + (<usize>k << 2);
   memory.fill(sizes, 0, <usize>k << 3);
-  const zero = f32x4.splat(0);
   // Pass 1: each set's count.
-  for (let i = 0; i < u; i++) {
-    const v = list != 0 ? <usize>load<u32>(unique + (<usize>i << 2)) : <usize>i;
-    const row = total + v * rowBytes;
-    for (let c = 0; c < cols; c += 4) {
-      let lanes = i32x4.bitmask(f32x4.ne(v128.load(row + (<usize>c << 2)), zero));
-      while (lanes != 0) {
-        const j = c + <i32>ctz<u32>(lanes);
-        lanes &= lanes - 1;
-        if (j >= k) break;
-        const slot = sizes + (<usize>j << 2);
-        store<u32>(slot, load<u32>(slot) + 1);
-      }
-    }
-  }
+  visitEntries(false, total, list, unique, u, rowBytes, cols, k, sizes, 0, 0);
   let pairs: u32 = 0;
   for (let j = 0; j < k; j++) {
     store<u32>(starts + (<usize>j << 2), pairs);
@@ -603,6 +589,23 @@ export function listTotalsSets(total: usize, list: usize, count: i32, cols: i32,
   }
   // Pass 2: the entries, each set's in ascending node order (the order of `unique`); the starts
   // serve as cursors and are put back after.
+  visitEntries(true, total, list, unique, u, rowBytes, cols, k, starts, nodes, values);
+  for (let j = 0; j < k; j++) {
+    const slot = starts + (<usize>j << 2);
+    store<u32>(slot, load<u32>(slot) - load<u32>(sizes + (<usize>j << 2)));
+  }
+  return <i32>pairs;
+}
+
+/**
+ * listTotalsSets' passes: for each of the `u` nodes (listed in `unique`, or 0 .. u - 1 when `list`
+ * is 0), each column j < k whose total is not 0 bumps slot j of `slots`; with `write`, the slot is
+ * a cursor, and the node and its total are stored at it in `nodes` and `values`.
+ */
+@inline
+function visitEntries(write: bool, total: usize, list: usize, unique: usize, u: i32, rowBytes: usize, cols: i32, k: i32,
+                      slots: usize, nodes: usize, values: usize): void {
+  const zero = f32x4.splat(0);
   for (let i = 0; i < u; i++) {
     const v = list != 0 ? <usize>load<u32>(unique + (<usize>i << 2)) : <usize>i;
     const row = total + v * rowBytes;
@@ -612,19 +615,16 @@ export function listTotalsSets(total: usize, list: usize, count: i32, cols: i32,
         const j = c + <i32>ctz<u32>(lanes);
         lanes &= lanes - 1;
         if (j >= k) break;
-        const slot = starts + (<usize>j << 2);
+        const slot = slots + (<usize>j << 2);
         const at = <usize>load<u32>(slot);
         store<u32>(slot, <u32>at + 1);
-        store<u32>(nodes + (at << 2), <u32>v);
-        store<f32>(values + (at << 2), load<f32>(row + (<usize>j << 2)));
+        if (write) {
+          store<u32>(nodes + (at << 2), <u32>v);
+          store<f32>(values + (at << 2), load<f32>(row + (<usize>j << 2)));
+        }
       }
     }
   }
-  for (let j = 0; j < k; j++) {
-    const slot = starts + (<usize>j << 2);
-    store<u32>(slot, load<u32>(slot) - load<u32>(sizes + (<usize>j << 2)));
-  }
-  return <i32>pairs;
 }
 
 /**

@@ -222,7 +222,7 @@ describe('errors leave the index unchanged', () => {
       ['a non-integer key on default keys', () => plain.search(two.subarray(0, dim), { k: 1, filter: new Set([0, 1.5]) }), 'INVALID_ARGUMENT', /non-negative safe integer/],
       ['a negative key on default keys', () => plain.search(two.subarray(0, dim), { k: 1, filter: [-1] }), 'INVALID_ARGUMENT', /non-negative safe integer/],
       ['NaN on default keys', () => plain.search(two.subarray(0, dim), { k: 1, filter: new Set([NaN]) }), 'INVALID_ARGUMENT', /non-negative safe integer/],
-      // Typed arrays of keys take their own loop: the same checks.
+      // Typed arrays of keys are read by index, as arrays are: the same checks.
       ['a non-integer key in a Float64Array', () => plain.search(two.subarray(0, dim), { k: 1, filter: Float64Array.of(0, 2.5) }), 'INVALID_ARGUMENT', /non-negative safe integer/],
       ['a negative key in an Int32Array', () => plain.search(two.subarray(0, dim), { k: 1, filter: Int32Array.of(1, -3) }), 'INVALID_ARGUMENT', /non-negative safe integer/],
       ['bigint keys', () => plain.search(two.subarray(0, dim), { k: 1, filter: BigUint64Array.of(1n) as never }), 'INVALID_ARGUMENT', /non-negative safe integer/],

@@ -110,8 +110,8 @@ export class CpuStoreCalls {
       };
       let plan = this.runner.plan(workFor(selection));
       const overlap = deferred !== undefined && m === 1 && usesPrefilter && !plan.here && plan.parts > 1;
-      /** Per chunk (segment:start), its bounds computed beforehand: lower at `pre`, upper at `preUpper`. */
-      const bounds = new Map<string, { pre: number; preUpper: number }>();
+      /** Per chunk, its bounds computed beforehand: lower at `pre`, upper at `preUpper`. */
+      const bounds = new Map<Chunk, { pre: number; preUpper: number }>();
       let parts: Chunk[][];
       if (overlap) {
         overlapped.calls++;
@@ -124,7 +124,7 @@ export class CpuStoreCalls {
             if (segment.prefilter === 0 || k * PREFILTER_ROWS_PER_K > chunk.count) continue;
             const rows4 = Math.ceil(chunk.count / 4) * 4;
             const pre = blocks.alloc(region, rows4 * 8);
-            bounds.set(`${chunk.segment}:${chunk.start}`, { pre, preUpper: pre + rows4 * 4 });
+            bounds.set(chunk, { pre, preUpper: pre + rows4 * 4 });
             calls.push(['prefilterBounds', METRIC_CODE[view.metric], q.q16, q.info, prepared.gamma, view.stride,
               segment.prefilter + (chunk.start / 4) * view.prefilterStride * 4, segment.prefilterMeta + (chunk.start / 4) * 64,
               view.prefilterStride, chunk.count, pre, pre + rows4 * 4]);
@@ -174,7 +174,7 @@ export class CpuStoreCalls {
           const segment = view.segments[chunk.segment]!;
           const base = view.bases[chunk.segment]! + chunk.start;
           const mask = masks[chunk.segment]! === 0 ? 0 : masks[chunk.segment]! + chunk.start / 8;
-          const computed = bounds.get(`${chunk.segment}:${chunk.start}`);
+          const computed = bounds.get(chunk);
           const prefilter = segment.prefilter !== 0 && k * PREFILTER_ROWS_PER_K <= chunk.count;
           const f16 = view.dtype === 'f16';
           if (prefilter && batch?.path === 'int8-batch') {
