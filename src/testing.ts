@@ -5,7 +5,7 @@ import type { CpuMemory } from './cpu/cpu-memory.js';
 import type { GpuBackend } from './gpu/gpu-backend.js';
 import type { CpuBackend } from './cpu/cpu-backend.js';
 import { DEFAULT_STORE_LIMITS, storeLimits, type StoreLimits } from './store/limits.js';
-import { overlapped } from './cpu/store-calls.js';
+import { DEFAULT_QUEUE_ITEM_BYTES, overlapped } from './cpu/store-calls.js';
 
 /** The engine's WASM arena (memory growth, live blocks, poisoning). */
 export function arenaOf(engine: HybridEngine): WasmArena {
@@ -54,4 +54,9 @@ export function resetStoreLimits(): void {
 /** How many top-k calls have made their key filter's selection beside their bounds pass (src/cpu/store-calls.ts). */
 export function overlappedCalls(): number {
   return overlapped.calls;
+}
+
+/** Bytes of int8 rows per item of an overlapped call's bounds queue (src/cpu/store-calls.ts); undefined restores the default. */
+export function setBoundsQueueItemBytes(bytes: number | undefined): void {
+  overlapped.itemBytes = bytes ?? DEFAULT_QUEUE_ITEM_BYTES;
 }

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prefilterGamma } from '../src/cpu/store-calls.js';
 import { createHybrid, type HybridEngine, type VectorIndex } from '../src/index.js';
 import type { Segment } from '../src/store/segment.js';
-import { cpuOf, memoryOf, overlappedCalls, poisonFreeMemory, resetStoreLimits, setStoreLimits } from '../src/testing.js';
+import { cpuOf, memoryOf, overlappedCalls, poisonFreeMemory, resetStoreLimits, setBoundsQueueItemBytes, setStoreLimits } from '../src/testing.js';
 import { expectSameValues, metricReference, randomMatrix, rng, topOf } from './helpers.js';
 
 let hs: HybridEngine;
@@ -281,7 +281,11 @@ describe('a large key filter turned into bitmaps while the workers compute the b
   // for bit, across segments, removed rows and every metric and dtype; a bad key still throws
   // and leaves the engine working.
   const overlapCases = [{ dtype: 'f32', metric: 'cosine' }, { dtype: 'f32', metric: 'l2' }, { dtype: 'f16', metric: 'dot' }, { dtype: 'i8', metric: 'cosine' }] as const;
-  it.each(overlapCases)('$dtype $metric', async ({ dtype, metric }) => {
+  // Bounds items of the default size (one or two a segment here) and of 256 rows (hundreds,
+  // taken by both workers in turn).
+  const itemSizes = [{ items: 'default', bytes: undefined }, { items: '256-row', bytes: 256 * 32 }] as const;
+  it.each(overlapCases.flatMap((c, i) => (i < 2 ? itemSizes : itemSizes.slice(0, 1)).map((size) => ({ ...c, ...size }))))('$dtype $metric, $items bounds items', async ({ dtype, metric, bytes }) => {
+    setBoundsQueueItemBytes(bytes);
     const n = 140_000, dim = 32;
     const engine = await createHybrid({ gpu: null, cpuThreads: 2, offMainThread: true });
     cpuOf(engine).minWorkBytes = 0;
@@ -315,6 +319,41 @@ describe('a large key filter turned into bitmaps while the workers compute the b
       const again = await index.search(query, { k: 5, filter: new Set(Array.from({ length: 80_000 }, (_, key) => key)) });
       expectSameValues(again.keys, topOf(scores, 5, metric, (i) => keys[i]! < 80_000).map((i) => keys[i]!), 'after the error');
     } finally {
+      setBoundsQueueItemBytes(undefined);
+      await engine.dispose();
+    }
+  }, 60_000);
+
+  it.each(['killed before the call', 'reported failed after its items'] as const)('a worker %s: everything runs again here, same results', async (how) => {
+    const n = 100_000, dim = 32;
+    const engine = await createHybrid({ gpu: null, cpuThreads: 2, offMainThread: true });
+    const cpu = cpuOf(engine);
+    cpu.minWorkBytes = 0;
+    setBoundsQueueItemBytes(256 * 32);
+    try {
+      const random = rng(how.length);
+      const index = await engine.createIndex(randomMatrix(n, dim, random), { dim });
+      const query = randomMatrix(1, dim, random);
+      const allowed = new Set(Array.from({ length: n }, (_, key) => key).filter((key) => key % 3 !== 1));
+      const want = await index.search(query, { k: 10, filter: (key: number) => allowed.has(key) });
+      const pool = cpu.pool!;
+      if (how === 'killed before the call') pool.killWorkersForTest();
+      else {
+        const real = pool.shareSettled.bind(pool);
+        pool.shareSettled = async (queue) => (await real(queue)).map((s, i) => (i === 0 ? { status: 'rejected' as const, reason: new Error('worker died') } : s));
+      }
+      poisonFreeMemory(engine);
+      const before = overlappedCalls();
+      const got = await index.search(query, { k: 10, filter: allowed });
+      expect(overlappedCalls() - before, 'the overlapped path').toBe(1);
+      expectSameValues(got.keys, want.keys, 'keys');
+      expectSameValues(got.scores, want.scores, 'scores');
+      expect(cpu.pool, 'the pool is given up').toBeNull();
+      expect(cpu.poolFailure?.message).toMatch(how === 'killed before the call' ? /exited|shut down/ : /worker died/);
+      const after = await index.search(query, { k: 10, filter: allowed });
+      expectSameValues(after.keys, want.keys, 'the next call, on this thread');
+    } finally {
+      setBoundsQueueItemBytes(undefined);
       await engine.dispose();
     }
   }, 60_000);

@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHybrid, type HybridEngine } from '../src/index.js';
 import { splitRows } from '../src/cpu/cpu-backend.js';
 import { splitByEdges } from '../src/spreading/partition.js';
-import { cpuOf, poisonFreeMemory } from '../src/testing.js';
+import { QUEUE_WORDS_BYTES, type KernelCall } from '../src/cpu/pool.js';
+import { arenaOf, cpuOf, poisonFreeMemory } from '../src/testing.js';
 import {
   cosineReference, expectSameValues, expectScoresClose, expectTopK, randomMatrix, rng,
 } from './helpers.js';
@@ -332,6 +333,70 @@ describe('pool failures, writes and lifetime', () => {
       expect((await after).indices[0]).toBe(20_123);
       expect(index.size).toBe(70_000);
     } finally {
+      await hs.dispose();
+    }
+  });
+
+  it('a shared queue: every item runs once, and parts posted after it wait until the last item is done', async () => {
+    const hs = await splitting(true);
+    const arena = arenaOf(hs);
+    const pool = cpuOf(hs).pool!;
+    await pool.start();
+    const small = 4096, big = 8 << 20, items = 40;
+    const blocks = Array.from({ length: items }, (_, i) => arena.alloc((i === items - 1 ? big : small) * 4));
+    const words = arena.alloc(QUEUE_WORDS_BYTES);
+    // Each part copies the last word of every item's block (copyRowMeta with one field: word
+    // list[i] to word i): were it to run before the last (large) item is done, it would copy the
+    // poison.
+    const list = arena.alloc(items * 4);
+    const outs = [arena.alloc(items * 4), arena.alloc(items * 4)];
+    try {
+      arena.poisonFree(Number.NaN);
+      for (const [i, block] of blocks.entries()) arena.f32.fill(Number.NaN, block >>> 2, (block >>> 2) + (i === items - 1 ? big : small));
+      arena.u32.fill(0, words >>> 2, (words >>> 2) + 3);
+      blocks.forEach((block, i) => { arena.u32[(list >>> 2) + i] = (block >>> 2) + (i === items - 1 ? big : small) - 1; });
+      const queue = { region: 0, at: words, items: blocks.map((block, i) => ({ region: 0, calls: [['fillU32', block, i === items - 1 ? big : small, 1000 + i] as KernelCall] })) };
+      const taking = pool.shareSettled(queue);
+      const parts = outs.map((out) => [{ region: 0, calls: [['copyRowMeta', 0, list, items, out, 0, 1] as KernelCall] }]);
+      const running = pool.runSettled(parts, { region: 0, at: words, count: items });
+      expect((await taking).map((s) => s.status)).toEqual(['fulfilled', 'fulfilled']);
+      expect((await running).map((s) => s.status)).toEqual(['fulfilled', 'fulfilled']);
+      expect(Array.from(arena.u32.subarray(words >>> 2, (words >>> 2) + 3)), 'items taken (one extra try each), done, abandoned').toEqual([items + 2, items, 0]);
+      for (const out of outs) {
+        expect(Array.from(arena.u32.subarray(out >>> 2, (out >>> 2) + items))).toEqual(blocks.map((_, i) => 1000 + i));
+      }
+    } finally {
+      for (const ptr of [...blocks, words, list, ...outs]) arena.free(ptr);
+      await hs.dispose();
+    }
+  });
+
+  it('a shared queue whose item fails: the parts waiting for it give up once it is abandoned', async () => {
+    const hs = await splitting(true);
+    const arena = arenaOf(hs);
+    const pool = cpuOf(hs).pool!;
+    await pool.start();
+    const words = arena.alloc(QUEUE_WORDS_BYTES);
+    const block = arena.alloc(64);
+    try {
+      arena.u32.fill(0, words >>> 2, (words >>> 2) + 3);
+      const good = { region: 0, calls: [['fillU32', block, 16, 7] as KernelCall] };
+      const queue = { region: 0, at: words, items: [good, { region: 0, calls: [['noSuchKernel'] as KernelCall] }, good] };
+      const taking = pool.shareSettled(queue);
+      let settled = false;
+      const running = pool.runSettled([[good], [good]], { region: 0, at: words, count: 3 }).then((r) => { settled = true; return r; });
+      const took = await taking;
+      expect(took.filter((s) => s.status === 'rejected')).toHaveLength(1);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(settled, 'the parts wait while an item is not done').toBe(false);
+      Atomics.store(new Int32Array(arena.u32.buffer, words, 3), 2, 1);
+      Atomics.notify(new Int32Array(arena.u32.buffer, words, 3), 1);
+      const ran = await running;
+      expect(ran.map((s) => s.status)).toEqual(['rejected', 'rejected']);
+      expect(String((ran[0] as PromiseRejectedResult).reason)).toMatch(/abandoned/);
+    } finally {
+      arena.free(words);
+      arena.free(block);
       await hs.dispose();
     }
   });

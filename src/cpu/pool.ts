@@ -28,13 +28,39 @@ export type RegionPart = RegionCalls[];
  */
 const WORKER_BODY = `
 const instances = [];
+const memories = [];
 let chain = Promise.resolve();
+const runCalls = ({ region, calls }, results) => {
+  const kernels = instances[region];
+  if (!kernels) throw new Error('no kernels for memory region ' + region);
+  for (let i = 0; i < calls.length; i++) {
+    const [name, ...args] = calls[i];
+    const result = kernels[name](...args);
+    results.push(typeof result === 'number' ? result : 0);
+  }
+};
+const queueWords = ({ region, at }) => {
+  if (!memories[region]) throw new Error('no memory region ' + region);
+  return new Int32Array(memories[region].buffer, at, 3);
+};
+// Until every item of a queue is done: a short spin first (the last item takes well under a
+// millisecond; a thread put to sleep can take milliseconds to wake on a busy machine), then waits.
+const awaitQueue = (after) => {
+  const words = queueWords(after);
+  const spinUntil = performance.now() + 1;
+  while (Atomics.load(words, 1) < after.count && Atomics.load(words, 2) === 0 && performance.now() < spinUntil);
+  for (let done = Atomics.load(words, 1); done < after.count; done = Atomics.load(words, 1)) {
+    if (Atomics.load(words, 2) !== 0) throw new Error('the queue these calls wait for was abandoned');
+    Atomics.wait(words, 1, done, 50);
+  }
+};
 const handle = async (message) => {
   if (message.type === 'init' || message.type === 'region') {
     try {
       for (const { id, memory } of message.regions) {
         const instance = await WebAssembly.instantiate(message.module, { env: { memory } });
         instances[id] = instance.exports;
+        memories[id] = memory;
       }
       if (message.type === 'init') post({ type: 'ready' });
     } catch (error) {
@@ -43,17 +69,20 @@ const handle = async (message) => {
     }
     return;
   }
-  const { id, groups } = message;
+  const { id, groups, queue, after } = message;
   try {
     const results = [];
-    for (const { region, calls } of groups) {
-      const kernels = instances[region];
-      if (!kernels) throw new Error('no kernels for memory region ' + region);
-      for (let i = 0; i < calls.length; i++) {
-        const [name, ...args] = calls[i];
-        const result = kernels[name](...args);
-        results.push(typeof result === 'number' ? result : 0);
+    if (queue) {
+      // [items taken, items done, abandoned]
+      const words = queueWords(queue);
+      const items = queue.items;
+      for (let n = Atomics.add(words, 0, 1); n < items.length; n = Atomics.add(words, 0, 1)) {
+        runCalls(items[n], []);
+        if (Atomics.add(words, 1, 1) + 1 === items.length) Atomics.notify(words, 1);
       }
+    } else {
+      if (after) awaitQueue(after);
+      for (const group of groups) runCalls(group, results);
     }
     post({ id, results });
   } catch (error) {
@@ -62,6 +91,29 @@ const handle = async (message) => {
 };
 listen((message) => { chain = chain.then(() => handle(message)); });
 `;
+
+/**
+ * Kernel calls shared by every worker: each takes the next item until none is left, so a worker
+ * that gets less of the CPU (the calling thread busy beside it) simply takes fewer. An item's
+ * calls must depend on no other item's. At byte `at` of region `region`'s memory, three int32
+ * words, zero when posted: items taken, items done, and abandoned (non-zero: calls waiting for
+ * the queue give up).
+ */
+export interface SharedQueue {
+  region: number;
+  at: number;
+  items: RegionCalls[];
+}
+
+/** Bytes of a queue's words (SharedQueue.at). */
+export const QUEUE_WORDS_BYTES = 12;
+
+/** Parts that run once a queue's `count` items are done (its words: SharedQueue.at). */
+export interface QueueDone {
+  region: number;
+  at: number;
+  count: number;
+}
 
 /** A region as the workers need it. */
 interface RegionMemory {
@@ -125,13 +177,22 @@ class PoolWorker {
     return worker;
   }
 
-  run(groups: RegionPart): Promise<number[]> {
+  run(groups: RegionPart, after?: QueueDone): Promise<number[]> {
+    return this.send(after ? { groups, after } : { groups });
+  }
+
+  /** Take items from a shared queue until it is empty (resolves with no results). */
+  runQueue(queue: SharedQueue): Promise<number[]> {
+    return this.send({ queue });
+  }
+
+  private send(body: { groups: RegionPart; after?: QueueDone } | { queue: SharedQueue }): Promise<number[]> {
     if (this.broken) return Promise.reject(this.broken);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       if (this.pending.size === 0) this.handle.ref();
       this.pending.set(id, { resolve, reject });
-      this.handle.post({ id, groups });
+      this.handle.post({ id, ...body });
     });
   }
 
@@ -206,19 +267,35 @@ export class CpuPool {
    * run(), but settling every part on its own: resolves only when no part is still running
    * (a failed part's worker is dead or never started), with each part's outcome.
    */
-  runSettled(parts: RegionPart[]): Promise<PromiseSettledResult<number[]>[]> {
+  runSettled(parts: RegionPart[], after?: QueueDone): Promise<PromiseSettledResult<number[]>[]> {
     if (this.closed) return Promise.resolve(parts.map(() => ({ status: 'rejected' as const, reason: new Error('the CPU worker pool was shut down') })));
     const posted = this.ready
-      ? Promise.resolve(this.postEach(this.ready, parts))
-      : this.start().then((workers) => this.postEach(workers, parts), (error: unknown) => parts.map(() => Promise.reject(error)));
+      ? Promise.resolve(this.postEach(this.ready, parts, after))
+      : this.start().then((workers) => this.postEach(workers, parts, after), (error: unknown) => parts.map(() => Promise.reject(error)));
     return posted.then((jobs) => Promise.allSettled(jobs));
   }
 
-  private postEach(workers: PoolWorker[], parts: RegionPart[]): Promise<number[]>[] {
+  /**
+   * Every worker takes items from `queue` until it is empty; resolves when no worker is still
+   * running, with each worker's outcome (a failed worker may have left items it took undone).
+   */
+  shareSettled(queue: SharedQueue): Promise<PromiseSettledResult<number[]>[]> {
+    if (this.closed) return Promise.resolve([{ status: 'rejected' as const, reason: new Error('the CPU worker pool was shut down') }]);
+    const post = (workers: PoolWorker[]) => {
+      this.partsRun += workers.length;
+      return workers.map((worker) => worker.runQueue(queue));
+    };
+    const posted = this.ready
+      ? Promise.resolve(post(this.ready))
+      : this.start().then(post, (error: unknown) => [Promise.reject(error)]);
+    return posted.then((jobs) => Promise.allSettled(jobs));
+  }
+
+  private postEach(workers: PoolWorker[], parts: RegionPart[], after?: QueueDone): Promise<number[]>[] {
     this.partsRun += parts.length;
     const first = this.next;
     this.next = (this.next + parts.length) % this.size;
-    return parts.map((calls, i) => workers[(first + i) % this.size]!.run(calls));
+    return parts.map((calls, i) => workers[(first + i) % this.size]!.run(calls, after));
   }
 
   private post(workers: PoolWorker[], parts: RegionPart[]): Promise<number[][]> {

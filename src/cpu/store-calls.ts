@@ -5,13 +5,19 @@ import { DTYPE_CODE, METRIC_CODE, type CorpusView, type PositionTopK, type Selec
 import type { CpuMemory } from './cpu-memory.js';
 import { strideFor } from './cpu-memory.js';
 import type { MemoryRegion } from './memory-region.js';
-import type { KernelCall, RegionPart } from './pool.js';
+import { QUEUE_WORDS_BYTES, type KernelCall, type RegionCalls, type RegionPart, type SharedQueue } from './pool.js';
 import { BOUND_KERNEL_CODE, type CpuStrategy } from './strategy.js';
 
 /** What the store's calls need from the CPU backend: its thread plan and a way to run parts. */
 export interface PartRunner {
   plan(work: number): { parts: number; here: boolean };
   run(plan: { parts: number; here: boolean }, parts: RegionPart[]): number[][] | Promise<number[][]>;
+  /**
+   * Run a queue's items on every worker at once, each taking the next free item; meanwhile call
+   * `next` here and run the parts it returns, each once every item is done (all of it here
+   * without workers). If `next` throws, that is thrown once no worker runs an item.
+   */
+  overlap(queue: SharedQueue, next: () => RegionPart[]): number[][] | Promise<number[][]>;
 }
 
 /** Rows per block of the fused top-k and prefilter kernels (asm/topk.ts, asm/prefilter.ts). */
@@ -23,8 +29,16 @@ const F16_SCALE = 2 ** 112;
 /** A k this small against a piece's rows makes the prefilter worth it: most rows are cut early. */
 const PREFILTER_ROWS_PER_K = 64;
 
-/** Calls whose selection was made beside their bounds pass (read by this package's tests). */
-export const overlapped = { calls: 0 };
+/**
+ * Bytes of int8 rows per item of a shared bounds queue: ~0.4 ms of one thread's bounds pass here,
+ * small against a call that overlaps, large against taking an item (an atomic add, a call).
+ */
+export const DEFAULT_QUEUE_ITEM_BYTES = 4 << 20;
+/**
+ * Calls whose selection was made beside their bounds pass, and the bytes of int8 rows per item of
+ * their bounds queue (both read and set by this package's tests: small items make many).
+ */
+export const overlapped = { calls: 0, itemBytes: DEFAULT_QUEUE_ITEM_BYTES };
 
 /** Rows [start, start + count) of segment `segment` (start a multiple of 256). */
 interface Chunk {
@@ -112,117 +126,101 @@ export class CpuStoreCalls {
       const overlap = deferred !== undefined && m === 1 && usesPrefilter && !plan.here && plan.parts > 1;
       /** Per chunk, its bounds computed beforehand: lower at `pre`, upper at `preUpper`. */
       const bounds = new Map<Chunk, { pre: number; preUpper: number }>();
-      let parts: Chunk[][];
-      if (overlap) {
-        overlapped.calls++;
-        parts = splitChunks(view, selection, plan.parts);
-        const first = parts.map((chunks) => groupByRegion(view, chunks).map(({ region, chunks: group }) => {
+      let parts: Chunk[][] = overlap ? splitChunks(view, selection, plan.parts) : [];
+      const heaps: Heap[] = [];
+      /** Each part's calls over the rows `chosen` selects (the chunks of `parts`), its heaps in `heaps`. */
+      const callsFor = (chosen: Selection): RegionPart[] => {
+        const masks = view.segments.map((segment, i) => maskOf(segment, chosen.segments[i]!, blocks));
+        const stride = view.stride;
+        const blockRows = Math.max(32, Math.min(1024, Math.floor(L2_BLOCK_BYTES / (stride * 4)) & ~31));
+        const batchScratch = batch?.forms ? this.memory.kernels.batchScratchBytes(m) : 0;
+        return parts.map((chunks) => groupByRegion(view, chunks).map(({ region, chunks: group }) => {
+          const ours = blocks.heaps(region, m, k);
+          heaps.push(...ours);
+          const largest = Math.max(...group.map((c) => c.count));
+          const scratch = {
+            block: blocks.alloc(region, Math.max(BLOCK_ROWS, m * blockRows) * 4),
+            lower: blocks.alloc(region, BLOCK_ROWS * 4),
+            upper: blocks.alloc(region, BLOCK_ROWS * 4),
+            candidates: usesPrefilter ? blocks.alloc(region, largest * 4) : 0,
+            candidateUpper: usesPrefilter ? blocks.alloc(region, largest * 4) : 0,
+            lowerHeaps: usesPrefilter ? blocks.heaps(region, m, k) : [],
+            batch: batchScratch > 0 ? blocks.alloc(region, batchScratch) : 0,
+          };
           const q = prepared.in(region);
-          const calls: KernelCall[] = [];
+          // The part empties its own heaps first, so that a part run again (after a worker failed)
+          // starts from nothing.
+          const calls: KernelCall[] = [['fillU32', ours[0]!.state, m, 0]];
+          if (usesPrefilter) calls.push(['fillU32', scratch.lowerHeaps[0]!.state, m, 0]);
           for (const chunk of group) {
+            if (chosen.segments[chunk.segment] === 'none') continue; // (split before the selection was known)
             const segment = view.segments[chunk.segment]!;
-            if (segment.prefilter === 0 || k * PREFILTER_ROWS_PER_K > chunk.count) continue;
-            const rows4 = Math.ceil(chunk.count / 4) * 4;
-            const pre = blocks.alloc(region, rows4 * 8);
-            bounds.set(chunk, { pre, preUpper: pre + rows4 * 4 });
-            calls.push(['prefilterBounds', METRIC_CODE[view.metric], q.q16, q.info, prepared.gamma, view.stride,
-              segment.prefilter + (chunk.start / 4) * view.prefilterStride * 4, segment.prefilterMeta + (chunk.start / 4) * 64,
-              view.prefilterStride, chunk.count, pre, pre + rows4 * 4]);
+            const base = view.bases[chunk.segment]! + chunk.start;
+            const mask = masks[chunk.segment]! === 0 ? 0 : masks[chunk.segment]! + chunk.start / 8;
+            const computed = bounds.get(chunk);
+            const prefilter = segment.prefilter !== 0 && k * PREFILTER_ROWS_PER_K <= chunk.count;
+            const f16 = view.dtype === 'f16';
+            if (prefilter && batch?.path === 'int8-batch') {
+              const lowerHeap = scratch.lowerHeaps[0]!;
+              calls.push(['prefilterTopKBatch', METRIC_CODE[view.metric], BOUND_KERNEL_CODE[batch.forms!], m,
+                f16 ? q.f16 : q.f32, (f16 ? stride : strideFor(view.dim)) * 4, q.scorers, rowsAt(view, segment, chunk.start), stride,
+                q.forms, q.terms, q.formInfo, prepared.gamma,
+                segment.prefilter + (chunk.start / 4) * view.prefilterStride * 4, segment.prefilterMeta + (chunk.start / 4) * 64,
+                view.prefilterStride, chunk.count, base, mask, k, ours[0]!.scores, ours[0]!.positions, ours[0]!.state,
+                lowerHeap.scores, lowerHeap.positions, lowerHeap.state, scratch.batch]);
+              continue;
+            }
+            if (view.dtype === 'i8' && batch?.path === 'i8-batch') {
+              calls.push(['topKRowsI8Batch', METRIC_CODE[view.metric], m, q.forms, q.terms, q.formInfo,
+                rowsAt(view, segment, chunk.start), segment.meta + (chunk.start / 4) * 32, chunk.count, stride, base, mask, k,
+                ours[0]!.scores, ours[0]!.positions, ours[0]!.state, scratch.batch]);
+              continue;
+            }
+            if (view.dtype === 'f32' && m > 1 && (!prefilter || batch?.path === 'f32-matrix')) {
+              calls.push(['topKRowsBatch', METRIC_CODE[view.metric], q.f32, m, rowsAt(view, segment, chunk.start), chunk.count,
+                stride, base, mask, k, ours[0]!.scores, ours[0]!.positions, ours[0]!.state, scratch.block, blockRows]);
+              continue;
+            }
+            for (let j = 0; j < m; j++) {
+              const heap = ours[j]!;
+              if (prefilter) {
+                const lowerHeap = scratch.lowerHeaps[j]!;
+                calls.push(['prefilterTopK', METRIC_CODE[view.metric], f16 ? 3 + prepared.variants[j]! : METRIC_CODE[view.metric],
+                  f16 ? q.f16 + j * stride * 4 : q.f32 + j * strideFor(view.dim) * 4, rowsAt(view, segment, chunk.start), stride,
+                  q.q16 + j * view.prefilterStride * 2, q.info + j * 16, prepared.gamma,
+                  segment.prefilter + (chunk.start / 4) * view.prefilterStride * 4, segment.prefilterMeta + (chunk.start / 4) * 64,
+                  view.prefilterStride, chunk.count, base, mask, k, heap.scores, heap.positions, heap.state,
+                  lowerHeap.scores, lowerHeap.positions, lowerHeap.state, scratch.lower, scratch.upper,
+                  scratch.candidates, scratch.candidateUpper, computed?.pre ?? 0, computed?.preUpper ?? 0]);
+              } else {
+                calls.push(['topKRows', DTYPE_CODE[view.dtype], codeOf(view, prepared.variants[j]!),
+                  view.dtype === 'f16' ? q.f16 + j * stride * 4 : q.f32 + j * strideFor(view.dim) * 4,
+                  q.q16 + j * view.prefilterStride * 2, q.info + j * 16,
+                  rowsAt(view, segment, chunk.start), view.dtype === 'i8' ? segment.meta + (chunk.start / 4) * 32 : 0,
+                  chunk.count, stride, base, mask, k, heap.scores, heap.positions, heap.state, scratch.block]);
+              }
+            }
           }
           return { region, calls };
         }));
-        const running = this.runner.run(plan, first);
-        try {
-          selection = deferred();
-        } finally {
-          // Nothing is freed while the workers may still be writing their bounds.
-          if (running instanceof Promise) await running;
-        }
+      };
+      if (overlap) {
+        // The bounds first, while this thread makes the selection and then the calls that read them.
+        overlapped.calls++;
+        const queue = boundsQueue(view, parts, k, prepared, blocks, bounds);
+        const pending = this.runner.overlap(queue, () => callsFor(selection = deferred()));
+        if (pending instanceof Promise) await pending;
       } else {
         if (deferred) {
           selection = deferred();
           plan = this.runner.plan(workFor(selection));
         }
         parts = splitChunks(view, selection, plan.parts);
+        const work = callsFor(selection);
+        if (batch) this.strategy.countBatch(batch.name);
+        const pending = this.runner.run(plan, work);
+        if (pending instanceof Promise) await pending;
       }
-      const chosen = selection;
-      const masks = view.segments.map((segment, i) => maskOf(segment, chosen.segments[i]!, blocks));
-      const stride = view.stride;
-      const blockRows = Math.max(32, Math.min(1024, Math.floor(L2_BLOCK_BYTES / (stride * 4)) & ~31));
-      const batchScratch = batch?.forms ? this.memory.kernels.batchScratchBytes(m) : 0;
-      const heaps: Heap[] = [];
-      const work: RegionPart[] = parts.map((chunks) => groupByRegion(view, chunks).map(({ region, chunks: group }) => {
-        const ours = blocks.heaps(region, m, k);
-        heaps.push(...ours);
-        const largest = Math.max(...group.map((c) => c.count));
-        const scratch = {
-          block: blocks.alloc(region, Math.max(BLOCK_ROWS, m * blockRows) * 4),
-          lower: blocks.alloc(region, BLOCK_ROWS * 4),
-          upper: blocks.alloc(region, BLOCK_ROWS * 4),
-          candidates: usesPrefilter ? blocks.alloc(region, largest * 4) : 0,
-          candidateUpper: usesPrefilter ? blocks.alloc(region, largest * 4) : 0,
-          lowerHeaps: usesPrefilter ? blocks.heaps(region, m, k) : [],
-          batch: batchScratch > 0 ? blocks.alloc(region, batchScratch) : 0,
-        };
-        const q = prepared.in(region);
-        // The part empties its own heaps first, so that a part run again (after a worker failed)
-        // starts from nothing.
-        const calls: KernelCall[] = [['fillU32', ours[0]!.state, m, 0]];
-        if (usesPrefilter) calls.push(['fillU32', scratch.lowerHeaps[0]!.state, m, 0]);
-        for (const chunk of group) {
-          if (chosen.segments[chunk.segment] === 'none') continue; // (split before the selection was known)
-          const segment = view.segments[chunk.segment]!;
-          const base = view.bases[chunk.segment]! + chunk.start;
-          const mask = masks[chunk.segment]! === 0 ? 0 : masks[chunk.segment]! + chunk.start / 8;
-          const computed = bounds.get(chunk);
-          const prefilter = segment.prefilter !== 0 && k * PREFILTER_ROWS_PER_K <= chunk.count;
-          const f16 = view.dtype === 'f16';
-          if (prefilter && batch?.path === 'int8-batch') {
-            const lowerHeap = scratch.lowerHeaps[0]!;
-            calls.push(['prefilterTopKBatch', METRIC_CODE[view.metric], BOUND_KERNEL_CODE[batch.forms!], m,
-              f16 ? q.f16 : q.f32, (f16 ? stride : strideFor(view.dim)) * 4, q.scorers, rowsAt(view, segment, chunk.start), stride,
-              q.forms, q.terms, q.formInfo, prepared.gamma,
-              segment.prefilter + (chunk.start / 4) * view.prefilterStride * 4, segment.prefilterMeta + (chunk.start / 4) * 64,
-              view.prefilterStride, chunk.count, base, mask, k, ours[0]!.scores, ours[0]!.positions, ours[0]!.state,
-              lowerHeap.scores, lowerHeap.positions, lowerHeap.state, scratch.batch]);
-            continue;
-          }
-          if (view.dtype === 'i8' && batch?.path === 'i8-batch') {
-            calls.push(['topKRowsI8Batch', METRIC_CODE[view.metric], m, q.forms, q.terms, q.formInfo,
-              rowsAt(view, segment, chunk.start), segment.meta + (chunk.start / 4) * 32, chunk.count, stride, base, mask, k,
-              ours[0]!.scores, ours[0]!.positions, ours[0]!.state, scratch.batch]);
-            continue;
-          }
-          if (view.dtype === 'f32' && m > 1 && (!prefilter || batch?.path === 'f32-matrix')) {
-            calls.push(['topKRowsBatch', METRIC_CODE[view.metric], q.f32, m, rowsAt(view, segment, chunk.start), chunk.count,
-              stride, base, mask, k, ours[0]!.scores, ours[0]!.positions, ours[0]!.state, scratch.block, blockRows]);
-            continue;
-          }
-          for (let j = 0; j < m; j++) {
-            const heap = ours[j]!;
-            if (prefilter) {
-              const lowerHeap = scratch.lowerHeaps[j]!;
-              calls.push(['prefilterTopK', METRIC_CODE[view.metric], f16 ? 3 + prepared.variants[j]! : METRIC_CODE[view.metric],
-                f16 ? q.f16 + j * stride * 4 : q.f32 + j * strideFor(view.dim) * 4, rowsAt(view, segment, chunk.start), stride,
-                q.q16 + j * view.prefilterStride * 2, q.info + j * 16, prepared.gamma,
-                segment.prefilter + (chunk.start / 4) * view.prefilterStride * 4, segment.prefilterMeta + (chunk.start / 4) * 64,
-                view.prefilterStride, chunk.count, base, mask, k, heap.scores, heap.positions, heap.state,
-                lowerHeap.scores, lowerHeap.positions, lowerHeap.state, scratch.lower, scratch.upper,
-                scratch.candidates, scratch.candidateUpper, computed?.pre ?? 0, computed?.preUpper ?? 0]);
-            } else {
-              calls.push(['topKRows', DTYPE_CODE[view.dtype], codeOf(view, prepared.variants[j]!),
-                view.dtype === 'f16' ? q.f16 + j * stride * 4 : q.f32 + j * strideFor(view.dim) * 4,
-                q.q16 + j * view.prefilterStride * 2, q.info + j * 16,
-                rowsAt(view, segment, chunk.start), view.dtype === 'i8' ? segment.meta + (chunk.start / 4) * 32 : 0,
-                chunk.count, stride, base, mask, k, heap.scores, heap.positions, heap.state, scratch.block]);
-            }
-          }
-        }
-        return { region, calls };
-      }));
-      if (batch) this.strategy.countBatch(batch.name);
-      const pending = this.runner.run(plan, work);
-      if (pending instanceof Promise) await pending;
       const perPart = heaps.length / m;
       return Array.from({ length: m }, (_, j) => {
         const lists: Heap[] = [];
@@ -418,6 +416,36 @@ function splitChunks(view: CorpusView, selection: Selection, parts: number): Chu
     before += rows;
   }
   return out.filter((chunks) => chunks.length > 0);
+}
+
+/**
+ * The bounds pass of every chunk of `parts` that runs through the prefilter, as a queue for every
+ * worker: items of about overlapped.itemBytes of int8 rows, taken as the workers come free, so the one
+ * that shares its core with the calling thread (making the selection meanwhile) takes fewer. With
+ * a fixed half each, one worker finished up to 15 ms (a third of the call) after the other.
+ * Each chunk's buffer (lower bounds, then upper, rounded up to whole panels) goes into `bounds`.
+ */
+function boundsQueue(view: CorpusView, parts: Chunk[][], k: number, prepared: PreparedQueries, blocks: CallBlocks,
+  bounds: Map<Chunk, { pre: number; preUpper: number }>): SharedQueue {
+  const items: RegionCalls[] = [];
+  const itemRows = Math.max(BLOCK_ROWS, Math.floor(overlapped.itemBytes / view.prefilterStride / BLOCK_ROWS) * BLOCK_ROWS);
+  for (const chunk of parts.flat()) {
+    const segment = view.segments[chunk.segment]!;
+    if (segment.prefilter === 0 || k * PREFILTER_ROWS_PER_K > chunk.count) continue;
+    const region = segment.region;
+    const q = prepared.in(region);
+    const rows4 = Math.ceil(chunk.count / 4) * 4;
+    const pre = blocks.alloc(region, rows4 * 8);
+    bounds.set(chunk, { pre, preUpper: pre + rows4 * 4 });
+    for (let at = 0; at < chunk.count; at += itemRows) {
+      const panel = (chunk.start + at) / 4;
+      items.push({ region, calls: [['prefilterBounds', METRIC_CODE[view.metric], q.q16, q.info, prepared.gamma, view.stride,
+        segment.prefilter + panel * view.prefilterStride * 4, segment.prefilterMeta + panel * 64,
+        view.prefilterStride, Math.min(itemRows, chunk.count - at), pre + at * 4, pre + rows4 * 4 + at * 4]] });
+    }
+  }
+  const region = items[0]?.region ?? view.segments[0]!.region;
+  return { region, at: blocks.alloc(region, QUEUE_WORDS_BYTES), items };
 }
 
 /** A part's chunks grouped by region, in order. */
