@@ -6,6 +6,7 @@ import type { GpuBackend } from './gpu/gpu-backend.js';
 import type { CpuBackend } from './cpu/cpu-backend.js';
 import { DEFAULT_STORE_LIMITS, storeLimits, type StoreLimits } from './store/limits.js';
 import { DEFAULT_QUEUE_ITEM_BYTES, overlapped } from './cpu/store-calls.js';
+import { keyMarking } from './store/selection.js';
 
 /** The engine's WASM arena (memory growth, live blocks, poisoning). */
 export function arenaOf(engine: HybridEngine): WasmArena {
@@ -54,6 +55,14 @@ export function resetStoreLimits(): void {
 /** How many top-k calls have made their key filter's selection beside their bounds pass (src/cpu/store-calls.ts). */
 export function overlappedCalls(): number {
   return overlapped.calls;
+}
+
+/**
+ * Mark a filter's default keys through the key table or through a bitmap of keys in every call
+ * from now on (undefined: by cost, the default; src/store/selection.ts).
+ */
+export function forceKeyMarking(path: 'table' | 'bits' | undefined): void {
+  keyMarking.force = path;
 }
 
 /** Bytes of int8 rows per item of an overlapped call's bounds queue (src/cpu/store-calls.ts); undefined restores the default. */

@@ -3,12 +3,22 @@ import { describe } from '../validate.js';
 import type { IndexKeys } from './keys/index-keys.js';
 import { ROW_BITS } from './keys/index-keys.js';
 import { EMPTY_LOCATION } from './keys/key-table.js';
+import type { NumberColumn } from './keys/key-column.js';
 import type { Segment } from './segment.js';
 import type { Key, Selection, SegmentSelection } from './types.js';
 
+/**
+ * What a row past its segment's runs costs markByKeyBits (a read of its key), against a row in a
+ * run (a bit of a shifted word): measured ~16x (docs/PERFORMANCE.md, "A large filter through a
+ * bitmap of keys").
+ */
+const ROW_COST = 16;
 /** A row's bits within its location; the empty location as an int32 (it reads -1). */
 const ROW_MASK = (1 << ROW_BITS) - 1;
 const EMPTY = EMPTY_LOCATION | 0;
+
+/** How default keys are marked: by cost (undefined), or always one way (this package's tests). */
+export const keyMarking: { force: 'table' | 'bits' | undefined } = { force: undefined };
 
 /** A filter checked for shape (its keys are checked as they are read). */
 export type CheckedFilter = { kind: 'function'; test: (key: Key) => unknown } | { kind: 'keys'; keys: Iterable<unknown> };
@@ -122,10 +132,131 @@ function markKeys(segments: readonly Segment[], keys: IndexKeys, list: Iterable<
   // below: one per kind of input). The locations are read as int32 (EMPTY_LOCATION reads -1; the bit operations below
   // read them the same either way): a u32 above 2^31 is a double in V8, and these loops ran ~2x
   // slower on u32 reads in a probe.
+  const indexed = Array.isArray(list) || isTypedArray(list) ? list as ArrayLike<unknown> : null;
+  if (throughKeyBits(segments, indexed ? indexed.length : list instanceof Set ? list.size : -1)) {
+    markByKeyBits(segments, keys, indexed ?? list, indexed !== null, locations.length, words);
+    return words;
+  }
   const dense = new Int32Array(locations.buffer, locations.byteOffset, locations.length);
-  if (Array.isArray(list) || isTypedArray(list)) markIndexed(list, keys, dense, firstWord, words);
+  if (indexed) markIndexed(indexed, keys, dense, firstWord, words);
   else markIterable(list, keys, dense, firstWord, words);
   return words;
+}
+
+/**
+ * Whether `count` default keys (-1: not known before reading them) are marked through a bitmap of
+ * keys rather than one table read per key. That costs a pass over the rows' words where rows hold
+ * consecutive keys (1 bit a row) and a read of every row's key elsewhere; it pays where the
+ * filter has many keys against those rows (an upsert ends its segment's run: the rows after
+ * it cost the more). Measured on 500k keys over 1M rows (docs/PERFORMANCE.md,
+ * "A large filter through a bitmap of keys"): a key costs ~8-10 ns through the table, ~3-5 ns
+ * through the bitmap; a row costs ~0.1 ns in a consecutive segment, ~1.5 ns elsewhere.
+ */
+function throughKeyBits(segments: readonly Segment[], count: number): boolean {
+  if (count < 0) return false;
+  if (keyMarking.force) return keyMarking.force === 'bits';
+  let cost = 0;
+  for (const segment of segments) {
+    const column = segment.keys as NumberColumn;
+    const inRuns = Math.min(column.runsEnd, segment.rows);
+    cost += inRuns + 64 * column.runCount + ROW_COST * (segment.rows - inRuns);
+  }
+  return count * 32 >= cost;
+}
+
+/**
+ * markKeys through a bitmap of keys: the filter's keys below `span` (every key held is) set their
+ * bit, then each segment's rows take theirs: over the run of rows that hold consecutive keys
+ * (NumberColumn.run), a shifted copy of the key bits; after it, each row's key bit. Either way only live rows are kept (a removed
+ * key's row is dead; a key upserted elsewhere has a dead row here and a live one there), so this
+ * selects exactly the live rows whose key passes, as the table lookups do.
+ */
+function markByKeyBits(segments: readonly Segment[], keys: IndexKeys, list: ArrayLike<unknown> | Iterable<unknown>, indexed: boolean,
+  span: number, words: Uint32Array): void {
+  let end = span;
+  for (const segment of segments) {
+    const column = segment.keys as NumberColumn;
+    const runs = column.runCount;
+    // A run's keys only grow, so its last row's key is its largest.
+    if (runs > 0) end = Math.max(end, column.runKeys[runs - 1]! + (column.runsEnd - column.runRows[runs - 1]!));
+    for (let i = 0; i + 1 < runs; i++) end = Math.max(end, column.runKeys[i]! + (column.runRows[i + 1]! - column.runRows[i]!));
+  }
+  // One word to spare: a shifted copy reads the word after its last.
+  const keyBits = new Uint32Array((end >>> 5) + 2);
+  if (indexed) markKeyBitsIndexed(list as ArrayLike<unknown>, keys, span, keyBits);
+  else markKeyBitsIterable(list as Iterable<unknown>, keys, span, keyBits);
+  let offset = 0;
+  for (const segment of segments) {
+    const column = segment.keys as NumberColumn;
+    const rows = segment.rows;
+    const inRuns = Math.min(column.runsEnd, rows);
+    for (let i = 0; i < column.runCount; i++) {
+      const start = column.runRows[i]!;
+      if (start >= inRuns) break;
+      const stop = i + 1 < column.runCount ? Math.min(column.runRows[i + 1]!, inRuns) : inRuns;
+      copyRun(keyBits, column.runKeys[i]!, start, stop, words, offset);
+    }
+    rowKeyBits(keyBits, span, column.values, inRuns, rows, words, offset);
+    const live = segment.liveBits();
+    for (let w = 0; w < (rows + 31) >>> 5; w++) words[offset + w]! &= live[w]!;
+    offset += segment.capacity / 32;
+  }
+}
+
+// The two loops of markByKeyBits' first pass, each a function of its own (as markIndexed and
+// markIterable, below): a value that is not a key below `span` goes through the full check, which
+// throws for a bad key and passes a good one that is not held.
+
+function markKeyBitsIndexed(list: ArrayLike<unknown>, keys: IndexKeys, span: number, keyBits: Uint32Array): void {
+  for (let i = 0; i < list.length; i++) {
+    const value = list[i];
+    if (typeof value !== 'number' || !(value >= 0 && value < span) || (value >>> 0) !== value) {
+      keys.check(value, 'filter');
+      continue;
+    }
+    keyBits[value >>> 5]! |= 1 << (value & 31);
+  }
+}
+
+function markKeyBitsIterable(list: Iterable<unknown>, keys: IndexKeys, span: number, keyBits: Uint32Array): void {
+  for (const value of list) {
+    if (typeof value !== 'number' || !(value >= 0 && value < span) || (value >>> 0) !== value) {
+      keys.check(value, 'filter');
+      continue;
+    }
+    keyBits[value >>> 5]! |= 1 << (value & 31);
+  }
+}
+
+/**
+ * Rows [start, stop) hold keys first, first + 1, ...: each row's bit from its key's, whole words
+ * by a shifted read of the key bits, the rows before and after them one by one.
+ */
+function copyRun(keyBits: Uint32Array, first: number, start: number, stop: number, words: Uint32Array, offset: number): void {
+  const delta = first - start;
+  let row = start;
+  for (; row < stop && (row & 31) !== 0; row++) {
+    const key = row + delta;
+    words[offset + (row >>> 5)]! |= ((keyBits[key >>> 5]! >>> (key & 31)) & 1) << (row & 31);
+  }
+  const shift = (row + delta) & 31;
+  for (; row + 32 <= stop; row += 32) {
+    const at = (row + delta) >>> 5;
+    words[offset + (row >>> 5)] = shift === 0 ? keyBits[at]! : (keyBits[at]! >>> shift) | (keyBits[at + 1]! << (32 - shift));
+  }
+  for (; row < stop; row++) {
+    const key = row + delta;
+    words[offset + (row >>> 5)]! |= ((keyBits[key >>> 5]! >>> (key & 31)) & 1) << (row & 31);
+  }
+}
+
+/** Rows [from, to): each row's bit from its key's (keys at or above `span` are not held: they pass none). */
+function rowKeyBits(keyBits: Uint32Array, span: number, values: Float64Array, from: number, to: number,
+  words: Uint32Array, offset: number): void {
+  for (let row = from; row < to; row++) {
+    const key = values[row]!;
+    if (key < span) words[offset + (row >>> 5)]! |= ((keyBits[key >>> 5]! >>> (key & 31)) & 1) << (row & 31);
+  }
 }
 
 // The loops of markKeys over default keys: indexed (arrays and typed arrays: Uint32Array,

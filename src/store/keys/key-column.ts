@@ -16,17 +16,56 @@ export interface KeyColumn {
 export class NumberColumn implements KeyColumn {
   readonly kind = 'number' as const;
   readonly values: Float64Array;
+  /**
+   * Runs of rows that hold consecutive keys (default keys added in order make one; a compaction
+   * one per removed row; an upsert starts one): run i starts at row runRows[i] with key
+   * runKeys[i] and ends where the next starts, the last at `runsEnd`. A large filter maps a run's
+   * rows to its keys a word at a time, without a lookup per key (src/store/selection.ts). Kept by
+   * set(), the only writer; at most capacity / 64 + 1 runs (rows past the last run cost a read
+   * each there), so they take at most ~0.2 bytes a row.
+   */
+  runRows = new Uint32Array(1);
+  runKeys = new Float64Array(1);
+  runCount = 0;
+  /** Rows 0 .. runsEnd-1 lie in runs. */
+  runsEnd = 0;
 
   constructor(capacity: number) {
     this.values = new Float64Array(capacity);
   }
 
   get bytes(): number {
-    return this.values.byteLength;
+    return this.values.byteLength + this.runRows.byteLength + this.runKeys.byteLength;
   }
 
   set(row: number, key: number): void {
     this.values[row] = key;
+    if (row < this.runsEnd) {
+      // A row written again (after an add was rolled back): the runs end before it.
+      this.runsEnd = row;
+      while (this.runCount > 0 && this.runRows[this.runCount - 1]! >= row) this.runCount--;
+    }
+    if (row !== this.runsEnd) return;
+    const last = this.runCount - 1;
+    if (last >= 0 && key === this.runKeys[last]! + (row - this.runRows[last]!)) {
+      this.runsEnd++;
+      return;
+    }
+    if (this.runCount === this.runRows.length) {
+      const limit = Math.floor(this.values.length / 64) + 1;
+      if (this.runCount >= limit) return;
+      const size = Math.min(limit, this.runCount * 2);
+      const rows = new Uint32Array(size);
+      const keys = new Float64Array(size);
+      rows.set(this.runRows);
+      keys.set(this.runKeys);
+      this.runRows = rows;
+      this.runKeys = keys;
+    }
+    this.runRows[this.runCount] = row;
+    this.runKeys[this.runCount] = key;
+    this.runCount++;
+    this.runsEnd++;
   }
 
   keyAt(row: number): number {
