@@ -16,7 +16,7 @@ import { randomMatrix, rng } from './helpers.js';
 /** Every run's rows hold its keys; the runs tile rows 0 .. runsEnd-1 in order. */
 function expectRunsHold(column: NumberColumn, written: number, label: string): void {
   expect(column.runsEnd, `${label}: runs end within the rows written`).toBeLessThanOrEqual(written);
-  expect(column.runCount, `${label}: at most capacity / 64 + 1 runs`).toBeLessThanOrEqual(Math.floor(column.values.length / 64) + 1);
+  expect(column.runCount, `${label}: at most capacity / 256 + 1 runs`).toBeLessThanOrEqual(Math.floor(column.values.length / 256) + 1);
   if (column.runCount > 0) expect(column.runRows[0], `${label}: the first run starts at row 0`).toBe(0);
   for (let i = 0; i < column.runCount; i++) {
     const start = column.runRows[i]!;
@@ -38,8 +38,8 @@ describe('NumberColumn runs', () => {
 
   it('jumps start runs, rewrites end them, and past the limit rows stay outside', () => {
     const random = rng(404);
-    for (let t = 0; t < 200; t++) {
-      const capacity = [32, 64, 128, 200, 1000][t % 5]!;
+    for (let t = 0; t < 100; t++) {
+      const capacity = [32, 256, 300, 600, 2000][t % 5]!;
       const column = new NumberColumn(capacity);
       let written = 0;
       let key = Math.floor(random() * 100);
@@ -74,6 +74,9 @@ describe('NumberColumn runs', () => {
   });
 });
 
+/** Segments of 32-128 rows: runs of every length, cut at every boundary. */
+const SMALL = { segmentBytes: 2048, segmentRowsUnit: 32, regions: { regionBytes: 1024 * 1024, firstRegionStoreBytes: 4 * 1024, headroomBytes: 960 * 1024 } };
+
 /** A selection's bitmaps as plain values (none, or each segment's words). */
 function bitsOf(selection: Selection): unknown[] {
   return selection.segments.map((s) => (s instanceof Uint32Array ? Array.from(s) : s));
@@ -82,8 +85,7 @@ function bitsOf(selection: Selection): unknown[] {
 describe('a default-key filter through the key table and through a bitmap of keys', () => {
   let engine!: HybridEngine;
   beforeAll(async () => {
-    // Segments of 32-128 rows: runs of every length, cut at every boundary.
-    setStoreLimits({ segmentBytes: 2048, segmentRowsUnit: 32, regions: { regionBytes: 1024 * 1024, firstRegionStoreBytes: 4 * 1024, headroomBytes: 960 * 1024 } });
+    setStoreLimits(SMALL);
     engine = await createHybrid({ gpu: null, cpuThreads: 1 });
   });
   afterEach(() => forceKeyMarking(undefined));
@@ -129,21 +131,44 @@ describe('a default-key filter through the key table and through a bitmap of key
     const dim = 3;
     const index = await engine.createIndex(randomMatrix(2500, dim, random), { dim });
     expect(index.segmentList.length, 'many segments').toBeGreaterThan(10);
+    await throughEdits(index, random, dim);
+    const columns = index.segmentList.map((s) => s.keys as NumberColumn);
+    expect(columns.some((c, i) => c.runsEnd < index.segmentList[i]!.rows), 'rows past their runs').toBe(true);
+    expect(columns.some((c) => (c.runKeys[0]! & 31) !== 0 && c.runsEnd >= 64), 'a run off a word').toBe(true);
+    index.dispose();
+  });
+
+  it('segments of the default size: hundreds of runs each, joined mid-word', async () => {
+    resetStoreLimits();
+    const other = await createHybrid({ gpu: null, cpuThreads: 1 });
+    try {
+      const random = rng(1414);
+      const dim = 2;
+      const index = await other.createIndex(randomMatrix(100_000, dim, random), { dim });
+      await throughEdits(index, random, dim, 200);
+      const runs = index.segmentList.map((s) => (s.keys as NumberColumn).runCount);
+      expect(Math.max(...runs), 'a segment of many runs').toBeGreaterThan(100);
+      index.dispose();
+    } finally {
+      await other.dispose();
+      setStoreLimits(SMALL);
+    }
+  });
+
+  /** Selections compared at each step: built, removed, upserted, compacted, added to. */
+  async function throughEdits(index: VectorIndex<number>, random: () => number, dim: number, removed = Math.floor(index.size / 6)): Promise<void> {
     expectSameSelections(index, 'built', random);
     // Keys 0-4 go, so the first segment's run starts off a word after compaction.
-    await index.remove([0, 1, 2, 3, 4, ...Array.from({ length: 400 }, () => 5 + Math.floor(random() * 2400))]);
+    const n = index.size;
+    await index.remove([0, 1, 2, 3, 4, ...Array.from({ length: removed }, () => 5 + Math.floor(random() * (n - 100)))]);
     expectSameSelections(index, 'after remove', random);
-    await index.upsert(randomMatrix(6, dim, random), { keys: [10, 700, 701, 2499, 2600, 2601] });
+    await index.upsert(randomMatrix(6, dim, random), { keys: [10, 700, 701, n - 1, n + 100, n + 101] });
     expectSameSelections(index, 'after upsert', random);
     await index.compact();
-    const columns = index.segmentList.map((s) => s.keys as NumberColumn);
-    expect(columns.some((c) => c.runsEnd < c.values.length && c.runsEnd < (index.segmentList[columns.indexOf(c)]!.rows)), 'rows past their runs').toBe(true);
-    expect(columns.some((c) => (c.runKeys[0]! & 31) !== 0 && c.runsEnd >= 64), 'a run off a word').toBe(true);
     expectSameSelections(index, 'after compact', random);
     await index.add(randomMatrix(300, dim, random));
     expectSameSelections(index, 'after more adds', random);
-    index.dispose();
-  });
+  }
 
   it('the path chosen by cost selects what the other path does, for a large filter and a small one', async () => {
     forceKeyMarking(undefined);

@@ -21,8 +21,9 @@ export class NumberColumn implements KeyColumn {
    * one per removed row; an upsert starts one): run i starts at row runRows[i] with key
    * runKeys[i] and ends where the next starts, the last at `runsEnd`. A large filter maps a run's
    * rows to its keys a word at a time, without a lookup per key (src/store/selection.ts). Kept by
-   * set(), the only writer; at most capacity / 64 + 1 runs (rows past the last run cost a read
-   * each there), so they take at most ~0.2 bytes a row.
+   * set(), the only writer; at most capacity / 256 + 1 runs (rows past the last run cost a read
+   * each there), so they take at most ~0.05 bytes a row (numeric keys given by the caller, which
+   * rarely run, fill them).
    */
   runRows = new Uint32Array(1);
   runKeys = new Float64Array(1);
@@ -52,7 +53,7 @@ export class NumberColumn implements KeyColumn {
       return;
     }
     if (this.runCount === this.runRows.length) {
-      const limit = Math.floor(this.values.length / 64) + 1;
+      const limit = Math.floor(this.values.length / 256) + 1;
       if (this.runCount >= limit) return;
       const size = Math.min(limit, this.runCount * 2);
       const rows = new Uint32Array(size);
