@@ -144,7 +144,7 @@ describe('a default-key filter through the key table and through a bitmap of key
     try {
       const random = rng(1414);
       const dim = 2;
-      const index = await other.createIndex(randomMatrix(100_000, dim, random), { dim });
+      const index = await other.createIndex(randomMatrix(40_000, dim, random), { dim });
       await throughEdits(index, random, dim, 200);
       const runs = index.segmentList.map((s) => (s.keys as NumberColumn).runCount);
       expect(Math.max(...runs), 'a segment of many runs').toBeGreaterThan(100);
