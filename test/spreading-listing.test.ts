@@ -37,7 +37,7 @@ describe('listTotalsSets: every seed set in one pass', () => {
     try {
       const total = alloc(n * cols * 4);
       const list = listed ? alloc(listed * 4) : 0;
-      const [unique, nodes, values, tmp, sizes] = [n, n, n, n, 2 * k].map((len) => alloc(len * 4));
+      const [unique, nodes, values, tmp, sizes] = [n, n, n, n, 2 * k].map((len) => alloc(len * 4)) as [number, number, number, number, number];
       const marks = alloc(Math.ceil(n / 32) * 4);
       const counts = alloc(1024);
       const bits = Math.max(1, 32 - Math.clz32(n - 1));
@@ -137,8 +137,9 @@ describe('seed staging: a few seeds per set (sparse rows, working arrays kept be
   function reference(sets: { nodes: Uint32Array; values: Float32Array }[], cols: number) {
     const rows = new Map<number, Float64Array>();
     sets.forEach(({ nodes, values }, j) => nodes.forEach((u, i) => {
-      if (!rows.has(u)) rows.set(u, new Float64Array(cols));
-      rows.get(u)![j] += values[i]!;
+      let row = rows.get(u);
+      if (!row) rows.set(u, (row = new Float64Array(cols)));
+      row[j] = row[j]! + values[i]!;
     }));
     const kept = [...rows].filter(([, r]) => r.some((x) => Math.fround(x) !== 0)).sort((a, b) => a[0] - b[0]);
     return { nodes: kept.map(([u]) => u), values: Float32Array.from(kept.flatMap(([, r]) => Array.from(r))) };
@@ -149,7 +150,7 @@ describe('seed staging: a few seeds per set (sparse rows, working arrays kept be
     const n = 1 << 21; // every call below has entries x 16 < n: the sparse rows
     const graph = { nodeCount: n, outDegree: Uint32Array.from({ length: n }, (_, u) => u % 7) } as Parameters<typeof stageSeeds>[0];
     // (sets, entries per set): K 1 to 64; entry counts around 64 and past the kept arrays' 65,536 floats.
-    const shapes = [[1, 3], [16, 5], [1, 2000], [64, 30], [3, 1], [16, 300], [64, 1200], [1, 60_000], [4, 7], [16, 4100], [2, 0]];
+    const shapes: Array<[number, number]> = [[1, 3], [16, 5], [1, 2000], [64, 30], [3, 1], [16, 300], [64, 1200], [1, 60_000], [4, 7], [16, 4100], [2, 0]];
     for (const [k, per] of shapes) {
       const cols = k === 1 ? 1 : Math.ceil(k / 4) * 4;
       const sets = Array.from({ length: k }, () => {
