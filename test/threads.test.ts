@@ -337,13 +337,19 @@ describe('pool failures, writes and lifetime', () => {
     }
   });
 
-  it('a shared queue: every item runs once, and parts posted after it wait until the last item is done', async () => {
+  /** Two workers, started, and the arena their calls read and write. */
+  async function startedPool() {
     const hs = await splitting(true);
-    const arena = arenaOf(hs);
     const pool = cpuOf(hs).pool!;
     await pool.start();
-    const small = 4096, big = 8 << 20, items = 40;
-    const blocks = Array.from({ length: items }, (_, i) => arena.alloc((i === items - 1 ? big : small) * 4));
+    return { hs, pool, arena: arenaOf(hs) };
+  }
+
+  it('a shared queue: every item runs once, and parts posted after it wait until the last item is done', async () => {
+    const { hs, pool, arena } = await startedPool();
+    const items = 40;
+    const sizes = Array.from({ length: items }, (_, i) => (i === items - 1 ? 8 << 20 : 4096));
+    const blocks = sizes.map((size) => arena.alloc(size * 4));
     const words = arena.alloc(QUEUE_WORDS_BYTES);
     // Each part copies the last word of every item's block (copyRowMeta with one field: word
     // list[i] to word i): were it to run before the last (large) item is done, it would copy the
@@ -352,10 +358,10 @@ describe('pool failures, writes and lifetime', () => {
     const outs = [arena.alloc(items * 4), arena.alloc(items * 4)];
     try {
       arena.poisonFree(Number.NaN);
-      for (const [i, block] of blocks.entries()) arena.f32.fill(Number.NaN, block >>> 2, (block >>> 2) + (i === items - 1 ? big : small));
+      blocks.forEach((block, i) => arena.f32.fill(Number.NaN, block >>> 2, (block >>> 2) + sizes[i]!));
       arena.u32.fill(0, words >>> 2, (words >>> 2) + 3);
-      blocks.forEach((block, i) => { arena.u32[(list >>> 2) + i] = (block >>> 2) + (i === items - 1 ? big : small) - 1; });
-      const queue = { region: 0, at: words, items: blocks.map((block, i) => ({ region: 0, calls: [['fillU32', block, i === items - 1 ? big : small, 1000 + i] as KernelCall] })) };
+      blocks.forEach((block, i) => { arena.u32[(list >>> 2) + i] = (block >>> 2) + sizes[i]! - 1; });
+      const queue = { region: 0, at: words, items: blocks.map((block, i) => ({ region: 0, calls: [['fillU32', block, sizes[i]!, 1000 + i] as KernelCall] })) };
       const taking = pool.shareSettled(queue);
       const parts = outs.map((out) => [{ region: 0, calls: [['copyRowMeta', 0, list, items, out, 0, 1] as KernelCall] }]);
       const running = pool.runSettled(parts, { region: 0, at: words, count: items });
@@ -372,10 +378,7 @@ describe('pool failures, writes and lifetime', () => {
   });
 
   it('a shared queue whose item fails: the parts waiting for it give up once it is abandoned', async () => {
-    const hs = await splitting(true);
-    const arena = arenaOf(hs);
-    const pool = cpuOf(hs).pool!;
-    await pool.start();
+    const { hs, pool, arena } = await startedPool();
     const words = arena.alloc(QUEUE_WORDS_BYTES);
     const block = arena.alloc(64);
     try {

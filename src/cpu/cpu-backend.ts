@@ -234,7 +234,7 @@ export class CpuBackend implements Backend {
    * PartRunner.overlap: every worker takes the queue's items (its words zeroed here first) while
    * this thread runs `next`; the parts it returns are posted at once, so that a worker goes on to
    * its part as soon as the last item is done, without sleeping in between (a wake-up took up to
-   * 2-5 ms on this VM). If any worker fails, the pool is given up and everything runs again here,
+   * 2.3 ms on this VM). If any worker fails, the pool is given up and everything runs again here,
    * the items before the parts: each item and each part reads shared inputs and writes only its
    * own outputs (a part empties its heaps first), so running one twice gives the same outputs.
    */

@@ -8,11 +8,15 @@ import type { Segment } from './segment.js';
 import type { Key, Selection, SegmentSelection } from './types.js';
 
 /**
- * What a row past its segment's runs costs markByKeyBits (a read of its key), against a row in a
- * run (a bit of a shifted word): measured ~16x (docs/PERFORMANCE.md, "A large filter through a
- * bitmap of keys").
+ * The costs throughKeyBits weighs, in units of a row in a run (a bit of a shifted word, ~0.28 ns
+ * here). Measured with bench/key-marking-probe.bench.mjs on 1M default keys (docs/PERFORMANCE.md,
+ * "The bounds pass as a queue, and a filter through a bitmap of keys"): a key costs ~7.9 ns
+ * through the table and ~4.7 ns through the bitmap, so the bitmap saves ~11 units a key; a row
+ * past its segment's runs reads its key, ~5.6 ns, 20 units; a run's partial words ~100.
  */
-const ROW_COST = 16;
+const KEY_SAVED = 11;
+const ROW_PAST_RUNS = 20;
+const RUN = 100;
 /** A row's bits within its location; the empty location as an int32 (it reads -1). */
 const ROW_MASK = (1 << ROW_BITS) - 1;
 const EMPTY = EMPTY_LOCATION | 0;
@@ -126,7 +130,8 @@ function markKeys(segments: readonly Segment[], keys: IndexKeys, list: Iterable<
     }
     return words;
   }
-  // Default keys: one array read per key. A value that does not index the array (not a number,
+  // Default keys: a large filter through a bitmap of keys (markByKeyBits), else one array read
+  // per key. A value that does not index the array (not a number,
   // not an integer, negative, or above every key: -0 indexes it as 0) goes through the full
   // check, which throws for a bad key and passes a good one that is simply not held (the loops
   // below: one per kind of input). The locations are read as int32 (EMPTY_LOCATION reads -1; the bit operations below
@@ -145,12 +150,9 @@ function markKeys(segments: readonly Segment[], keys: IndexKeys, list: Iterable<
 
 /**
  * Whether `count` default keys (-1: not known before reading them) are marked through a bitmap of
- * keys rather than one table read per key. That costs a pass over the rows' words where rows hold
- * consecutive keys (1 bit a row) and a read of every row's key elsewhere; it pays where the
- * filter has many keys against those rows (an upsert ends its segment's run: the rows after
- * it cost the more). Measured on 500k keys over 1M rows (docs/PERFORMANCE.md,
- * "A large filter through a bitmap of keys"): a key costs ~8-10 ns through the table, ~3-5 ns
- * through the bitmap; a row costs ~0.1 ns in a consecutive segment, ~1.5 ns elsewhere.
+ * keys rather than one table read per key. The bitmap costs a pass over the rows: cheap within
+ * runs of consecutive keys, a read of each row's key past them (after a compaction that removed
+ * more than 1 row in 256, most rows); it pays where the filter has many keys against that pass.
  */
 function throughKeyBits(segments: readonly Segment[], count: number): boolean {
   if (count < 0) return false;
@@ -159,9 +161,9 @@ function throughKeyBits(segments: readonly Segment[], count: number): boolean {
   for (const segment of segments) {
     const column = segment.keys as NumberColumn;
     const inRuns = Math.min(column.runsEnd, segment.rows);
-    cost += inRuns + 64 * column.runCount + ROW_COST * (segment.rows - inRuns);
+    cost += inRuns + RUN * column.runCount + ROW_PAST_RUNS * (segment.rows - inRuns);
   }
-  return count * 32 >= cost;
+  return count * KEY_SAVED >= cost;
 }
 
 /**
@@ -253,9 +255,16 @@ function copyRun(keyBits: Uint32Array, first: number, start: number, stop: numbe
 /** Rows [from, to): each row's bit from its key's (keys at or above `span` are not held: they pass none). */
 function rowKeyBits(keyBits: Uint32Array, span: number, values: Float64Array, from: number, to: number,
   words: Uint32Array, offset: number): void {
-  for (let row = from; row < to; row++) {
-    const key = values[row]!;
-    if (key < span) words[offset + (row >>> 5)]! |= ((keyBits[key >>> 5]! >>> (key & 31)) & 1) << (row & 31);
+  // A word's bits gathered in a local, each key read as an integer (default keys are below 2^32).
+  for (let row = from; row < to;) {
+    const w = row >>> 5;
+    const end = Math.min(to, (w + 1) << 5);
+    let bits = 0;
+    for (; row < end; row++) {
+      const key = values[row]! >>> 0;
+      if (key < span) bits |= ((keyBits[key >>> 5]! >>> (key & 31)) & 1) << (row & 31);
+    }
+    words[offset + w]! |= bits;
   }
 }
 
